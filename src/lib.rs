@@ -1,0 +1,21 @@
+//! Sidecar: a peer-to-peer service discovery daemon (a drop-in Rust rebuild of Go Sidecar).
+//!
+//! One copy runs on every host. It discovers the services running there, health-checks them,
+//! keeps the whole cluster's catalogue and serves it over HTTP. The crate is split into pure
+//! cores (no actix, tokio, sockets or clocks inside) and thin actors around them:
+//!
+//! ```text
+//!  StaticWatcher ──ObservedLocalServices──► HealthChecker ──ApplyLocalServices──► StateKeeper
+//!                                                                                  │
+//!                          StateChanged(Arc<Snapshot>) ◄───────────────────────────┘
+//!                                  │
+//!                                  └──► WebApi (JSON API, /api/watch streams)
+//! ```
+//!
+//! Pure cores: [`catalog`], [`discovery`], [`health`], [`config`]. Actors: [`actors`], their
+//! messages: [`messages`]. [`node`] wires one node together for `main` and for tests.
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod clock;
+pub mod config;

@@ -1,0 +1,2 @@
+//! The `sidecar` daemon binary.
+fn main() {}
