@@ -19,3 +19,5 @@
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod discovery;
+pub mod messages;

@@ -101,7 +101,10 @@ pub struct Port {
 }
 
 /// One service instance on one host (SPEC §1.3). Field order is the Go JSON key order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+///
+/// The derived order (field by field) is only a tie-break between two versions of a record with
+/// the same `Updated`; see [`super::Catalog`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Service {
     /// Unique per host (Docker: 12 chars of the container ID; static: 12 hex chars).
     #[serde(rename = "ID")]

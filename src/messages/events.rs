@@ -1,0 +1,30 @@
+//! Events: things that happened, sent to whoever subscribed or was wired to hear them.
+
+use std::sync::Arc;
+
+use actix::Message;
+
+use crate::catalog::{ChangeEvent, Snapshot};
+use crate::discovery::{Discovered, DiscoverySource};
+
+/// The catalogue changed: a new snapshot, and the status changes since the previous one
+/// (empty for a mere refresh).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct StateChanged {
+    /// The catalogue after the change.
+    pub snapshot: Arc<Snapshot>,
+    /// Records that appeared or changed status, in the order they did.
+    pub changes: Arc<[ChangeEvent]>,
+}
+
+/// A discovery source reports everything it currently sees on this host (a full list, not a
+/// delta: what is missing is gone).
+#[derive(Clone, Debug, Message)]
+#[rtype(result = "()")]
+pub struct ObservedLocalServices {
+    /// Which watcher saw them; each source's list replaces that source's previous list.
+    pub source: DiscoverySource,
+    /// The services with their health-check and listener definitions.
+    pub services: Vec<Discovered>,
+}

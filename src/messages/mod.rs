@@ -1,0 +1,12 @@
+//! The typed messages actors exchange, one file per inbox; events (past tense) in `events`.
+//!
+//! Naming: commands are imperative (`ApplyLocalServices`), queries start with `Get`, events
+//! are past tense (`StateChanged`). No logic lives here.
+
+pub mod events;
+pub mod state;
+
+pub use events::{ObservedLocalServices, StateChanged};
+pub use state::{
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, Subscribe,
+};
