@@ -1,0 +1,206 @@
+//! StateKeeper: the single owner and writer of the [`Catalog`].
+//!
+//! Does: apply local, remote and operator changes through the pure catalogue, expire records on
+//! a timer, and publish one immutable [`Snapshot`] per change to its subscribers.
+//! Does not: I/O, or any merge decision of its own (those live in [`crate::catalog`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use slog::{Logger, debug, info, o, warn};
+
+use crate::catalog::{Catalog, ChangeEvent, Lifespans, Service, Snapshot};
+use crate::clock::SharedClock;
+use crate::messages::{
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, StateChanged,
+    Subscribe,
+};
+
+/// What the StateKeeper needs to know besides its inputs.
+#[derive(Clone, Debug)]
+pub struct StateKeeperSettings {
+    /// This node's name.
+    pub hostname: String,
+    /// `SIDECAR_CLUSTER_NAME`.
+    pub cluster_name: String,
+    /// Record lifespans.
+    pub lifespans: Lifespans,
+    /// How often the expiry pass runs (Go: 2 s).
+    pub expire_interval: Duration,
+}
+
+/// The actor that owns the catalogue. See the [module docs](self).
+pub struct StateKeeper {
+    catalog: Catalog,
+    settings: StateKeeperSettings,
+    clock: SharedClock,
+    subscribers: Vec<Recipient<StateChanged>>,
+    members: Vec<String>,
+    current: Arc<Snapshot>,
+    dropped_events: u64,
+    log: Logger,
+}
+
+impl StateKeeper {
+    /// An actor holding an empty catalogue.
+    pub fn new(settings: StateKeeperSettings, clock: SharedClock, log: &Logger) -> StateKeeper {
+        let catalog = Catalog::new(
+            &settings.hostname,
+            &settings.cluster_name,
+            settings.lifespans,
+        );
+        let members = vec![settings.hostname.clone()];
+        let current = Arc::new(Snapshot::new(
+            catalog.state().clone(),
+            members.clone(),
+            0,
+            0,
+        ));
+        StateKeeper {
+            catalog,
+            settings,
+            clock,
+            subscribers: Vec::new(),
+            members,
+            current,
+            dropped_events: 0,
+            log: log.new(o!("actor" => "state_keeper")),
+        }
+    }
+
+    /// Publishes a new snapshot; `changes` are the status changes that led to it.
+    fn publish(&mut self, changes: Vec<ChangeEvent>) {
+        self.log_changes(&changes);
+        let previous = &self.current;
+        let change_version = previous.change_version() + u64::from(!changes.is_empty());
+        self.current = Arc::new(Snapshot::new(
+            self.catalog.state().clone(),
+            self.members.clone(),
+            previous.version() + 1,
+            change_version,
+        ));
+        let event = StateChanged {
+            snapshot: Arc::clone(&self.current),
+            changes: changes.into(),
+        };
+        self.subscribers
+            .retain(|subscriber| match subscriber.try_send(event.clone()) {
+                Ok(()) => true,
+                Err(SendError::Full(_)) => {
+                    self.dropped_events += 1;
+                    warn!(self.log, "Subscriber too slow, dropped a state change";
+                    "dropped_total" => self.dropped_events);
+                    true
+                }
+                Err(SendError::Closed(_)) => false,
+            });
+    }
+
+    fn log_changes(&self, changes: &[ChangeEvent]) {
+        for change in changes {
+            let svc = &change.service;
+            let kv = o!("service" => svc.name.clone(), "id" => svc.id.clone(),
+                "host" => svc.hostname.clone(), "from" => change.previous_status.as_str(),
+                "to" => svc.status.as_str());
+            if svc.hostname == self.settings.hostname {
+                info!(self.log.new(kv), "Service changed status");
+            } else {
+                debug!(self.log.new(kv), "Service changed status");
+            }
+        }
+    }
+
+    fn expire(&mut self) {
+        let changes = self.catalog.expire(self.clock.now());
+        if !changes.is_empty() {
+            self.publish(changes);
+        }
+    }
+}
+
+impl Actor for StateKeeper {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1024);
+        ctx.run_interval(self.settings.expire_interval, |act, _| act.expire());
+    }
+}
+
+impl Handler<ApplyLocalServices> for StateKeeper {
+    type Result = ();
+
+    fn handle(&mut self, msg: ApplyLocalServices, _: &mut Context<Self>) {
+        let now = self.clock.now();
+        let changes = self.catalog.sync_local(msg.services, &msg.pending, now);
+        self.publish(changes);
+    }
+}
+
+impl Handler<ApplyRemoteServices> for StateKeeper {
+    type Result = ();
+
+    fn handle(&mut self, msg: ApplyRemoteServices, _: &mut Context<Self>) {
+        let now = self.clock.now();
+        let mut accepted = false;
+        let mut changes = Vec::new();
+        for svc in msg.services {
+            let applied = self.catalog.apply(svc, now);
+            accepted |= matches!(applied, crate::catalog::Applied::Accepted { .. });
+            changes.extend(applied.into_change());
+        }
+        if accepted {
+            self.publish(changes);
+        }
+    }
+}
+
+impl Handler<ExpireNode> for StateKeeper {
+    type Result = ();
+
+    fn handle(&mut self, msg: ExpireNode, _: &mut Context<Self>) {
+        let changes = self.catalog.expire_server(&msg.hostname, self.clock.now());
+        if !changes.is_empty() {
+            info!(self.log, "Expired member's services"; "host" => &msg.hostname,
+                "count" => changes.len());
+            self.publish(changes);
+        }
+    }
+}
+
+impl Handler<DrainService> for StateKeeper {
+    type Result = Result<Service, crate::catalog::DrainError>;
+
+    fn handle(&mut self, msg: DrainService, _: &mut Context<Self>) -> Self::Result {
+        let (svc, change) = self.catalog.drain(&msg.id, self.clock.now())?;
+        self.publish(change.into_iter().collect());
+        Ok(svc)
+    }
+}
+
+impl Handler<GetSnapshot> for StateKeeper {
+    type Result = MessageResult<GetSnapshot>;
+
+    fn handle(&mut self, _: GetSnapshot, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(Arc::clone(&self.current))
+    }
+}
+
+impl Handler<Subscribe> for StateKeeper {
+    type Result = ();
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
+        let first = StateChanged {
+            snapshot: Arc::clone(&self.current),
+            changes: Arc::new([]),
+        };
+        match msg.0.try_send(first) {
+            Ok(()) | Err(SendError::Full(_)) => self.subscribers.push(msg.0),
+            Err(SendError::Closed(_)) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! StateKeeper actor tests: real catalogue, a recording subscriber, a manual clock.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::*;
+use crate::catalog::ServiceStatus;
+use crate::clock::{Clock, ManualClock, Timestamp};
+
+/// Stores every StateChanged it is sent.
+struct Recorder(Arc<Mutex<Vec<StateChanged>>>);
+
+impl Actor for Recorder {
+    type Context = Context<Self>;
+}
+
+impl Handler<StateChanged> for Recorder {
+    type Result = ();
+    fn handle(&mut self, msg: StateChanged, _: &mut Context<Self>) {
+        self.0.lock().unwrap().push(msg);
+    }
+}
+
+fn start_keeper(clock: &ManualClock) -> Addr<StateKeeper> {
+    let settings = StateKeeperSettings {
+        hostname: "node-a".into(),
+        cluster_name: "default".into(),
+        lifespans: Lifespans::default(),
+        expire_interval: Duration::from_secs(2),
+    };
+    let log = Logger::root(slog::Discard, o!());
+    StateKeeper::new(settings, Arc::new(clock.clone()), &log).start()
+}
+
+fn local(id: &str, status: ServiceStatus) -> Service {
+    Service {
+        id: id.into(),
+        name: "web".into(),
+        hostname: "node-a".into(),
+        status,
+        ..Service::default()
+    }
+}
+
+fn start() -> ManualClock {
+    ManualClock::new(Timestamp::parse("2026-11-23T08:00:00Z").unwrap())
+}
+
+#[actix::test]
+async fn a_subscriber_gets_the_current_snapshot_at_once_and_every_change_after() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder(Arc::clone(&seen)).start();
+    keeper.send(Subscribe(recorder.recipient())).await.unwrap();
+    let services = vec![local("abc", ServiceStatus::Alive)];
+    keeper
+        .send(ApplyLocalServices {
+            services,
+            pending: BTreeSet::new(),
+        })
+        .await
+        .unwrap();
+    keeper.send(GetSnapshot).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[0].snapshot.state().is_empty());
+    assert_eq!(seen[1].changes.len(), 1);
+    assert_eq!(seen[1].snapshot.change_version(), 1);
+    let held = seen[1].snapshot.state().get("node-a", "abc").unwrap();
+    assert_eq!(held.updated, clock.now());
+}
+
+#[actix::test]
+async fn a_refresh_publishes_a_new_version_without_a_change() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    for _ in 0..2 {
+        let services = vec![local("abc", ServiceStatus::Alive)];
+        keeper
+            .send(ApplyLocalServices {
+                services,
+                pending: BTreeSet::new(),
+            })
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(1));
+    }
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    assert_eq!((snapshot.version(), snapshot.change_version()), (2, 1));
+}
+
+#[actix::test]
+async fn draining_a_local_service_holds_it_draining_against_later_alive_refreshes() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    let apply = || ApplyLocalServices {
+        services: vec![local("abc", ServiceStatus::Alive)],
+        pending: BTreeSet::new(),
+    };
+    keeper.send(apply()).await.unwrap();
+    let drained = keeper
+        .send(DrainService { id: "abc".into() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(drained.status, ServiceStatus::Draining);
+    keeper.send(apply()).await.unwrap();
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    let held = snapshot.state().get("node-a", "abc").unwrap();
+    assert_eq!(held.status, ServiceStatus::Draining);
+    let unknown = keeper
+        .send(DrainService { id: "nope".into() })
+        .await
+        .unwrap();
+    assert!(unknown.is_err());
+}
+
+#[actix::test]
+async fn remote_records_expire_on_the_timer_once_their_lifespan_passes() {
+    tokio::time::pause();
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    let mut remote = local("xyz", ServiceStatus::Alive);
+    remote.hostname = "node-b".into();
+    remote.updated = clock.now();
+    keeper
+        .send(ApplyRemoteServices {
+            services: vec![remote],
+        })
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(81));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    let held = snapshot.state().get("node-b", "xyz").unwrap();
+    assert_eq!(held.status, ServiceStatus::Tombstone);
+}
+
+#[actix::test]
+async fn expiring_a_node_tombstones_its_records_and_a_stopped_subscriber_is_dropped() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder(Arc::clone(&seen)).start();
+    keeper
+        .send(Subscribe(recorder.clone().recipient()))
+        .await
+        .unwrap();
+    let mut remote = local("xyz", ServiceStatus::Alive);
+    remote.hostname = "node-b".into();
+    remote.updated = clock.now();
+    keeper
+        .send(ApplyRemoteServices {
+            services: vec![remote],
+        })
+        .await
+        .unwrap();
+    keeper
+        .send(ExpireNode {
+            hostname: "node-b".into(),
+        })
+        .await
+        .unwrap();
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    assert_eq!(
+        snapshot.state().get("node-b", "xyz").unwrap().status,
+        ServiceStatus::Tombstone
+    );
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
