@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cli::Cli;
 pub use duration::{DurationError, format_go_duration, parse_go_duration, serde_go};
-pub use env_table::{CONFIG_FILE_VAR, ENV_VARS, EnvVar, Kind};
+pub use env_table::{CONFIG_FILE_VAR, ENV_VARS, EnvKind, EnvVar};
 pub use published_ip::{choose_published_ip, interface_ips};
 pub use sections::{
     DockerConfig, EnvoyConfig, HaproxyConfig, K8sConfig, ListenersConfig, ServicesConfig,

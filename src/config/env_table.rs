@@ -11,7 +11,7 @@ use super::values::{LogLevel, split_list};
 
 /// How a variable's text is parsed (Go envconfig rules, with the fixes noted per kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum EnvKind {
     /// Taken verbatim; empty stays empty.
     Str,
     /// Taken verbatim; empty means unset (`None`).
@@ -40,7 +40,7 @@ pub struct EnvVar {
     /// Field (TOML key) inside the section, e.g. `bind_port`.
     pub field: &'static str,
     /// How the value is parsed.
-    pub kind: Kind,
+    pub kind: EnvKind,
     /// The prefixed Go name, looked up first, e.g. `SIDECAR_BIND_PORT`.
     pub name: &'static str,
     /// The bare Go fallback name, looked up when `name` is unset, e.g. `BIND_PORT`.
@@ -50,7 +50,7 @@ pub struct EnvVar {
 const fn var(
     section: &'static str,
     field: &'static str,
-    kind: Kind,
+    kind: EnvKind,
     name: &'static str,
     bare: Option<&'static str>,
 ) -> EnvVar {
@@ -63,7 +63,7 @@ const fn var(
     }
 }
 
-use Kind::{Bool, Duration as Dur, Level, List, OptStr, Str, U16, U32, Usize};
+use EnvKind::{Bool, Duration as Dur, Level, List, OptStr, Str, U16, U32, Usize};
 
 /// Every supported variable, in SPEC.md §10.1 order, then the new ones (no bare fallback,
 /// because `BIND_IP`, `CONFIG_FILE`… already mean something else in Go). Bare `BIND_IP` feeds
@@ -129,7 +129,7 @@ pub static ENV_VARS: &[EnvVar] = &[
 /// `SIDECAR_CONFIG_FILE` (no bare fallback): path of the TOML file, if `--config` is not given.
 pub const CONFIG_FILE_VAR: &str = "SIDECAR_CONFIG_FILE";
 
-impl Kind {
+impl EnvKind {
     /// Parses `text` into the value the field deserialises from; `Err` is the reason shown
     /// after `invalid NAME="text": `.
     pub fn parse(self, text: &str) -> Result<Value, String> {
