@@ -44,8 +44,8 @@ pub enum Applied {
     /// The record is now held (new, newer, or it made the held one DRAINING); `change` is set
     /// when the held status changed or the record is new.
     Accepted {
-        /// The status change, if any.
-        change: Option<ChangeEvent>,
+        /// The status change, if any (boxed: most applies are refreshes without one).
+        change: Option<Box<ChangeEvent>>,
     },
     /// Not newer than the record held; nothing changed.
     Ignored,
@@ -59,7 +59,7 @@ impl Applied {
     /// The status change this produced, if any.
     pub fn into_change(self) -> Option<ChangeEvent> {
         match self {
-            Applied::Accepted { change } => change,
+            Applied::Accepted { change } => change.map(|c| *c),
             _ => None,
         }
     }
@@ -300,7 +300,7 @@ impl Catalog {
     fn record_change(&mut self, change: ChangeEvent) -> Applied {
         self.record_changes(std::slice::from_ref(&change));
         Applied::Accepted {
-            change: Some(change),
+            change: Some(Box::new(change)),
         }
     }
 
