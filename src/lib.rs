@@ -16,6 +16,8 @@
 //! messages: [`messages`]. [`node`] wires one node together for `main` and for tests.
 #![forbid(unsafe_code)]
 
+pub mod actors;
+pub mod api;
 pub mod catalog;
 pub mod clock;
 pub mod config;

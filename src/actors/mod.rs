@@ -1,0 +1,8 @@
+//! The actors: thin shells around the pure cores that move messages, keep timers and do I/O.
+//!
+//! Every dependency is a constructor argument (`Recipient<M>` where possible); there is no
+//! registry. [`crate::node`] wires them together.
+
+pub mod web_api;
+
+pub use web_api::{WebApi, WebSettings};
