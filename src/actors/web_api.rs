@@ -144,6 +144,8 @@ impl WebApi {
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
         .max_connections(MAX_CONNECTIONS)
+        // A client that closes its side has gone (Go's CloseNotify): ends idle watch streams.
+        .h1_allow_half_closed(false)
         .listen(listener)?
         .run();
         let handle = server.handle();
