@@ -14,7 +14,7 @@ use harness::{
     some_service,
 };
 use reqwest::Method;
-use sidecar::actors::web_api::GetWatchCount;
+use sidecar::actors::web_api::{self, GetWatchCount};
 use sidecar::catalog::{Service, ServiceStatus};
 use sidecar::messages::ApplyRemoteServices;
 
@@ -357,4 +357,12 @@ async fn a_watch_client_going_away_releases_its_stream() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the watch stream outlived its client");
+}
+
+#[test]
+fn bind_reports_an_address_in_use_before_anything_starts() {
+    let first = web_api::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let taken = first.local_addr().unwrap();
+    let err = web_api::bind(taken).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }

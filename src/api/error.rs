@@ -119,3 +119,42 @@ pub(super) fn with_cors(response: &mut HttpResponseBuilder) -> &mut HttpResponse
             HeaderValue::from_static("GET"),
         ))
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn parts(err: &ApiError) -> (u16, bool, String) {
+        let response = err.error_response();
+        let cors = response
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+        let status = response.status().as_u16();
+        let body = response.into_body().try_into_bytes().unwrap();
+        (status, cors, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn errors_are_go_json_bodies_with_cors_only_where_go_sends_it() {
+        let (status, cors, body) = parts(&ApiError::encoding(true));
+        assert_eq!((status, cors), (500, true));
+        assert_eq!(
+            body,
+            r#"{"message":"Internal server error","status":"error"}"#
+        );
+        let (status, cors, _) = parts(&ApiError::bad_extension(false));
+        assert_eq!((status, cors), (404, false));
+        let (status, cors, body) = parts(&ApiError::state_unavailable());
+        assert_eq!((status, cors), (500, false));
+        assert!(body.contains("Something went terribly wrong"));
+    }
+
+    #[test]
+    fn the_message_is_escaped_json() {
+        let (_, _, body) = parts(&ApiError::no_instances("a\"b"));
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["message"], "no instances of a\"b found");
+    }
+}

@@ -1,9 +1,9 @@
 //! The HTTP API (SPEC §6): Go Sidecar's routes, bodies, headers and status codes on actix-web.
 //!
-//! Handlers only translate HTTP to and from the current [`Snapshot`](crate::catalog::Snapshot) and the StateKeeper's
-//! messages. They read the snapshot the [`WebApi`](crate::actors::WebApi) actor keeps in a
-//! `tokio::sync::watch` channel (an `Arc` clone per request, never a message round trip) and
-//! answer with its cached encodings (no copy). They must not hold state of their own, decide
+//! Handlers only translate HTTP to and from the current [`Snapshot`](crate::catalog::Snapshot)
+//! and the StateKeeper's messages. They read the snapshot the [`WebApi`](crate::actors::WebApi)
+//! actor keeps in a `tokio::sync::watch` channel (an `Arc` clone per request, never a message
+//! round trip) and answer with its cached encodings (no copy). They must not hold state of their own, decide
 //! anything about the catalogue, or panic on any input.
 //!
 //! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers`, the UI's static files and
