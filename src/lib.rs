@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actors;
+pub mod api;
 pub mod catalog;
 pub mod clock;
 pub mod config;

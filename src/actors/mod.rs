@@ -4,5 +4,7 @@
 //! registry. [`crate::node`] wires them together.
 
 pub mod state_keeper;
+pub mod web_api;
 
 pub use state_keeper::{StateKeeper, StateKeeperSettings};
+pub use web_api::{WebApi, WebSettings};

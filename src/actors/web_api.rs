@@ -1,0 +1,235 @@
+//! WebApi: runs the HTTP API ([`crate::api`]) on a listener bound before start, and keeps the
+//! latest [`Snapshot`] for its handlers.
+//!
+//! Does: subscribe to the StateKeeper, publish each snapshot into a `tokio::sync::watch`
+//! channel the handlers read, start the actix-web server and stop it gracefully. Does not:
+//! answer requests itself or change the catalogue (drain requests go straight from the
+//! handlers to the StateKeeper).
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use slog::{Logger, error, info, o};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::watch;
+
+use crate::api::{self, ApiState};
+use crate::catalog::{ServicesState, Snapshot};
+use crate::messages::{DrainService, StateChanged, Subscribe};
+
+/// Pending connections the kernel queues before `accept`.
+const BACKLOG: i32 = 1024;
+/// Open connections per server worker.
+const MAX_CONNECTIONS: usize = 10_000;
+/// Time a client has to send its request head.
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Seconds a graceful stop waits for open connections (watch streams end at once).
+const SHUTDOWN_TIMEOUT_SECS: u64 = 1;
+/// Room for snapshot bursts: the StateKeeper drops events for full mailboxes.
+const MAILBOX_CAPACITY: usize = 64;
+
+/// What the WebApi needs to know besides its inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Where to listen (Go: `0.0.0.0:7777`). Bind it with [`bind`].
+    pub bind: SocketAddr,
+    /// Server worker threads (default 2).
+    pub workers: usize,
+    /// This node's name, for the empty catalogue served before the first snapshot.
+    pub hostname: String,
+    /// The cluster name, likewise.
+    pub cluster_name: String,
+}
+
+impl WebSettings {
+    /// Settings with the default worker count.
+    pub fn new(bind: SocketAddr, hostname: &str, cluster_name: &str) -> WebSettings {
+        WebSettings {
+            bind,
+            workers: 2,
+            hostname: hostname.to_owned(),
+            cluster_name: cluster_name.to_owned(),
+        }
+    }
+}
+
+/// Binds the API's listener (`SO_REUSEADDR`, a backlog of 1024, non-blocking), so that bind
+/// errors surface at startup and tests can bind port 0 and read the real port.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Stop the HTTP server gracefully (watch streams end first, other connections get up to a
+/// second), then stop the actor. Answers once the server has stopped.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopServer;
+
+/// The address the API listens on.
+#[derive(Debug, Message)]
+#[rtype(result = "SocketAddr")]
+pub struct GetLocalAddr;
+
+/// How many `/api/watch` streams are open.
+#[derive(Debug, Message)]
+#[rtype(result = "usize")]
+pub struct GetWatchCount;
+
+/// The actor running the HTTP API. See the [module docs](self).
+pub struct WebApi {
+    settings: WebSettings,
+    listener: Option<TcpListener>,
+    local_addr: SocketAddr,
+    state_keeper: Recipient<Subscribe>,
+    /// `None` once stopping: dropping the sender ends every watch stream.
+    snapshots: Option<watch::Sender<Arc<Snapshot>>>,
+    api: ApiState,
+    server: Option<ServerHandle>,
+    log: Logger,
+}
+
+impl WebApi {
+    /// An actor that will serve on `listener` (from [`bind`]), subscribe to `state_keeper`
+    /// and send drain requests to `drain`. Fails only if the listener has no local address.
+    pub fn new(
+        settings: WebSettings,
+        listener: TcpListener,
+        state_keeper: Recipient<Subscribe>,
+        drain: Recipient<DrainService>,
+        log: &Logger,
+    ) -> io::Result<WebApi> {
+        let local_addr = listener.local_addr()?;
+        let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
+        let (sender, receiver) = watch::channel(Arc::new(Snapshot::new(empty, vec![], 0, 0)));
+        Ok(WebApi {
+            settings,
+            listener: Some(listener),
+            local_addr,
+            state_keeper,
+            snapshots: Some(sender),
+            api: ApiState::new(receiver, drain),
+            server: None,
+            log: log.new(o!("actor" => "web_api")),
+        })
+    }
+
+    /// The address the API listens on (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts the server on the listener; the server future runs on this arbiter.
+    fn start_server(&mut self) -> io::Result<ServerHandle> {
+        let listener = self.listener.take().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::AddrNotAvailable, "listener already used")
+        })?;
+        let api = self.api.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(api.clone()))
+                .configure(api::configure)
+        })
+        .workers(self.settings.workers.max(1))
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .max_connections(MAX_CONNECTIONS)
+        // A client that closes its side has gone (Go's CloseNotify): ends idle watch streams.
+        .h1_allow_half_closed(false)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        let log = self.log.clone();
+        actix::spawn(async move {
+            if let Err(err) = server.await {
+                error!(log, "HTTP server failed"; "error" => %err);
+            }
+        });
+        Ok(handle)
+    }
+
+    /// Ends the watch streams and asks the server to stop; the returned handle's `stop`
+    /// future completes when it has.
+    fn begin_shutdown(&mut self) -> Option<ServerHandle> {
+        self.snapshots = None;
+        self.server.take()
+    }
+}
+
+impl Actor for WebApi {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        match self.start_server() {
+            Ok(handle) => {
+                info!(self.log, "HTTP API listening"; "addr" => %self.local_addr);
+                self.server = Some(handle);
+                self.state_keeper
+                    .do_send(Subscribe(ctx.address().recipient()));
+            }
+            Err(err) => {
+                error!(self.log, "Can't start HTTP server"; "error" => %err);
+                ctx.stop();
+            }
+        }
+    }
+
+    fn stopping(&mut self, _: &mut Context<Self>) -> Running {
+        if let Some(handle) = self.begin_shutdown() {
+            actix::spawn(handle.stop(true));
+        }
+        Running::Stop
+    }
+}
+
+impl Handler<StateChanged> for WebApi {
+    type Result = ();
+
+    fn handle(&mut self, msg: StateChanged, _: &mut Context<Self>) {
+        if let Some(sender) = &self.snapshots {
+            sender.send_replace(msg.snapshot);
+        }
+    }
+}
+
+impl Handler<StopServer> for WebApi {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: StopServer, ctx: &mut Context<Self>) -> Self::Result {
+        let handle = self.begin_shutdown();
+        ctx.stop();
+        info!(self.log, "HTTP API stopping");
+        Box::pin(async move {
+            if let Some(handle) = handle {
+                handle.stop(true).await;
+            }
+        })
+    }
+}
+
+impl Handler<GetLocalAddr> for WebApi {
+    type Result = MessageResult<GetLocalAddr>;
+
+    fn handle(&mut self, _: GetLocalAddr, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.local_addr)
+    }
+}
+
+impl Handler<GetWatchCount> for WebApi {
+    type Result = MessageResult<GetWatchCount>;
+
+    fn handle(&mut self, _: GetWatchCount, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.api.watchers())
+    }
+}

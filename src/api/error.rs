@@ -1,0 +1,160 @@
+//! [`ApiError`]: the JSON error answers of the API (SPEC §1.8, §6.5), with or without the CORS
+//! headers exactly where Go sends them (SPEC §6.2).
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use serde::Serialize;
+
+/// An error answer: `{"message":"<text>","status":"error"}` as `application/json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    cors: bool,
+}
+
+/// The JSON body, keys in Go's order.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    message: &'a str,
+    status: &'static str,
+}
+
+impl ApiError {
+    /// 404 `Not Found - Invalid content type extension`; `cors` says whether this endpoint
+    /// sends the CORS headers on this error (`state.<ext>` does not).
+    pub fn bad_extension(cors: bool) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Not Found - Invalid content type extension",
+            cors,
+        )
+    }
+
+    /// 404 `no instances of <name> found`.
+    pub fn no_instances(name: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            &format!("no instances of {name} found"),
+            true,
+        )
+    }
+
+    /// 404 from the drain endpoint: no live record of this node has that ID.
+    pub fn drain_not_found(id: &str) -> ApiError {
+        let text = format!("Not Found - Service ID \"{id}\" not found");
+        ApiError::new(StatusCode::NOT_FOUND, &text, false)
+    }
+
+    /// 500 `Internal server error`: an encoding failed.
+    pub fn encoding(cors: bool) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error",
+            cors,
+        )
+    }
+
+    /// 500 from the drain endpoint: the StateKeeper could not be reached.
+    pub fn state_unavailable() -> ApiError {
+        let text = "Internal Server Error - Something went terribly wrong";
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, text, false)
+    }
+
+    /// The message text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn new(status: StatusCode, message: &str, cors: bool) -> ApiError {
+        ApiError {
+            status,
+            message: message.to_owned(),
+            cors,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ErrorBody {
+            message: &self.message,
+            status: "error",
+        };
+        let mut response = HttpResponse::build(self.status);
+        if self.cors {
+            with_cors(&mut response);
+        }
+        response
+            .content_type("application/json")
+            .body(serde_json::to_vec(&body).unwrap_or_default())
+    }
+}
+
+/// Adds Go's CORS headers: `Access-Control-Allow-Origin: *` and
+/// `Access-Control-Allow-Methods: GET`.
+pub(super) fn with_cors(response: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
+    response
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET"),
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn parts(err: &ApiError) -> (u16, bool, String) {
+        let response = err.error_response();
+        let cors = response
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+        let status = response.status().as_u16();
+        let body = response.into_body().try_into_bytes().unwrap();
+        (status, cors, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn errors_are_go_json_bodies_with_cors_only_where_go_sends_it() {
+        let (status, cors, body) = parts(&ApiError::encoding(true));
+        assert_eq!((status, cors), (500, true));
+        assert_eq!(
+            body,
+            r#"{"message":"Internal server error","status":"error"}"#
+        );
+        let (status, cors, _) = parts(&ApiError::bad_extension(false));
+        assert_eq!((status, cors), (404, false));
+        let (status, cors, body) = parts(&ApiError::state_unavailable());
+        assert_eq!((status, cors), (500, false));
+        assert!(body.contains("Something went terribly wrong"));
+    }
+
+    #[test]
+    fn the_message_is_escaped_json() {
+        let (_, _, body) = parts(&ApiError::no_instances("a\"b"));
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["message"], "no instances of a\"b found");
+    }
+}

@@ -1,0 +1,48 @@
+//! The HTTP API (SPEC §6): Go Sidecar's routes, bodies, headers and status codes on actix-web.
+//!
+//! Handlers only translate HTTP to and from the current [`Snapshot`](crate::catalog::Snapshot)
+//! and the StateKeeper's messages. They read the snapshot the [`WebApi`](crate::actors::WebApi)
+//! actor keeps in a `tokio::sync::watch` channel (an `Arc` clone per request, never a message
+//! round trip) and answer with its cached encodings (no copy). They must not hold state of their own, decide
+//! anything about the catalogue, or panic on any input.
+//!
+//! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers`, the UI's static files and
+//! Go's 301 to cleaned paths (`//x`).
+
+mod catalog;
+mod drain;
+mod error;
+mod plain;
+mod state;
+mod watch;
+
+use actix_web::http::Method;
+use actix_web::web;
+
+pub use error::ApiError;
+pub use state::ApiState;
+
+/// Registers every route of the API (SPEC §6.1) and the 404 for unmatched paths.
+///
+/// Expects an [`ApiState`] in the app data (`App::app_data(web::Data::new(state))`). A path
+/// that matches a route with another method answers 405 with an empty body, as Go's router
+/// does.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use web::{get, post, resource};
+    cfg.service(resource("/").route(get().to(plain::root)))
+        .service(api_resource("/api/state.{ext}").route(get().to(catalog::state)))
+        .service(api_resource("/api/services.{ext}").route(get().to(catalog::services)))
+        .service(resource("/api/services/{name}.{ext}").route(get().to(catalog::service)))
+        .service(resource("/api/services/{id}/drain").route(post().to(drain::drain)))
+        .service(api_resource("/api/watch").route(get().to(watch::watch)))
+        .service(api_resource("/api/{segment}"))
+        .service(resource("/state.{ext}").route(get().to(catalog::state)))
+        .service(resource("/services.{ext}").route(get().to(catalog::services)))
+        .service(resource("/watch").route(get().to(watch::watch)))
+        .default_service(web::to(plain::not_found));
+}
+
+/// A resource under `/api/` with one path segment: it also answers the CORS preflight.
+fn api_resource(path: &str) -> actix_web::Resource {
+    web::resource(path).route(web::method(Method::OPTIONS).to(plain::preflight))
+}

@@ -1,0 +1,74 @@
+//! [`ApiState`]: what every handler can reach (the latest snapshot and the drain inbox).
+//!
+//! Holds no catalogue data of its own: the snapshot belongs to the WebApi actor's channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix::Recipient;
+use tokio::sync::watch;
+
+use crate::catalog::Snapshot;
+use crate::messages::DrainService;
+
+/// The app data of the API: the latest snapshot and where drain requests go.
+///
+/// Cheap to clone (one per server worker).
+#[derive(Clone)]
+pub struct ApiState {
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    drain: Recipient<DrainService>,
+    watchers: Arc<AtomicUsize>,
+}
+
+impl ApiState {
+    /// State reading snapshots from `snapshots` and sending drain requests to `drain`.
+    pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>, drain: Recipient<DrainService>) -> Self {
+        ApiState {
+            snapshots,
+            drain,
+            watchers: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// The latest published snapshot (an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshots.borrow().clone()
+    }
+
+    /// How many `/api/watch` streams are open (shared by all clones of this state).
+    pub fn watchers(&self) -> usize {
+        self.watchers.load(Ordering::Relaxed)
+    }
+
+    /// The drain inbox.
+    pub(super) fn drain(&self) -> &Recipient<DrainService> {
+        &self.drain
+    }
+
+    /// A receiver of its own for one watch stream, counted until the guard drops.
+    pub(super) fn subscribe(&self) -> (watch::Receiver<Arc<Snapshot>>, WatcherGuard) {
+        self.watchers.fetch_add(1, Ordering::Relaxed);
+        let guard = WatcherGuard(Arc::clone(&self.watchers));
+        (self.snapshots.clone(), guard)
+    }
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("version", &self.snapshots.borrow().version())
+            .field("watchers", &self.watchers())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts one open watch stream; decrements the count when dropped.
+#[derive(Debug)]
+pub(super) struct WatcherGuard(Arc<AtomicUsize>);
+
+impl Drop for WatcherGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
