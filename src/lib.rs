@@ -21,4 +21,5 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod health;
 pub mod messages;

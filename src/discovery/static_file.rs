@@ -139,10 +139,8 @@ pub fn parse(text: &str, ctx: &StaticContext) -> Result<Vec<Discovered>, StaticF
         .into_iter()
         .enumerate()
         .map(|(index, target)| {
-            let discovered = resolve(target, ctx).map_err(|message| StaticFileError::Target {
-                index,
-                message,
-            })?;
+            let discovered = resolve(target, ctx)
+                .map_err(|message| StaticFileError::Target { index, message })?;
             Ok(with_id(discovered, &mut seen, &ctx.hostname))
         })
         .collect()
@@ -179,7 +177,7 @@ fn resolve(target: RawTarget, ctx: &StaticContext) -> Result<(Discovered, i64), 
     service.created = ctx.now;
     service.updated = Timestamp::ZERO;
     service.status = Default::default();
-    let check = (!target.check.kind.is_empty()).then(|| CheckDefinition {
+    let check = (!target.check.kind.is_empty()).then_some(CheckDefinition {
         kind: target.check.kind,
         args: target.check.args,
     });
@@ -213,7 +211,10 @@ fn with_id(resolved: (Discovered, i64), seen: &mut Vec<u64>, os_hostname: &str) 
 fn content_hash(d: &Discovered, listen_port: i64) -> u64 {
     let s = &d.service;
     let mut h = Fnv1a::new();
-    h.str(&s.hostname).str(&s.name).str(&s.image).str(&s.proxy_mode);
+    h.str(&s.hostname)
+        .str(&s.name)
+        .str(&s.image)
+        .str(&s.proxy_mode);
     match &s.ports {
         None => h.u64(0),
         Some(ports) => h.u64(1).u64(ports.len() as u64),
@@ -225,7 +226,10 @@ fn content_hash(d: &Discovered, listen_port: i64) -> u64 {
         ip,
     } in s.ports()
     {
-        h.str(kind).u64(*port as u64).u64(*service_port as u64).str(ip);
+        h.str(kind)
+            .u64(*port as u64)
+            .u64(*service_port as u64)
+            .str(ip);
     }
     match &d.check {
         None => h.u64(0),

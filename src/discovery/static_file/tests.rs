@@ -43,7 +43,10 @@ fn the_go_fixture_yields_one_target_with_a_tcp_port() {
     );
     assert_eq!(svc.created, ctx().now);
     let check = all[0].check.as_ref().unwrap();
-    assert_eq!((check.kind.as_str(), check.args.as_str()), ("HttpGet", "http://:10234/"));
+    assert_eq!(
+        (check.kind.as_str(), check.args.as_str()),
+        ("HttpGet", "http://:10234/")
+    );
 }
 
 #[test]
@@ -83,8 +86,10 @@ fn the_shipped_example_parses() {
 
 #[test]
 fn keys_are_matched_case_insensitively() {
-    let d = one(r#"[{"service":{"name":"a","ports":[{"type":"udp","port":53}]},
-                    "CHECK":{"type":"External","ARGS":"true"},"listenport":80}]"#);
+    let d = one(
+        r#"[{"service":{"name":"a","ports":[{"type":"udp","port":53}]},
+                    "CHECK":{"type":"External","ARGS":"true"},"listenport":80}]"#,
+    );
     assert_eq!(d.service.name, "a");
     assert_eq!(d.service.ports()[0].kind, "udp");
     assert_eq!(d.check.unwrap().kind, "External");
@@ -98,7 +103,10 @@ fn an_empty_or_missing_check_type_means_the_default_check() {
         one(r#"[{"Service":{"Name":"a"},"Check":{"Type":"","Args":"x"}}]"#).check,
         None
     );
-    assert_eq!(one(r#"[{"Service":{"Name":"a"},"Check":null}]"#).check, None);
+    assert_eq!(
+        one(r#"[{"Service":{"Name":"a"},"Check":null}]"#).check,
+        None
+    );
 }
 
 #[test]
@@ -114,7 +122,10 @@ fn proxy_mode_has_no_default_and_file_status_and_id_are_ignored() {
 fn ids_are_twelve_lowercase_hex_chars() {
     let id = one(r#"[{"Service":{"Name":"a"}}]"#).service.id;
     assert_eq!(id.len(), 12);
-    assert!(id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')), "{id}");
+    assert!(
+        id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')),
+        "{id}"
+    );
 }
 
 #[test]
@@ -132,7 +143,9 @@ fn ids_are_stable_across_reads_and_releases() {
 
 #[test]
 fn a_changed_entry_gets_a_new_id() {
-    let base = one(r#"[{"Service":{"Name":"a","Image":"x:1"}}]"#).service.id;
+    let base = one(r#"[{"Service":{"Name":"a","Image":"x:1"}}]"#)
+        .service
+        .id;
     for changed in [
         r#"[{"Service":{"Name":"a","Image":"x:2"}}]"#,
         r#"[{"Service":{"Name":"a","Image":"x:1","Hostname":"other"}}]"#,
@@ -150,7 +163,11 @@ fn identical_entries_get_distinct_ids_by_occurrence() {
     let all = parse(text, &ctx()).unwrap();
     assert_ne!(all[0].service.id, all[2].service.id);
     // Removing an unrelated entry does not re-ID the others.
-    let fewer = parse(r#"[{"Service":{"Name":"a"}},{"Service":{"Name":"a"}}]"#, &ctx()).unwrap();
+    let fewer = parse(
+        r#"[{"Service":{"Name":"a"}},{"Service":{"Name":"a"}}]"#,
+        &ctx(),
+    )
+    .unwrap();
     assert_eq!(fewer[0].service.id, all[0].service.id);
     assert_eq!(fewer[1].service.id, all[2].service.id);
 }
@@ -159,7 +176,10 @@ fn identical_entries_get_distinct_ids_by_occurrence() {
 fn fnv1a_matches_the_published_test_vectors() {
     assert_eq!(Fnv1a::new().finish(), 0xcbf2_9ce4_8422_2325);
     assert_eq!(Fnv1a::new().bytes(b"a").finish(), 0xaf63_dc4c_8601_ec8c);
-    assert_eq!(Fnv1a::new().bytes(b"foobar").finish(), 0x8594_4171_f739_67e8);
+    assert_eq!(
+        Fnv1a::new().bytes(b"foobar").finish(),
+        0x8594_4171_f739_67e8
+    );
 }
 
 #[test]
@@ -174,9 +194,15 @@ fn json_errors_give_line_and_column() {
 
 #[test]
 fn a_wrongly_typed_field_is_reported_where_it_is() {
-    let err = parse("[{\"Service\": {\"Name\": \"a\"},\n \"ListenPort\": \"80\"}]", &ctx())
-        .unwrap_err();
-    assert!(matches!(err, StaticFileError::Json { line: 2, .. }), "{err:?}");
+    let err = parse(
+        "[{\"Service\": {\"Name\": \"a\"},\n \"ListenPort\": \"80\"}]",
+        &ctx(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, StaticFileError::Json { line: 2, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -190,7 +216,10 @@ fn a_top_level_object_is_not_an_array() {
 fn a_target_without_a_name_is_named_by_its_index() {
     let text = r#"[{"Service":{"Name":"a"}},{"Service":{"Image":"x"}}]"#;
     let err = parse(text, &ctx()).unwrap_err();
-    assert_eq!(err.to_string(), "target #1 (0-based): the service has no \"Name\"");
+    assert_eq!(
+        err.to_string(),
+        "target #1 (0-based): the service has no \"Name\""
+    );
     let err = parse(r#"[{"Check":{"Type":"x"}}]"#, &ctx()).unwrap_err();
     assert!(matches!(err, StaticFileError::Target { index: 0, .. }));
 }
@@ -201,7 +230,10 @@ fn errors_from_load_name_the_file() {
     let path = dir.path().join("x.json");
     std::fs::write(&path, "[\n  {\"Service\": 7}\n]").unwrap();
     let text = load(&path, &ctx()).unwrap_err().to_string();
-    assert!(text.starts_with(&format!("static file {path:?}: line 2, column")), "{text}");
+    assert!(
+        text.starts_with(&format!("static file {path:?}: line 2, column")),
+        "{text}"
+    );
     let missing = load(&dir.path().join("nope.json"), &ctx()).unwrap_err();
     assert!(matches!(missing, StaticFileError::Read { .. }));
     assert!(missing.to_string().contains("nope.json"));
