@@ -3,6 +3,8 @@
 //! Every dependency is a constructor argument (`Recipient<M>` where possible); there is no
 //! registry. [`crate::node`] wires them together.
 
+pub mod health_checker;
 pub mod state_keeper;
 
+pub use health_checker::{HealthChecker, HealthSettings};
 pub use state_keeper::{StateKeeper, StateKeeperSettings};
