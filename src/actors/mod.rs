@@ -5,6 +5,8 @@
 
 pub mod health_checker;
 pub mod state_keeper;
+pub mod static_watcher;
 
 pub use health_checker::{HealthChecker, HealthSettings};
 pub use state_keeper::{StateKeeper, StateKeeperSettings};
+pub use static_watcher::{StaticWatcher, StaticWatcherSettings};
