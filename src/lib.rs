@@ -22,5 +22,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod health;
 pub mod logging;
 pub mod messages;
+pub mod node;

@@ -4,9 +4,11 @@
 //! are past tense (`StateChanged`). No logic lives here.
 
 pub mod events;
+pub mod health;
 pub mod state;
 
 pub use events::{ObservedLocalServices, StateChanged};
+pub use health::{GetHealthStats, HealthStats};
 pub use state::{
     ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, Subscribe,
 };
