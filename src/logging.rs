@@ -28,12 +28,7 @@ where
     W: Write + Send + 'static,
 {
     let drain: Box<dyn Drain<Ok = (), Err = slog::Never> + Send> = match format {
-        LogFormat::Json => Box::new(
-            slog_json::Json::new(out)
-                .add_default_keys()
-                .build()
-                .fuse(),
-        ),
+        LogFormat::Json => Box::new(slog_json::Json::new(out).add_default_keys().build().fuse()),
         LogFormat::Text => {
             let decorator = slog_term::PlainDecorator::new(out);
             Box::new(slog_term::FullFormat::new(decorator).build().fuse())
@@ -126,7 +121,10 @@ mod tests {
         info!(log, "shown");
         drop(guard);
         let text = written(&buffer);
-        assert!(text.contains("shown") && !text.contains("hidden detail"), "{text}");
+        assert!(
+            text.contains("shown") && !text.contains("hidden detail"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,2 +1,39 @@
-//! The `sidecar` daemon binary.
-fn main() {}
+//! The `sidecar` daemon: parse the configuration, start logging, run one node until SIGTERM.
+//!
+//! Exit codes: 0 after a clean shutdown, 2 for bad configuration or input files, 1 when the
+//! environment refuses (a port in use).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::Parser;
+use slog::info;
+
+use sidecar::config::{self, Cli};
+use sidecar::{logging, node};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let config = match config::load(&cli, &env) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("sidecar: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let (log, guard) = logging::init(
+        config.sidecar.logging_level,
+        config.sidecar.logging_format,
+        std::io::stderr(),
+        true,
+    );
+    for line in config.describe() {
+        info!(log, "Config"; "setting" => line);
+    }
+    let code = node::run(config, log);
+    drop(guard);
+    code
+}

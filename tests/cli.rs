@@ -1,0 +1,142 @@
+//! Black-box tests of the built `sidecar` binary: start-up, bad input, health flips seen
+//! through the API and the watch stream, and graceful shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Sidecar, Target, base_env, eventually, spawn, static_file};
+use serde_json::Value;
+
+fn status_of(node: &Sidecar, name: &str) -> Option<i64> {
+    let services = node.get_json("/api/services.json");
+    services["Services"][name][0]["Status"].as_i64()
+}
+
+fn statuses_in(docs: &[Value], name: &str) -> Vec<i64> {
+    docs.iter()
+        .filter_map(|doc| doc[name][0]["Status"].as_i64())
+        .collect()
+}
+
+#[test]
+fn a_static_service_turns_alive_then_unhealthy_and_the_watch_stream_sees_both() {
+    let target = Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env();
+    let file = static_file(dir.path(), "web", target.addr);
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+    let node = Sidecar::start(&env, &[]);
+    let watch = common::watch(node.http, "/api/watch");
+
+    eventually(Duration::from_secs(10), "web ALIVE (0)", || {
+        (status_of(&node, "web") == Some(0)).then_some(())
+    });
+    target.set_failing(true);
+    eventually(Duration::from_secs(10), "web UNHEALTHY (2)", || {
+        (status_of(&node, "web") == Some(2)).then_some(())
+    });
+    eventually(
+        Duration::from_secs(5),
+        "the watch stream pushed ALIVE then UNHEALTHY",
+        || {
+            let statuses = statuses_in(&watch.lock().unwrap(), "web");
+            statuses.ends_with(&[0, 2]).then_some(())
+        },
+    );
+}
+
+#[test]
+fn an_invalid_static_file_at_start_exits_2_naming_the_file_and_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.json");
+    std::fs::write(&path, "[\n  {\"Service\": {\"Name\": \"x\",}}\n]").unwrap();
+    let mut env = base_env();
+    env.insert("STATIC_CONFIG_FILE".into(), path.display().to_string());
+    let (mut child, logs) = spawn(&env, &[]);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    let text = eventually(Duration::from_secs(5), "the error is logged", || {
+        let text = logs.lock().unwrap().join("\n");
+        text.contains("broken.json").then_some(text)
+    });
+    assert!(text.contains("line 2"), "{text}");
+}
+
+#[test]
+fn a_missing_static_file_at_start_exits_2_naming_the_file() {
+    let mut env = base_env();
+    env.insert(
+        "STATIC_CONFIG_FILE".into(),
+        "/nonexistent/static.json".into(),
+    );
+    let (mut child, logs) = spawn(&env, &[]);
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    eventually(Duration::from_secs(5), "the error names the file", || {
+        logs.lock()
+            .unwrap()
+            .join("\n")
+            .contains("/nonexistent/static.json")
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_bad_environment_value_exits_2_naming_the_variable_and_the_value() {
+    let mut env = base_env();
+    env.insert("SIDECAR_HTTP_PORT".into(), "seventy".into());
+    let (mut child, logs) = spawn(&env, &[]);
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    eventually(
+        Duration::from_secs(5),
+        "the error names the variable",
+        || {
+            let text = logs.lock().unwrap().join("\n");
+            (text.contains("SIDECAR_HTTP_PORT") && text.contains("seventy")).then_some(())
+        },
+    );
+}
+
+#[test]
+fn sigterm_stops_the_node_cleanly_within_two_seconds_and_the_last_log_line_is_written() {
+    let target = Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env();
+    let file = static_file(dir.path(), "web", target.addr);
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+    let mut node = Sidecar::start(&env, &[]);
+    node.signal("TERM");
+    let status = node.wait_exit(Duration::from_secs(2));
+    assert_eq!(status.code(), Some(0), "{}", node.logs_text());
+    eventually(
+        Duration::from_secs(2),
+        "'Sidecar stopped' is logged",
+        || node.logs_text().contains("Sidecar stopped").then_some(()),
+    );
+}
+
+#[test]
+fn sigint_stops_the_node_cleanly_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target::start();
+    let mut env = base_env();
+    let file = static_file(dir.path(), "web", target.addr);
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+    let mut node = Sidecar::start(&env, &[]);
+    node.signal("INT");
+    assert_eq!(node.wait_exit(Duration::from_secs(2)).code(), Some(0));
+}
+
+#[test]
+fn cli_flags_override_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target::start();
+    let mut env = base_env();
+    let file = static_file(dir.path(), "web", target.addr);
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+    env.insert("SIDECAR_CLUSTER_NAME".into(), "from-env".into());
+    let node = Sidecar::start(&env, &["-n", "from-flag", "--hostname", "flag-host"]);
+    let state = node.get_json("/api/state.json");
+    assert_eq!(state["ClusterName"], "from-flag");
+    assert_eq!(state["Hostname"], "flag-host");
+}

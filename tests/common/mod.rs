@@ -1,0 +1,258 @@
+//! Shared test harness: run the real `sidecar` binary, talk HTTP to it, poll until a
+//! condition holds (never a bare sleep), and a tiny HTTP target whose health can be switched.
+
+#![allow(dead_code, unreachable_pub)]
+// Black-box tests run on plain threads, outside any actix arbiter: blocking waits are fine here.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+// Test harness: failing loudly is its job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Polls `pred` every 25 ms until it returns `Some`, or panics after `timeout` saying `what`.
+pub fn eventually<T>(timeout: Duration, what: &str, mut pred: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(value) = pred() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A running `sidecar` process, killed when dropped. Its stderr (JSON logs) is collected.
+pub struct Sidecar {
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+    pub http: SocketAddr,
+}
+
+/// The environment every test node starts from: nothing from the developer's shell leaks in.
+pub fn base_env() -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for (k, v) in [
+        ("SIDECAR_LOGGING_FORMAT", "json"),
+        ("SIDECAR_LOGGING_LEVEL", "debug"),
+        ("SIDECAR_ADVERTISE_IP", "127.0.0.1"),
+        ("SIDECAR_HTTP_BIND_IP", "127.0.0.1"),
+        ("SIDECAR_HTTP_PORT", "0"),
+        ("SIDECAR_BIND_IP", "127.0.0.1"),
+        ("SIDECAR_BIND_PORT", "0"),
+        ("SIDECAR_HOSTNAME", "test-node"),
+        ("SIDECAR_DISCOVERY", "static"),
+        ("HAPROXY_DISABLE", "true"),
+    ] {
+        env.insert(k.to_owned(), v.to_owned());
+    }
+    if let Ok(path) = std::env::var("PATH") {
+        env.insert("PATH".to_owned(), path);
+    }
+    env
+}
+
+/// Runs the binary with exactly `env` and `args`, without waiting for it to start.
+pub fn spawn(env: &BTreeMap<String, String>, args: &[&str]) -> (Child, Arc<Mutex<Vec<String>>>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sidecar"))
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sidecar binary starts");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let sink = Arc::clone(&logs);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (child, logs)
+}
+
+impl Sidecar {
+    /// Starts the binary and waits until its HTTP API is up.
+    pub fn start(env: &BTreeMap<String, String>, args: &[&str]) -> Sidecar {
+        let (child, logs) = spawn(env, args);
+        let mut node = Sidecar {
+            child,
+            logs,
+            http: "0.0.0.0:0".parse().unwrap(),
+        };
+        node.http = eventually(
+            Duration::from_secs(20),
+            "the node logs 'Sidecar started'",
+            || {
+                if let Ok(Some(status)) = node.child.try_wait() {
+                    panic!("sidecar exited early with {status}:\n{}", node.logs_text());
+                }
+                node.log_lines().iter().find_map(|line| {
+                    let value: Value = serde_json::from_str(line).ok()?;
+                    (value["msg"] == "Sidecar started")
+                        .then(|| value["http"].as_str()?.parse().ok())?
+                })
+            },
+        );
+        node
+    }
+
+    /// The log lines so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// All logs as one string (for assertion messages).
+    pub fn logs_text(&self) -> String {
+        self.log_lines().join("\n")
+    }
+
+    /// `GET path` → (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_request(self.http, "GET", path)
+    }
+
+    /// `GET path` parsed as JSON (panics on a non-200 answer).
+    pub fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).expect("JSON body")
+    }
+
+    /// Sends a signal to the process (`kill -<sig>`).
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        eventually(timeout, "the process exits", || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.0 request; returns (status, body). Panics if the server does not answer.
+pub fn http_request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("response");
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Opens `/api/watch` (HTTP/1.0, so the body is close-delimited) and collects every JSON
+/// document the node pushes, on a background thread.
+pub fn watch(addr: SocketAddr, path: &str) -> Arc<Mutex<Vec<Value>>> {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
+    let docs = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&docs);
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 65536];
+        while let Ok(n) = stream.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let Some(start) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let parsed: Vec<Value> = serde_json::Deserializer::from_slice(&buf[start + 4..])
+                .into_iter::<Value>()
+                .map_while(Result::ok)
+                .collect();
+            *sink.lock().unwrap() = parsed;
+        }
+    });
+    docs
+}
+
+/// A health-check target on 127.0.0.1 answering 200, or 500 while `failing` is set.
+pub struct Target {
+    pub addr: SocketAddr,
+    failing: Arc<AtomicBool>,
+}
+
+impl Target {
+    pub fn start() -> Target {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let failing = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&failing);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().map_while(Result::ok) {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let status = if flag.load(Ordering::SeqCst) {
+                    "500 Oops"
+                } else {
+                    "200 OK"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+            }
+        });
+        Target { addr, failing }
+    }
+
+    /// Makes the target answer 500 (`true`) or 200 (`false`).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+/// Writes a static.json with one service `name` checked by HttpGet on `target`.
+pub fn static_file(dir: &std::path::Path, name: &str, target: SocketAddr) -> std::path::PathBuf {
+    let path = dir.join("static.json");
+    let body = serde_json::json!([{
+        "Service": {
+            "Name": name,
+            "Image": "example:1",
+            "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": 9999, "IP": "127.0.0.1"}],
+            "ProxyMode": "http"
+        },
+        "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
+    }]);
+    std::fs::write(&path, body.to_string()).unwrap();
+    path
+}
