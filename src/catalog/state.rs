@@ -331,13 +331,16 @@ fn changed(svc: &Service, previous: ServiceStatus) -> ChangeEvent {
 }
 
 /// Which status wins between two versions with the same `Updated`.
+///
+/// ALIVE and DRAINING rank equally: a drained record's ALIVE versions are held as DRAINING,
+/// and the rewrite may only happen after they were compared (when the DRAINING version arrives
+/// later). If it could change their rank, the outcome would depend on arrival order.
 fn precedence(status: ServiceStatus) -> u8 {
     match status {
-        ServiceStatus::Alive => 0,
+        ServiceStatus::Alive | ServiceStatus::Draining => 0,
         ServiceStatus::Unknown => 1,
         ServiceStatus::Unhealthy => 2,
-        ServiceStatus::Draining => 3,
-        ServiceStatus::Tombstone => 4,
+        ServiceStatus::Tombstone => 3,
     }
 }
 

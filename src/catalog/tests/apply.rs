@@ -243,6 +243,28 @@ fn an_older_draining_record_arriving_after_a_newer_alive_one_makes_it_draining()
 }
 
 #[test]
+fn ties_between_alive_and_draining_do_not_depend_on_arrival_order() {
+    let a = Service {
+        image: "web:2".into(),
+        ..alive(PEER, "a", now())
+    };
+    let d = svc(PEER, "a", Draining, now());
+    let mut first = catalog();
+    let _ = first.apply(a.clone(), now());
+    let _ = first.apply(d.clone(), now());
+    let mut second = catalog();
+    let _ = second.apply(d.clone(), now());
+    let _ = second.apply(a.clone(), now());
+    assert_eq!(first.state(), second.state());
+    assert_eq!(status_of(&first, PEER, "a"), Draining);
+    // And a second delivery of either version changes nothing.
+    let again = first.clone();
+    assert_eq!(first.apply(a, now()), Applied::Ignored);
+    assert_eq!(first.apply(d, now()), Applied::Ignored);
+    assert_eq!(first.state(), again.state());
+}
+
+#[test]
 fn merge_applies_every_record_of_another_state() {
     let mut other = Catalog::new(PEER, "default", Lifespans::default());
     let _ = other.apply(alive(PEER, "a", now()), now());
