@@ -151,3 +151,22 @@ fn a_node_that_comes_back_beats_the_tombstones_of_its_leave() {
         (Tombstone, Alive)
     );
 }
+
+#[test]
+fn a_drained_record_comes_back_draining_until_its_tombstone_is_deleted() {
+    // Deliberately unlike Go, where a newer ALIVE replaces the TOMBSTONE: the drained set
+    // outlives the tombstone, so a drained container restarted under the same ID stays out of
+    // rotation. Deleting the tombstone forgets the drain.
+    let mut c = catalog();
+    let _ = c.apply(svc(PEER, "a", Draining, now()), now());
+    let _ = c.apply(svc(PEER, "a", Tombstone, now().plus(secs(1))), now());
+    let mut restarted = c.clone();
+    let _ = restarted.apply(alive(PEER, "a", now().plus(secs(2))), now());
+    assert_eq!(status_of(&restarted, PEER, "a"), Draining);
+
+    let later = now().plus(secs(3 * 3600 + 2));
+    let _ = c.expire(later);
+    assert!(c.state().servers.is_empty());
+    let _ = c.apply(alive(PEER, "a", later), later);
+    assert_eq!(status_of(&c, PEER, "a"), Alive);
+}
