@@ -7,13 +7,16 @@
 //!
 //! A record is identified by its `(Hostname, ID)` and versioned by its `Updated` time, which
 //! only its origin sets. [`Catalog::apply`] keeps, for each record, the version with the
-//! newest `Updated`; on an exact tie the higher status precedence (TOMBSTONE > DRAINING >
-//! UNHEALTHY > UNKNOWN > ALIVE) and then the greater record win, so the outcome never depends
+//! newest `Updated`; on an exact tie the higher status precedence (TOMBSTONE > UNHEALTHY >
+//! UNKNOWN > DRAINING = ALIVE) and then the greater record win, so the outcome never depends
 //! on the order in which versions arrive. DRAINING is sticky against ALIVE: once any version of
 //! a record was DRAINING, an ALIVE version is held as DRAINING (UNHEALTHY, UNKNOWN and
 //! TOMBSTONE still replace it). Records older than the tombstone lifespan plus one minute are
-//! dropped on arrival. Merging is therefore commutative, associative and idempotent
-//! (`tests/catalog_laws.rs` checks it).
+//! dropped on arrival. Applying records is therefore commutative, associative and idempotent
+//! (`tests/catalog_laws.rs` checks it). Two limits: `LastChanged` follows arrival order (a
+//! record first seen at its newest version is "new" then), and a merged state cannot pass on
+//! a DRAINING version it holds under a newer UNHEALTHY, UNKNOWN or TOMBSTONE one, since the
+//! drained set is not part of the JSON.
 //!
 //! Lifespans ([`Lifespans`]): ALIVE, UNHEALTHY and UNKNOWN records not heard of for 80 s, and
 //! DRAINING ones for 10 minutes, become tombstones stamped one second after their last

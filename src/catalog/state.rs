@@ -40,6 +40,10 @@ pub type RecordKey = (String, String);
 /// What [`Catalog::apply`] did with one record.
 #[must_use = "accepted records are relayed and changes are published"]
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned by value once per record and consumed at once; boxing would allocate per change"
+)]
 pub enum Applied {
     /// The record is now held (new, newer, or it made the held one DRAINING); `change` is set
     /// when the held status changed or the record is new.
@@ -327,13 +331,16 @@ fn changed(svc: &Service, previous: ServiceStatus) -> ChangeEvent {
 }
 
 /// Which status wins between two versions with the same `Updated`.
+///
+/// ALIVE and DRAINING rank equally: a drained record's ALIVE versions are held as DRAINING,
+/// and the rewrite may only happen after they were compared (when the DRAINING version arrives
+/// later). If it could change their rank, the outcome would depend on arrival order.
 fn precedence(status: ServiceStatus) -> u8 {
     match status {
-        ServiceStatus::Alive => 0,
+        ServiceStatus::Alive | ServiceStatus::Draining => 0,
         ServiceStatus::Unknown => 1,
         ServiceStatus::Unhealthy => 2,
-        ServiceStatus::Draining => 3,
-        ServiceStatus::Tombstone => 4,
+        ServiceStatus::Tombstone => 3,
     }
 }
 
