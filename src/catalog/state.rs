@@ -40,10 +40,6 @@ pub type RecordKey = (String, String);
 /// What [`Catalog::apply`] did with one record.
 #[must_use = "accepted records are relayed and changes are published"]
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "returned by value once per record and consumed at once; boxing would allocate per change"
-)]
 pub enum Applied {
     /// The record is now held (new, newer, or it made the held one DRAINING); `change` is set
     /// when the held status changed or the record is new.
