@@ -30,7 +30,7 @@ fn a_record_for_a_new_host_creates_its_server_and_advances_its_times() {
     assert_eq!(
         applied,
         Applied::Accepted {
-            change: Some(expected)
+            change: Some(Box::new(expected))
         }
     );
     let server = &c.state().servers[PEER];
