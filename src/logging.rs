@@ -19,7 +19,7 @@ pub struct LogGuard {
 }
 
 /// How many records may wait for the writer thread before callers block.
-const QUEUE: usize = 8192;
+const QUEUE: usize = 1024;
 
 /// Builds the root logger writing to `out` (stderr in the daemon) and installs the `log`
 /// bridge when `bridge_log` is set.

@@ -50,7 +50,7 @@ impl Default for HealthSettings {
         HealthSettings {
             interval: Duration::from_secs(3),
             timeout: Duration::from_millis(2999),
-            concurrency: 256,
+            concurrency: 64,
             refresh_interval: Duration::from_secs(1),
             published_ip: "127.0.0.1".into(),
             default_check_endpoint: "/version".into(),
@@ -72,6 +72,9 @@ struct CheckFinished {
 #[rtype(result = "()")]
 struct RunDue(CheckId);
 
+/// How long a change waits for others to join its report.
+const REPORT_DELAY: Duration = Duration::from_millis(10);
+
 /// The health-check pool. See the [module docs](self).
 pub struct HealthChecker {
     settings: HealthSettings,
@@ -81,6 +84,8 @@ pub struct HealthChecker {
     /// No report before the first observation: an empty one would tombstone every local
     /// record of a restarted pool.
     observed: bool,
+    /// A coalesced report is already scheduled (see [`REPORT_DELAY`]).
+    report_scheduled: bool,
     runs: u64,
     timeouts: u64,
     log: Logger,
@@ -109,6 +114,7 @@ impl HealthChecker {
             state,
             runner,
             observed: false,
+            report_scheduled: false,
             runs: 0,
             timeouts: 0,
             log: log.new(o!("actor" => "health_checker")),
@@ -116,6 +122,18 @@ impl HealthChecker {
     }
 
     /// Sends the StateKeeper every service with a result, and the ones still pending.
+    /// Reports after [`REPORT_DELAY`], folding every change made until then into one report:
+    /// when 200 checks finish at once, the StateKeeper gets one list, not 200 copies of it.
+    fn report_soon(&mut self, ctx: &mut Context<Self>) {
+        if !self.report_scheduled {
+            self.report_scheduled = true;
+            ctx.run_later(REPORT_DELAY, |act, _| {
+                act.report_scheduled = false;
+                act.report();
+            });
+        }
+    }
+
     fn report(&self) {
         if !self.observed {
             return;
@@ -201,7 +219,7 @@ impl Handler<ObservedLocalServices> for HealthChecker {
         }
         if obs.changed || !self.observed {
             self.observed = true;
-            self.report();
+            self.report_soon(ctx);
         }
     }
 }
@@ -218,7 +236,7 @@ impl Handler<CheckFinished> for HealthChecker {
         let noteworthy = recorded.service_status_changed || recorded.transition.changed();
         self.log_result(&msg, &recorded.name, recorded.transition.after, noteworthy);
         if recorded.service_status_changed {
-            self.report();
+            self.report_soon(ctx);
         }
         // A tokio timer rather than `ctx.run_later`: the actor's context polls every pending
         // item of its own on each wake-up, which costs O(checks) per message.

@@ -51,7 +51,7 @@ impl WebSettings {
     pub fn new(bind: SocketAddr, hostname: &str, cluster_name: &str) -> WebSettings {
         WebSettings {
             bind,
-            workers: 2,
+            workers: 1,
             hostname: hostname.to_owned(),
             cluster_name: cluster_name.to_owned(),
         }

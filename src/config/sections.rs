@@ -78,7 +78,7 @@ pub struct SidecarConfig {
     pub http_bind_ip: String,
     /// `SIDECAR_HTTP_PORT` (none), default 7777: HTTP API port; 0 lets the OS pick (tests).
     pub http_port: u16,
-    /// `SIDECAR_HEALTH_CONCURRENCY` (none), default 256: most health checks running at once.
+    /// `SIDECAR_HEALTH_CONCURRENCY` (none), default 64: most health checks running at once.
     pub health_concurrency: usize,
     /// `SIDECAR_HEALTH_INTERVAL` (none), default `3s`: how often each check runs.
     #[serde(with = "serde_go")]
@@ -116,7 +116,7 @@ impl Default for SidecarConfig {
             bind_ip: "0.0.0.0".to_owned(),
             http_bind_ip: "0.0.0.0".to_owned(),
             http_port: 7777,
-            health_concurrency: 256,
+            health_concurrency: 64,
             health_interval: Duration::from_secs(3),
             health_timeout: Duration::from_millis(2999),
             admin_token: None,

@@ -67,7 +67,7 @@ fn sidecar_defaults_equal_spec_section_10_1() {
         (s.bind_ip.as_str(), s.http_bind_ip.as_str()),
         ("0.0.0.0", "0.0.0.0")
     );
-    assert_eq!((s.http_port, s.health_concurrency), (7777, 256));
+    assert_eq!((s.http_port, s.health_concurrency), (7777, 64));
     assert_eq!(s.health_interval, Duration::from_secs(3));
     assert_eq!(
         (s.health_timeout, &s.admin_token),
