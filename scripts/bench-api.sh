@@ -35,7 +35,11 @@ alive() { curl -sf "http://127.0.0.1:$PORT/api/state.json" | grep -o '"Status":0
 for _ in $(seq 1 100); do [ "$(alive)" -ge 200 ] && break; sleep 0.1; done
 echo "services ALIVE: $(alive)"
 rss() { awk '/VmRSS|VmHWM/ {printf "%s %s kB  ", $1, $2}' /proc/$node_pid/status; echo; }
+ticks() { awk '{print $14+$15}' /proc/$node_pid/stat; }
+idle_start=$(ticks)
 sleep 30; echo "after 30 s: $(rss)"
+idle=$(( $(ticks) - idle_start ))
+echo "idle CPU over 30 s: $idle ticks = $(awk -v t="$idle" 'BEGIN {printf "%.2f", t / 30}') % of one core"
 
 echo
 echo "| endpoint | body bytes | req/s | p50 | p99 | max |"
