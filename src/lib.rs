@@ -26,3 +26,4 @@ pub mod health;
 pub mod logging;
 pub mod messages;
 pub mod node;
+pub mod supervisor;

@@ -1,10 +1,10 @@
-//! Wires one node: validates what must be valid at start, binds the sockets, starts the actors
-//! in dependency order and hands back their addresses. Used by `main` and by the tests, so a
-//! test runs exactly what the daemon runs.
+//! Wires one node: validates what must be valid at start, binds the sockets, starts every
+//! subsystem under the [`Supervisor`] in dependency order and hands back their slots. Used by
+//! `main` and by the tests, so a test runs exactly what the daemon runs.
 //!
 //! Must not: read the process environment or the clock itself (both come in as arguments).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,12 +15,14 @@ use slog::{Logger, crit, info, warn};
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
 use crate::actors::web_api::{self, WebApi, WebSettings};
-use crate::actors::{StateKeeper, StateKeeperSettings};
+use crate::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
 use crate::catalog::Lifespans;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError};
+use crate::discovery::Discovered;
 use crate::discovery::static_file::{self, StaticContext, StaticFileError};
-use crate::messages::ObservedLocalServices;
+use crate::messages::supervisor::ShutdownSupervisor;
+use crate::supervisor::{ActorChild, RestartPolicy, Slot, Supervisor, install_panic_hook};
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,112 +53,157 @@ impl StartError {
     }
 }
 
-/// The running actors of one node.
+/// The running subsystems of one node. Slots follow restarts.
 pub struct NodeHandle {
     /// Where the HTTP API listens.
     pub http_addr: SocketAddr,
+    /// Restarts failed subsystems; answers the admin API.
+    pub supervisor: Addr<Supervisor>,
     /// The catalogue's owner.
-    pub state_keeper: Addr<StateKeeper>,
-    /// The HTTP API.
-    pub web_api: Addr<WebApi>,
+    pub state_keeper: Slot<StateKeeper>,
     /// The health-check pool.
-    pub health_checker: Addr<HealthChecker>,
+    pub health_checker: Slot<HealthChecker>,
     /// The static file watcher, when static discovery is on.
-    pub static_watcher: Option<Addr<StaticWatcher>>,
+    pub static_watcher: Option<Slot<StaticWatcher>>,
+    /// The HTTP API.
+    pub web_api: Slot<WebApi>,
 }
 
-/// Starts every actor of one node in the current actix `System`.
-pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHandle, StartError> {
-    let hostname = config.hostname();
-    let discovery = &config.sidecar.discovery;
-    let published_ip = if discovery.is_empty() {
-        IpAddr::from([127, 0, 0, 1])
-    } else {
-        config.published_ip()?
-    };
-    let static_initial = if discovery.iter().any(|d| d == "static") {
-        Some(static_file::load(
-            &config.static_discovery.config_file,
-            &StaticContext {
+/// What [`start`] checks and binds before any actor runs.
+struct Prepared {
+    hostname: String,
+    published_ip: IpAddr,
+    static_initial: Option<Vec<Discovered>>,
+    listener: Arc<TcpListener>,
+    http_addr: SocketAddr,
+}
+
+impl Prepared {
+    fn new(config: &Config, clock: &SharedClock) -> Result<Prepared, StartError> {
+        let hostname = config.hostname();
+        let discovery = &config.sidecar.discovery;
+        let published_ip = if discovery.is_empty() {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            config.published_ip()?
+        };
+        let static_initial = if discovery.iter().any(|d| d == "static") {
+            let ctx = StaticContext {
                 hostname: hostname.clone(),
                 published_ip: published_ip.to_string(),
                 now: clock.now(),
-            },
-        )?)
-    } else {
-        None
-    };
-    let http_addr = http_address(config)?;
-    let listener = web_api::bind(http_addr).map_err(|source| StartError::HttpBind {
-        addr: http_addr.to_string(),
-        source,
-    })?;
+            };
+            Some(static_file::load(
+                &config.static_discovery.config_file,
+                &ctx,
+            )?)
+        } else {
+            None
+        };
+        let wanted = http_address(config)?;
+        let bind_error = |source| StartError::HttpBind {
+            addr: wanted.to_string(),
+            source,
+        };
+        let listener = web_api::bind(wanted).map_err(bind_error)?;
+        let http_addr = listener.local_addr().map_err(bind_error)?;
+        Ok(Prepared {
+            hostname,
+            published_ip,
+            static_initial,
+            listener: Arc::new(listener),
+            http_addr,
+        })
+    }
+}
 
-    let state_keeper = StateKeeper::new(
-        StateKeeperSettings {
-            hostname: hostname.clone(),
-            cluster_name: config.sidecar.cluster_name.clone(),
-            lifespans: Lifespans::default(),
-            expire_interval: Duration::from_secs(2),
-        },
+/// Starts every subsystem of one node, supervised, in the current actix `System`.
+pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHandle, StartError> {
+    let prepared = Prepared::new(config, &clock)?;
+    let mut supervisor = Supervisor::new(RestartPolicy::default(), log);
+
+    let settings = StateKeeperSettings {
+        hostname: prepared.hostname.clone(),
+        cluster_name: config.sidecar.cluster_name.clone(),
+        lifespans: Lifespans::default(),
+        expire_interval: Duration::from_secs(2),
+    };
+    let (memory, clk, lg) = (
+        StateKeeperMemory::default(),
         Arc::clone(&clock),
-        log,
-    )
-    .start();
-    let health_checker = HealthChecker::new(
-        HealthSettings {
-            interval: config.sidecar.health_interval,
-            timeout: config.sidecar.health_timeout,
-            concurrency: config.sidecar.health_concurrency,
-            refresh_interval: Duration::from_secs(1),
-            published_ip: published_ip.to_string(),
-            default_check_endpoint: config.sidecar.default_check_endpoint.clone(),
-        },
-        state_keeper.clone().recipient(),
-        log,
-    )
-    .start();
-    let observers: Vec<Recipient<ObservedLocalServices>> = vec![health_checker.clone().recipient()];
-    let static_watcher = static_initial.map(|initial| {
-        StaticWatcher::new(
-            StaticWatcherSettings {
-                path: config.static_discovery.config_file.clone(),
-                reload_interval: config.static_discovery.reload_interval,
-                hostname: hostname.clone(),
-                published_ip: published_ip.to_string(),
-            },
-            initial,
-            Arc::clone(&clock),
-            observers.clone(),
-            log,
-        )
-        .start()
+        log.clone(),
+    );
+    let (child, state_keeper) = ActorChild::start("state_keeper", move || {
+        StateKeeper::new(settings.clone(), Arc::clone(&clk), memory.clone(), &lg).start()
     });
-    for unsupported in discovery.iter().filter(|d| *d != "static") {
+    supervisor.add(Box::new(child));
+
+    let settings = health_settings(config, prepared.published_ip);
+    let (state, lg) = (state_keeper.link(), log.clone());
+    let (child, health_checker) = ActorChild::start("health_checker", move || {
+        HealthChecker::new(settings.clone(), state.clone(), &lg).start()
+    });
+    supervisor.add(Box::new(child));
+
+    let static_watcher = prepared.static_initial.map(|initial| {
+        let settings = StaticWatcherSettings {
+            path: config.static_discovery.config_file.clone(),
+            reload_interval: config.static_discovery.reload_interval,
+            hostname: prepared.hostname.clone(),
+            published_ip: prepared.published_ip.to_string(),
+        };
+        let observers = vec![health_checker.link()];
+        let (clk, lg) = (Arc::clone(&clock), log.clone());
+        let (child, slot) = ActorChild::start("static_watcher", move || {
+            let (settings, initial) = (settings.clone(), initial.clone());
+            StaticWatcher::new(settings, initial, Arc::clone(&clk), observers.clone(), &lg).start()
+        });
+        supervisor.add(Box::new(child));
+        slot
+    });
+    for unsupported in config.sidecar.discovery.iter().filter(|d| *d != "static") {
         warn!(log, "Discovery method not available in this version, skipped";
             "method" => unsupported.as_str());
     }
-    let settings = WebSettings::new(http_addr, &hostname, &config.sidecar.cluster_name);
-    let web_api = WebApi::new(
-        settings,
-        listener,
-        state_keeper.clone().recipient(),
-        state_keeper.clone().recipient(),
-        log,
-    )
-    .map_err(|source| StartError::HttpBind {
-        addr: http_addr.to_string(),
-        source,
-    })?;
-    let http_addr = web_api.local_addr();
-    let web_api = web_api.start();
+
+    let settings = WebSettings::new(
+        prepared.http_addr,
+        &prepared.hostname,
+        &config.sidecar.cluster_name,
+    );
+    let (listener, sk, lg) = (prepared.listener, state_keeper.clone(), log.clone());
+    let (child, web_api) = ActorChild::start("web_api", move || {
+        let (subscribe, drain) = (sk.link(), sk.link());
+        WebApi::new(
+            settings.clone(),
+            Arc::clone(&listener),
+            subscribe,
+            drain,
+            &lg,
+        )
+        .start()
+    });
+    supervisor.add(Box::new(child));
+
     Ok(NodeHandle {
-        http_addr,
+        http_addr: prepared.http_addr,
+        supervisor: supervisor.start(),
         state_keeper,
-        web_api,
         health_checker,
         static_watcher,
+        web_api,
     })
+}
+
+fn health_settings(config: &Config, published_ip: IpAddr) -> HealthSettings {
+    HealthSettings {
+        interval: config.sidecar.health_interval,
+        timeout: config.sidecar.health_timeout,
+        concurrency: config.sidecar.health_concurrency,
+        refresh_interval: Duration::from_secs(1),
+        published_ip: published_ip.to_string(),
+        default_check_endpoint: config.sidecar.default_check_endpoint.clone(),
+    }
 }
 
 /// `SIDECAR_HTTP_BIND_IP`:`SIDECAR_HTTP_PORT` as a socket address.
@@ -170,27 +217,34 @@ fn http_address(config: &Config) -> Result<SocketAddr, ConfigError> {
     Ok(SocketAddr::new(ip, config.sidecar.http_port))
 }
 
-/// Runs a node until SIGTERM or SIGINT, then shuts it down gracefully. Returns the exit code.
+/// Runs a node until SIGTERM or SIGINT, then shuts it down gracefully. Returns the exit code:
+/// 0 after a clean shutdown, 1 when a subsystem kept failing, 2 for bad input at start.
 pub fn run(config: Config, log: Logger) -> ExitCode {
+    install_panic_hook();
     let system = System::new();
-    let code = system.block_on(async move {
-        let node = match start(&config, Arc::new(SystemClock), &log) {
-            Ok(node) => node,
-            Err(err) => {
-                crit!(log, "Cannot start"; "error" => %err);
-                return err.exit_code();
-            }
-        };
-        info!(log, "Sidecar started"; "http" => %node.http_addr,
-            "hostname" => config.hostname(), "cluster" => &config.sidecar.cluster_name);
-        let signal = wait_for_termination().await;
-        info!(log, "Shutting down"; "signal" => signal);
-        let _ = node.web_api.send(web_api::StopServer).await;
-        System::current().stop();
-        info!(log, "Sidecar stopped");
-        0
+    let started = system.block_on(async { start(&config, Arc::new(SystemClock), &log) });
+    let node = match started {
+        Ok(node) => node,
+        Err(err) => {
+            crit!(log, "Cannot start"; "error" => %err);
+            return ExitCode::from(err.exit_code());
+        }
+    };
+    info!(log, "Sidecar started"; "http" => %node.http_addr,
+        "hostname" => config.hostname(), "cluster" => &config.sidecar.cluster_name);
+    let shutdown_log = log.clone();
+    system.block_on(async {
+        actix::spawn(async move {
+            let signal = wait_for_termination().await;
+            info!(shutdown_log, "Shutting down"; "signal" => signal);
+            let _ = node.supervisor.send(ShutdownSupervisor).await;
+            let _ = node.web_api.get().send(web_api::StopServer).await;
+            System::current().stop_with_code(0);
+        });
     });
-    ExitCode::from(code)
+    let code = system.run_with_code().unwrap_or(1);
+    info!(log, "Sidecar stopped"; "exit_code" => code);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// Resolves on the first SIGTERM or SIGINT (Ctrl-C) and says which.

@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use self::probe::{Gauges, Runner};
 use crate::health::{CheckId, CheckResult, CheckStatus, Monitor, MonitorSettings, Observation};
 use crate::messages::{ApplyLocalServices, GetHealthStats, HealthStats, ObservedLocalServices};
+use crate::supervisor::Link;
 
 /// How the pool runs checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +80,7 @@ const REPORT_DELAY: Duration = Duration::from_millis(10);
 pub struct HealthChecker {
     settings: HealthSettings,
     monitor: Monitor,
-    state: Recipient<ApplyLocalServices>,
+    state: Link<ApplyLocalServices>,
     runner: Runner,
     /// No report before the first observation: an empty one would tombstone every local
     /// record of a restarted pool.
@@ -95,7 +96,7 @@ impl HealthChecker {
     /// A pool with no checks that reports to `state`.
     pub fn new(
         settings: HealthSettings,
-        state: Recipient<ApplyLocalServices>,
+        state: Link<ApplyLocalServices>,
         log: &Logger,
     ) -> HealthChecker {
         let monitor = Monitor::new(MonitorSettings {
@@ -272,3 +273,4 @@ impl Handler<GetHealthStats> for HealthChecker {
         }
     }
 }
+crate::supervised_actor!(HealthChecker);

@@ -9,6 +9,6 @@ pub mod static_watcher;
 pub mod web_api;
 
 pub use health_checker::{HealthChecker, HealthSettings};
-pub use state_keeper::{StateKeeper, StateKeeperSettings};
+pub use state_keeper::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
 pub use static_watcher::{StaticWatcher, StaticWatcherSettings};
 pub use web_api::{WebApi, WebSettings};

@@ -4,13 +4,13 @@
 //! a timer, and publish one immutable [`Snapshot`] per change to its subscribers.
 //! Does not: I/O, or any merge decision of its own (those live in [`crate::catalog`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use actix::prelude::*;
 use slog::{Logger, debug, info, o, warn};
 
-use crate::catalog::{Catalog, ChangeEvent, Lifespans, Service, Snapshot};
+use crate::catalog::{Catalog, ChangeEvent, Lifespans, Service, ServicesState, Snapshot};
 use crate::clock::SharedClock;
 use crate::messages::{
     ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, StateChanged,
@@ -30,12 +30,40 @@ pub struct StateKeeperSettings {
     pub expire_interval: Duration,
 }
 
+/// What outlives one StateKeeper instance: the last published snapshot (a restarted
+/// StateKeeper resumes from it, losing nothing) and the subscribers (who need not subscribe
+/// again). Cheap to clone; shared by every instance of one node.
+#[derive(Clone, Default)]
+pub struct StateKeeperMemory {
+    last: Arc<Mutex<Option<Arc<Snapshot>>>>,
+    subscribers: Arc<Mutex<Vec<Recipient<StateChanged>>>>,
+}
+
+impl StateKeeperMemory {
+    fn last(&self) -> Option<Arc<Snapshot>> {
+        self.last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn remember(&self, snapshot: &Arc<Snapshot>) {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(snapshot));
+    }
+
+    fn subscribers(&self) -> MutexGuard<'_, Vec<Recipient<StateChanged>>> {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// The actor that owns the catalogue. See the [module docs](self).
 pub struct StateKeeper {
     catalog: Catalog,
     settings: StateKeeperSettings,
     clock: SharedClock,
-    subscribers: Vec<Recipient<StateChanged>>,
+    memory: StateKeeperMemory,
     members: Vec<String>,
     current: Arc<Snapshot>,
     dropped_events: u64,
@@ -43,25 +71,24 @@ pub struct StateKeeper {
 }
 
 impl StateKeeper {
-    /// An actor holding an empty catalogue.
-    pub fn new(settings: StateKeeperSettings, clock: SharedClock, log: &Logger) -> StateKeeper {
-        let catalog = Catalog::new(
-            &settings.hostname,
-            &settings.cluster_name,
-            settings.lifespans,
-        );
+    /// An actor holding the catalogue remembered in `memory` (empty on first start).
+    pub fn new(
+        settings: StateKeeperSettings,
+        clock: SharedClock,
+        memory: StateKeeperMemory,
+        log: &Logger,
+    ) -> StateKeeper {
         let members = vec![settings.hostname.clone()];
-        let current = Arc::new(Snapshot::new(
-            catalog.state().clone(),
-            members.clone(),
-            0,
-            0,
-        ));
+        let current = memory.last().unwrap_or_else(|| {
+            let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
+            Arc::new(Snapshot::new(empty, members.clone(), 0, 0))
+        });
+        let catalog = Catalog::from_state(current.state().clone(), settings.lifespans);
         StateKeeper {
             catalog,
             settings,
             clock,
-            subscribers: Vec::new(),
+            memory,
             members,
             current,
             dropped_events: 0,
@@ -84,17 +111,23 @@ impl StateKeeper {
             snapshot: Arc::clone(&self.current),
             changes: changes.into(),
         };
-        self.subscribers
+        self.memory.remember(&self.current);
+        let mut dropped = 0;
+        self.memory
+            .subscribers()
             .retain(|subscriber| match subscriber.try_send(event.clone()) {
                 Ok(()) => true,
                 Err(SendError::Full(_)) => {
-                    self.dropped_events += 1;
-                    warn!(self.log, "Subscriber too slow, dropped a state change";
-                    "dropped_total" => self.dropped_events);
+                    dropped += 1;
                     true
                 }
                 Err(SendError::Closed(_)) => false,
             });
+        if dropped > 0 {
+            self.dropped_events += dropped;
+            warn!(self.log, "Subscriber too slow, dropped a state change";
+                "dropped_total" => self.dropped_events);
+        }
     }
 
     fn log_changes(&self, changes: &[ChangeEvent]) {
@@ -196,11 +229,13 @@ impl Handler<Subscribe> for StateKeeper {
             changes: Arc::new([]),
         };
         match msg.0.try_send(first) {
-            Ok(()) | Err(SendError::Full(_)) => self.subscribers.push(msg.0),
+            Ok(()) | Err(SendError::Full(_)) => self.memory.subscribers().push(msg.0),
             Err(SendError::Closed(_)) => {}
         }
     }
 }
+
+crate::supervised_actor!(StateKeeper);
 
 #[cfg(test)]
 mod tests;

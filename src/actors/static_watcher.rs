@@ -20,6 +20,7 @@ use crate::clock::{SharedClock, Timestamp};
 use crate::discovery::static_file::{self, StaticContext, StaticFileError};
 use crate::discovery::{Discovered, DiscoverySource};
 use crate::messages::ObservedLocalServices;
+use crate::supervisor::Link;
 
 /// Where the static file is and how to read it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +59,7 @@ pub struct StaticWatcher {
     settings: StaticWatcherSettings,
     current: Vec<Discovered>,
     clock: SharedClock,
-    recipients: Vec<Recipient<ObservedLocalServices>>,
+    recipients: Vec<Link<ObservedLocalServices>>,
     stamp: Option<FileStamp>,
     last_error: Option<String>,
     looking: bool,
@@ -71,7 +72,7 @@ impl StaticWatcher {
         settings: StaticWatcherSettings,
         initial: Vec<Discovered>,
         clock: SharedClock,
-        recipients: Vec<Recipient<ObservedLocalServices>>,
+        recipients: Vec<Link<ObservedLocalServices>>,
         log: &Logger,
     ) -> StaticWatcher {
         StaticWatcher {
@@ -203,3 +204,4 @@ impl Actor for StaticWatcher {
 
 #[cfg(test)]
 mod tests;
+crate::supervised_actor!(StaticWatcher);

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use crate::api::{self, ApiState};
 use crate::catalog::{ServicesState, Snapshot};
 use crate::messages::{DrainService, StateChanged, Subscribe};
+use crate::supervisor::Link;
 
 /// Pending connections the kernel queues before `accept`.
 const BACKLOG: i32 = 1024;
@@ -33,17 +34,23 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 1;
 /// Room for snapshot bursts: the StateKeeper drops events for full mailboxes.
 const MAILBOX_CAPACITY: usize = 64;
 
+/// The running HTTP server of a node, shared by successive WebApi instances: a restarted
+/// WebApi stops its predecessor's server (which a panic leaves running) before starting its own.
+pub type ServerSlot = Arc<Mutex<Option<ServerHandle>>>;
+
 /// What the WebApi needs to know besides its inputs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct WebSettings {
     /// Where to listen (Go: `0.0.0.0:7777`). Bind it with [`bind`].
     pub bind: SocketAddr,
-    /// Server worker threads (default 2).
+    /// Server worker threads (default 1: 20k requests/s, and a daemon should stay small).
     pub workers: usize,
     /// This node's name, for the empty catalogue served before the first snapshot.
     pub hostname: String,
     /// The cluster name, likewise.
     pub cluster_name: String,
+    /// The server of the previous instance, if any.
+    pub server: ServerSlot,
 }
 
 impl WebSettings {
@@ -54,6 +61,7 @@ impl WebSettings {
             workers: 1,
             hostname: hostname.to_owned(),
             cluster_name: cluster_name.to_owned(),
+            server: ServerSlot::default(),
         }
     }
 }
@@ -88,9 +96,9 @@ pub struct GetWatchCount;
 /// The actor running the HTTP API. See the [module docs](self).
 pub struct WebApi {
     settings: WebSettings,
-    listener: Option<TcpListener>,
+    listener: Arc<TcpListener>,
     local_addr: SocketAddr,
-    state_keeper: Recipient<Subscribe>,
+    state_keeper: Link<Subscribe>,
     /// `None` once stopping: dropping the sender ends every watch stream.
     snapshots: Option<watch::Sender<Arc<Snapshot>>>,
     api: ApiState,
@@ -99,28 +107,28 @@ pub struct WebApi {
 }
 
 impl WebApi {
-    /// An actor that will serve on `listener` (from [`bind`]), subscribe to `state_keeper`
-    /// and send drain requests to `drain`. Fails only if the listener has no local address.
+    /// An actor that will serve on (a duplicate of) `listener` (from [`bind`]; its address is
+    /// `settings.bind`), subscribe to `state_keeper` and send drain requests to `drain`.
     pub fn new(
         settings: WebSettings,
-        listener: TcpListener,
-        state_keeper: Recipient<Subscribe>,
-        drain: Recipient<DrainService>,
+        listener: Arc<TcpListener>,
+        state_keeper: Link<Subscribe>,
+        drain: Link<DrainService>,
         log: &Logger,
-    ) -> io::Result<WebApi> {
-        let local_addr = listener.local_addr()?;
+    ) -> WebApi {
+        let local_addr = settings.bind;
         let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
         let (sender, receiver) = watch::channel(Arc::new(Snapshot::new(empty, vec![], 0, 0)));
-        Ok(WebApi {
+        WebApi {
             settings,
-            listener: Some(listener),
+            listener,
             local_addr,
             state_keeper,
             snapshots: Some(sender),
             api: ApiState::new(receiver, drain),
             server: None,
             log: log.new(o!("actor" => "web_api")),
-        })
+        }
     }
 
     /// The address the API listens on (the real port when bound to port 0).
@@ -130,9 +138,7 @@ impl WebApi {
 
     /// Starts the server on the listener; the server future runs on this arbiter.
     fn start_server(&mut self) -> io::Result<ServerHandle> {
-        let listener = self.listener.take().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::AddrNotAvailable, "listener already used")
-        })?;
+        let listener = self.listener.try_clone()?;
         let api = self.api.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -149,6 +155,15 @@ impl WebApi {
         .listen(listener)?
         .run();
         let handle = server.handle();
+        let previous = self
+            .settings
+            .server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(handle.clone());
+        if let Some(previous) = previous {
+            actix::spawn(previous.stop(false));
+        }
         let log = self.log.clone();
         actix::spawn(async move {
             if let Err(err) = server.await {
@@ -233,3 +248,4 @@ impl Handler<GetWatchCount> for WebApi {
         MessageResult(self.api.watchers())
     }
 }
+crate::supervised_actor!(WebApi);

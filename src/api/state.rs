@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use actix::Recipient;
+use crate::supervisor::Link;
 use tokio::sync::watch;
 
 use crate::catalog::Snapshot;
@@ -17,13 +17,13 @@ use crate::messages::DrainService;
 #[derive(Clone)]
 pub struct ApiState {
     snapshots: watch::Receiver<Arc<Snapshot>>,
-    drain: Recipient<DrainService>,
+    drain: Link<DrainService>,
     watchers: Arc<AtomicUsize>,
 }
 
 impl ApiState {
     /// State reading snapshots from `snapshots` and sending drain requests to `drain`.
-    pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>, drain: Recipient<DrainService>) -> Self {
+    pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>, drain: Link<DrainService>) -> Self {
         ApiState {
             snapshots,
             drain,
@@ -42,7 +42,7 @@ impl ApiState {
     }
 
     /// The drain inbox.
-    pub(super) fn drain(&self) -> &Recipient<DrainService> {
+    pub(super) fn drain(&self) -> &Link<DrainService> {
         &self.drain
     }
 

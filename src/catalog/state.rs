@@ -95,6 +95,23 @@ impl Catalog {
         }
     }
 
+    /// A catalogue resuming from `state` (a restarted StateKeeper's last snapshot). Records
+    /// held DRAINING stay sticky; which records this node announced is learned again at the
+    /// next local sync.
+    pub fn from_state(state: ServicesState, lifespans: Lifespans) -> Catalog {
+        let drained = state
+            .records()
+            .filter(|s| s.status == ServiceStatus::Draining)
+            .map(|s| (s.hostname.clone(), s.id.clone()))
+            .collect();
+        Catalog {
+            state,
+            lifespans,
+            drained,
+            announced: BTreeSet::new(),
+        }
+    }
+
     /// The serialisable state.
     pub fn state(&self) -> &ServicesState {
         &self.state

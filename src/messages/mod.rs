@@ -6,6 +6,7 @@
 pub mod events;
 pub mod health;
 pub mod state;
+pub mod supervisor;
 
 pub use events::{ObservedLocalServices, StateChanged};
 pub use health::{GetHealthStats, HealthStats};

@@ -14,6 +14,7 @@ use sidecar::catalog::{
 };
 use sidecar::clock::Timestamp;
 use sidecar::messages::{ApplyRemoteServices, DrainService, GetSnapshot, StateChanged, Subscribe};
+use sidecar::supervisor::Link;
 
 /// The catalogue's "now": just after the Go capture.
 pub(crate) const NOW: &str = "2026-11-23T08:00:10Z";
@@ -153,8 +154,9 @@ impl Node {
         let mut settings = WebSettings::new(listener.local_addr().unwrap(), "vm", "default");
         settings.workers = 1;
         let log = slog::Logger::root(slog::Discard, slog::o!());
-        let (subscribe, drain) = (keeper.clone().recipient(), keeper.clone().recipient());
-        let web = WebApi::new(settings, listener, subscribe, drain, &log).unwrap();
+        let subscribe = Link::fixed(keeper.clone().recipient());
+        let drain = Link::fixed(keeper.clone().recipient());
+        let web = WebApi::new(settings, Arc::new(listener), subscribe, drain, &log);
         let web = web.start();
         let addr = web.send(GetLocalAddr).await.unwrap(); // started(): Subscribe is queued
         keeper.send(GetSnapshot).await.unwrap(); // Subscribe handled: StateChanged queued

@@ -48,7 +48,12 @@ fn start(settings: HealthSettings) -> (Addr<HealthChecker>, Reports) {
     let reports = Reports::default();
     let recorder = Recorder(Arc::clone(&reports)).start();
     let log = Logger::root(slog::Discard, o!());
-    let checker = HealthChecker::new(settings, recorder.recipient(), &log).start();
+    let checker = HealthChecker::new(
+        settings,
+        crate::supervisor::Link::fixed(recorder.recipient()),
+        &log,
+    )
+    .start();
     (checker, reports)
 }
 

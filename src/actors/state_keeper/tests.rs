@@ -32,7 +32,13 @@ fn start_keeper(clock: &ManualClock) -> Addr<StateKeeper> {
         expire_interval: Duration::from_secs(2),
     };
     let log = Logger::root(slog::Discard, o!());
-    StateKeeper::new(settings, Arc::new(clock.clone()), &log).start()
+    StateKeeper::new(
+        settings,
+        Arc::new(clock.clone()),
+        StateKeeperMemory::default(),
+        &log,
+    )
+    .start()
 }
 
 fn local(id: &str, status: ServiceStatus) -> Service {

@@ -84,7 +84,14 @@ fn start(text: &str) -> Harness {
     };
     let log = Logger::root(logs.clone().fuse(), o!());
     let shared: SharedClock = Arc::new(clock.clone());
-    StaticWatcher::new(settings, initial, shared, vec![recorder.recipient()], &log).start();
+    StaticWatcher::new(
+        settings,
+        initial,
+        shared,
+        vec![crate::supervisor::Link::fixed(recorder.recipient())],
+        &log,
+    )
+    .start();
     Harness {
         path,
         clock,

@@ -1,0 +1,75 @@
+//! Messages of supervision: what every supervised actor handles, and the Supervisor's inbox
+//! (used by the admin API).
+
+use actix::Message;
+use serde::Serialize;
+
+/// Stop now (the Supervisor then starts a fresh instance, unless it is shutting down).
+/// Every supervised actor handles it with `ctx.stop()`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopActor;
+
+/// Panic inside the handler: the fault-injection hook. Without the `fault-injection` feature
+/// (tests only) the handler ignores it, and nothing outside the process can send it.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct InjectPanic;
+
+/// A subsystem as the admin API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubsystemStatus {
+    /// Its name, e.g. `state_keeper`.
+    pub name: String,
+    /// `running`, `restarting` or `stopped`.
+    pub state: String,
+    /// How many times it was restarted since the node started (failures and operator
+    /// restarts).
+    pub restarts: u64,
+    /// The last failure, if any (a panic message or the error it stopped on).
+    pub last_error: Option<String>,
+    /// Seconds since the current instance started.
+    pub uptime_seconds: u64,
+}
+
+/// The subsystems and their state.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<SubsystemStatus>")]
+pub struct GetSubsystems;
+
+/// Restart one subsystem by name (an operator's request).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), UnknownSubsystem>")]
+pub struct RestartSubsystem {
+    /// The subsystem's name.
+    pub name: String,
+}
+
+/// Panic one subsystem by name (fault injection; tests only).
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), UnknownSubsystem>")]
+pub struct PanicSubsystem {
+    /// The subsystem's name.
+    pub name: String,
+}
+
+/// An actor stopping itself on an error says why first, so the admin API can show it.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ReportFailure {
+    /// The subsystem's name.
+    pub name: String,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// The node is shutting down: stop restarting anything.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ShutdownSupervisor;
+
+/// No subsystem has that name. Doesn't affect state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no subsystem named {0:?}")]
+pub struct UnknownSubsystem(pub String);
