@@ -16,6 +16,7 @@ use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
 use crate::actors::web_api::{self, WebApi, WebSettings};
 use crate::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
+use crate::api::admin::AdminAccess;
 use crate::catalog::Lifespans;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError};
@@ -120,7 +121,14 @@ impl Prepared {
 /// Starts every subsystem of one node, supervised, in the current actix `System`.
 pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHandle, StartError> {
     let prepared = Prepared::new(config, &clock)?;
-    let mut supervisor = Supervisor::new(RestartPolicy::default(), log);
+    let policy = RestartPolicy {
+        max_restarts: config.sidecar.max_restarts,
+        window: config.sidecar.restart_window,
+        ..RestartPolicy::default()
+    };
+    let mut supervisor = Supervisor::new(policy, log);
+    // The supervisor's address first: the admin API needs it before the supervisor runs.
+    let supervisor_ctx = Context::<Supervisor>::new();
 
     let settings = StateKeeperSettings {
         hostname: prepared.hostname.clone(),
@@ -166,11 +174,15 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
             "method" => unsupported.as_str());
     }
 
-    let settings = WebSettings::new(
+    let mut settings = WebSettings::new(
         prepared.http_addr,
         &prepared.hostname,
         &config.sidecar.cluster_name,
     );
+    settings.admin = Some(AdminAccess {
+        supervisor: supervisor_ctx.address(),
+        token: config.sidecar.admin_token.clone(),
+    });
     let (listener, sk, lg) = (prepared.listener, state_keeper.clone(), log.clone());
     let (child, web_api) = ActorChild::start("web_api", move || {
         let (subscribe, drain) = (sk.link(), sk.link());
@@ -187,7 +199,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
 
     Ok(NodeHandle {
         http_addr: prepared.http_addr,
-        supervisor: supervisor.start(),
+        supervisor: supervisor_ctx.run(supervisor),
         state_keeper,
         health_checker,
         static_watcher,

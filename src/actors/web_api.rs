@@ -18,6 +18,7 @@ use slog::{Logger, error, info, o};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
+use crate::api::admin::AdminAccess;
 use crate::api::{self, ApiState};
 use crate::catalog::{ServicesState, Snapshot};
 use crate::messages::{DrainService, StateChanged, Subscribe};
@@ -51,6 +52,8 @@ pub struct WebSettings {
     pub cluster_name: String,
     /// The server of the previous instance, if any.
     pub server: ServerSlot,
+    /// The admin API's supervisor and token; `None` leaves the admin API unavailable (503).
+    pub admin: Option<AdminAccess>,
 }
 
 impl WebSettings {
@@ -62,6 +65,7 @@ impl WebSettings {
             hostname: hostname.to_owned(),
             cluster_name: cluster_name.to_owned(),
             server: ServerSlot::default(),
+            admin: None,
         }
     }
 }
@@ -117,15 +121,17 @@ impl WebApi {
         log: &Logger,
     ) -> WebApi {
         let local_addr = settings.bind;
+        let admin = settings.admin.clone();
         let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
         let (sender, receiver) = watch::channel(Arc::new(Snapshot::new(empty, vec![], 0, 0)));
+        let api = ApiState::new(receiver, drain).with_admin(admin);
         WebApi {
             settings,
             listener,
             local_addr,
             state_keeper,
             snapshots: Some(sender),
-            api: ApiState::new(receiver, drain),
+            api,
             server: None,
             log: log.new(o!("actor" => "web_api")),
         }

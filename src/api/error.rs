@@ -64,6 +64,31 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, text, false)
     }
 
+    /// 401: the admin API needs `Authorization: Bearer <SIDECAR_ADMIN_TOKEN>`.
+    pub fn unauthorized() -> ApiError {
+        let text = "Unauthorized - a valid bearer token is required";
+        ApiError::new(StatusCode::UNAUTHORIZED, text, false)
+    }
+
+    /// 403: without SIDECAR_ADMIN_TOKEN the admin API answers loopback clients only.
+    pub fn forbidden() -> ApiError {
+        let text = "Forbidden - the admin API answers loopback clients only \
+                    (set SIDECAR_ADMIN_TOKEN to allow others)";
+        ApiError::new(StatusCode::FORBIDDEN, text, false)
+    }
+
+    /// 404: no subsystem has that name.
+    pub fn unknown_subsystem(name: &str) -> ApiError {
+        let text = format!("Not Found - no subsystem named \"{name}\"");
+        ApiError::new(StatusCode::NOT_FOUND, &text, false)
+    }
+
+    /// 503: the admin API is not wired to a supervisor, or it could not be reached.
+    pub fn supervisor_unavailable() -> ApiError {
+        let text = "Service Unavailable - the supervisor cannot be reached";
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, text, false)
+    }
+
     /// The message text.
     pub fn message(&self) -> &str {
         &self.message

@@ -9,6 +9,7 @@
 //! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers`, the UI's static files and
 //! Go's 301 to cleaned paths (`//x`).
 
+pub mod admin;
 mod catalog;
 mod drain;
 mod error;
@@ -35,11 +36,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/services/{name}.{ext}").route(get().to(catalog::service)))
         .service(resource("/api/services/{id}/drain").route(post().to(drain::drain)))
         .service(api_resource("/api/watch").route(get().to(watch::watch)))
+        .service(resource("/api/admin/subsystems").route(get().to(admin::subsystems)))
+        .service(resource("/api/admin/subsystems/{name}/restart").route(post().to(admin::restart)))
         .service(api_resource("/api/{segment}"))
         .service(resource("/state.{ext}").route(get().to(catalog::state)))
         .service(resource("/services.{ext}").route(get().to(catalog::services)))
         .service(resource("/watch").route(get().to(watch::watch)))
         .default_service(web::to(plain::not_found));
+    #[cfg(feature = "fault-injection")]
+    cfg.service(
+        resource("/api/admin/subsystems/{name}/panic").route(post().to(admin::inject_panic)),
+    );
 }
 
 /// A resource under `/api/` with one path segment: it also answers the CORS preflight.

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::supervisor::Link;
 use tokio::sync::watch;
 
+use super::admin::AdminAccess;
 use crate::catalog::Snapshot;
 use crate::messages::DrainService;
 
@@ -18,6 +19,7 @@ use crate::messages::DrainService;
 pub struct ApiState {
     snapshots: watch::Receiver<Arc<Snapshot>>,
     drain: Link<DrainService>,
+    admin: Option<AdminAccess>,
     watchers: Arc<AtomicUsize>,
 }
 
@@ -27,8 +29,20 @@ impl ApiState {
         ApiState {
             snapshots,
             drain,
+            admin: None,
             watchers: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// The same state with the admin API enabled.
+    pub fn with_admin(mut self, admin: Option<AdminAccess>) -> Self {
+        self.admin = admin;
+        self
+    }
+
+    /// The admin API's access, when enabled.
+    pub(super) fn admin(&self) -> Option<&AdminAccess> {
+        self.admin.as_ref()
     }
 
     /// The latest published snapshot (an `Arc` clone).

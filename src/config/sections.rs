@@ -91,6 +91,12 @@ pub struct SidecarConfig {
     /// empty = unset. Never logged.
     #[serde(deserialize_with = "empty_is_none")]
     pub admin_token: Option<String>,
+    /// `SIDECAR_MAX_RESTARTS` (none), default 5: a subsystem failing more often than this
+    /// within `restart_window` stops the process (exit code 1).
+    pub max_restarts: u32,
+    /// `SIDECAR_RESTART_WINDOW` (none), default `1m0s`: the window for `max_restarts`.
+    #[serde(with = "serde_go")]
+    pub restart_window: Duration,
 }
 
 impl Default for SidecarConfig {
@@ -120,6 +126,8 @@ impl Default for SidecarConfig {
             health_interval: Duration::from_secs(3),
             health_timeout: Duration::from_millis(2999),
             admin_token: None,
+            max_restarts: 5,
+            restart_window: Duration::from_secs(60),
         }
     }
 }

@@ -256,3 +256,95 @@ pub fn static_file(dir: &std::path::Path, name: &str, target: SocketAddr) -> std
     std::fs::write(&path, body.to_string()).unwrap();
     path
 }
+
+/// One HTTP/1.0 request with a method, extra header lines and status + body back.
+pub fn http_call(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: test\r\n{headers}\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("response");
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A network namespace with a veth pair: a test host with its own (non-loopback) address,
+/// removed on drop. Needs root and iproute2.
+pub struct NetNs {
+    pub name: String,
+    host_if: String,
+    /// The address of the host side (this machine, reachable from inside the namespace).
+    pub host_ip: String,
+}
+
+fn ip(args: &[&str]) {
+    let status = Command::new("ip").args(args).status().expect("ip runs");
+    assert!(status.success(), "ip {args:?} failed");
+}
+
+impl NetNs {
+    /// Creates namespace `sc<tag>` linked to this machine over 10.231.<tag>.0/30.
+    pub fn create(tag: u8) -> NetNs {
+        let name = format!("sc{tag}-{}", std::process::id());
+        let (host_if, ns_if) = (format!("vsc{tag}h"), format!("vsc{tag}n"));
+        let _ = Command::new("ip").args(["link", "del", &host_if]).output();
+        ip(&["netns", "add", &name]);
+        ip(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if,
+        ]);
+        ip(&["link", "set", &ns_if, "netns", &name]);
+        let host_ip = format!("10.231.{tag}.1");
+        ip(&["addr", "add", &format!("{host_ip}/30"), "dev", &host_if]);
+        ip(&["link", "set", &host_if, "up"]);
+        let ns_addr = format!("10.231.{tag}.2/30");
+        ip(&[
+            "netns", "exec", &name, "ip", "addr", "add", &ns_addr, "dev", &ns_if,
+        ]);
+        ip(&["netns", "exec", &name, "ip", "link", "set", &ns_if, "up"]);
+        NetNs {
+            name,
+            host_if,
+            host_ip,
+        }
+    }
+
+    /// Runs curl inside the namespace; returns (status, body).
+    pub fn curl(&self, method: &str, url: &str, header: Option<&str>) -> (u16, String) {
+        let mut args = vec![
+            "netns", "exec", &self.name, "curl", "-s", "-m", "5", "-X", method,
+        ];
+        if let Some(header) = header {
+            args.extend(["-H", header]);
+        }
+        args.extend(["-w", "\n%{http_code}", url]);
+        let out = Command::new("ip").args(&args).output().expect("curl runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_owned())
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}

@@ -1,0 +1,203 @@
+//! The admin API under `/api/admin/`: list the subsystems (state, restarts, last error,
+//! uptime) and restart one by name.
+//!
+//! Access: without `SIDECAR_ADMIN_TOKEN` only loopback clients are answered (403 otherwise);
+//! with it, every client must send `Authorization: Bearer <token>` (401 otherwise), loopback
+//! included. The decision is the pure [`authorize`]; handlers only translate.
+
+use std::net::IpAddr;
+
+use actix::Addr;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::state::ApiState;
+use crate::messages::supervisor::{GetSubsystems, RestartSubsystem};
+use crate::supervisor::Supervisor;
+
+/// What the admin API reaches and who may use it.
+#[derive(Clone, Debug)]
+pub struct AdminAccess {
+    /// The node's supervisor.
+    pub supervisor: Addr<Supervisor>,
+    /// `SIDECAR_ADMIN_TOKEN`, if set.
+    pub token: Option<String>,
+}
+
+/// Why a request to the admin API is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// 401: a token is configured and the request lacks it (or has another).
+    Unauthorized,
+    /// 403: no token is configured and the client is not on loopback.
+    Forbidden,
+}
+
+/// Decides whether a client at `peer` sending `authorization` may use the admin API.
+pub fn authorize(
+    peer: Option<IpAddr>,
+    token: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<(), Refusal> {
+    match token {
+        Some(token) => {
+            let given = authorization.and_then(|h| h.strip_prefix("Bearer "));
+            match given {
+                Some(given) if constant_time_eq(given.trim().as_bytes(), token.as_bytes()) => {
+                    Ok(())
+                }
+                _ => Err(Refusal::Unauthorized),
+            }
+        }
+        None if peer.is_some_and(|ip| ip.is_loopback() || is_mapped_loopback(ip)) => Ok(()),
+        None => Err(Refusal::Forbidden),
+    }
+}
+
+fn is_mapped_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        IpAddr::V4(_) => false,
+    }
+}
+
+/// Compares without an early exit, so the time taken does not tell how much of a guess was
+/// right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let same_len = a.len() == b.len();
+    let diff = a
+        .iter()
+        .zip(b.iter().cycle())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    same_len && !b.is_empty() && diff == 0
+}
+
+/// The supervisor, once the client passed [`authorize`].
+fn admitted<'a>(req: &HttpRequest, state: &'a ApiState) -> Result<&'a AdminAccess, ApiError> {
+    let access = state.admin().ok_or_else(ApiError::supervisor_unavailable)?;
+    let peer = req.peer_addr().map(|a| a.ip());
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    match authorize(peer, access.token.as_deref(), header) {
+        Ok(()) => Ok(access),
+        Err(Refusal::Unauthorized) => Err(ApiError::unauthorized()),
+        Err(Refusal::Forbidden) => Err(ApiError::forbidden()),
+    }
+}
+
+/// `GET /api/admin/subsystems`.
+pub(super) async fn subsystems(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let access = admitted(&req, &state)?;
+    let list = access.supervisor.send(GetSubsystems).await;
+    let list = list.map_err(|_| ApiError::supervisor_unavailable())?;
+    Ok(pretty(StatusCode::OK, &list))
+}
+
+/// `POST /api/admin/subsystems/{name}/restart`.
+pub(super) async fn restart(
+    req: HttpRequest,
+    name: web::Path<String>,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let access = admitted(&req, &state)?;
+    let name = name.into_inner();
+    let asked = access
+        .supervisor
+        .send(RestartSubsystem { name: name.clone() })
+        .await;
+    asked
+        .map_err(|_| ApiError::supervisor_unavailable())?
+        .map_err(|_| ApiError::unknown_subsystem(&name))?;
+    Ok(accepted(&format!("restarting {name}")))
+}
+
+/// `POST /api/admin/subsystems/{name}/panic`: the fault-injection hook (tests only).
+#[cfg(feature = "fault-injection")]
+pub(super) async fn inject_panic(
+    req: HttpRequest,
+    name: web::Path<String>,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::messages::supervisor::PanicSubsystem;
+    let access = admitted(&req, &state)?;
+    let name = name.into_inner();
+    let asked = access
+        .supervisor
+        .send(PanicSubsystem { name: name.clone() })
+        .await;
+    asked
+        .map_err(|_| ApiError::supervisor_unavailable())?
+        .map_err(|_| ApiError::unknown_subsystem(&name))?;
+    Ok(accepted(&format!("panicking {name}")))
+}
+
+fn accepted(message: &str) -> HttpResponse {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        message: &'a str,
+    }
+    pretty(StatusCode::ACCEPTED, &Body { message })
+}
+
+fn pretty<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
+    match serde_json::to_vec_pretty(body) {
+        Ok(bytes) => HttpResponse::build(status)
+            .content_type("application/json")
+            .body(bytes),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn without_a_token_only_loopback_clients_are_answered() {
+        assert_eq!(authorize(ip("127.0.0.1"), None, None), Ok(()));
+        assert_eq!(authorize(ip("127.5.6.7"), None, None), Ok(()));
+        assert_eq!(authorize(ip("::1"), None, None), Ok(()));
+        assert_eq!(authorize(ip("::ffff:127.0.0.1"), None, None), Ok(()));
+        assert_eq!(
+            authorize(ip("10.1.2.3"), None, None),
+            Err(Refusal::Forbidden)
+        );
+        assert_eq!(authorize(None, None, None), Err(Refusal::Forbidden));
+    }
+
+    #[test]
+    fn with_a_token_every_client_needs_it_loopback_included() {
+        let token = Some("s3cret");
+        assert_eq!(
+            authorize(ip("10.1.2.3"), token, Some("Bearer s3cret")),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(ip("127.0.0.1"), token, None),
+            Err(Refusal::Unauthorized)
+        );
+        let wrong = authorize(ip("10.1.2.3"), token, Some("Bearer s3cre"));
+        assert_eq!(wrong, Err(Refusal::Unauthorized));
+        let basic = authorize(ip("10.1.2.3"), token, Some("Basic s3cret"));
+        assert_eq!(basic, Err(Refusal::Unauthorized));
+    }
+
+    #[test]
+    fn token_comparison_needs_the_exact_bytes() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abcabc", b"abc"));
+        assert!(!constant_time_eq(b"", b""));
+    }
+}

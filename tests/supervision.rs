@@ -1,0 +1,149 @@
+//! Supervision and the admin API, black-box: the binary built with the `fault-injection`
+//! feature panics a subsystem on request; the node must restart it, keep its catalogue and
+//! keep serving; too many failures stop it with exit code 1. Run with
+//! `cargo test --features fault-injection`.
+#![cfg(feature = "fault-injection")]
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{NetNs, Sidecar, Target, base_env, eventually, http_call, static_file};
+use serde_json::Value;
+
+const SUBSYSTEMS: [&str; 4] = [
+    "state_keeper",
+    "health_checker",
+    "static_watcher",
+    "web_api",
+];
+
+fn node_with_a_healthy_service(extra: &[(&str, &str)]) -> (Sidecar, Target, tempfile::TempDir) {
+    let target = Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env();
+    let file = static_file(dir.path(), "web", target.addr);
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    let node = Sidecar::start(&env, &[]);
+    eventually(Duration::from_secs(10), "web ALIVE", || {
+        web_status(&node).filter(|s| *s == 0)
+    });
+    (node, target, dir)
+}
+
+fn web_status(node: &Sidecar) -> Option<i64> {
+    let (status, body) = node.get("/api/services.json");
+    let doc: Value = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+    doc["Services"]["web"][0]["Status"].as_i64()
+}
+
+fn subsystem(node: &Sidecar, name: &str) -> Option<Value> {
+    let (status, body) = node.get("/api/admin/subsystems");
+    let list: Vec<Value> = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+    list.into_iter().find(|s| s["name"] == name)
+}
+
+fn post(node: &Sidecar, path: &str) -> (u16, String) {
+    http_call(node.http, "POST", path, "Content-Length: 0\r\n")
+}
+
+#[test]
+fn every_subsystem_that_panics_is_restarted_and_the_node_keeps_its_catalogue_and_serves() {
+    let (node, _target, _dir) = node_with_a_healthy_service(&[]);
+    for name in SUBSYSTEMS {
+        let (status, _) = post(&node, &format!("/api/admin/subsystems/{name}/panic"));
+        assert_eq!(status, 202, "panic {name}");
+        let restarted = eventually(Duration::from_secs(10), "the subsystem restarted", || {
+            subsystem(&node, name).filter(|s| s["restarts"] == 1 && s["state"] == "running")
+        });
+        let error = restarted["last_error"].as_str().unwrap_or_default();
+        assert!(error.contains("fault injected"), "{name}: {restarted}");
+        // The catalogue is intact right after the restart, not only after a refill.
+        assert_eq!(web_status(&node), Some(0), "after restarting {name}");
+    }
+    assert!(node.logs_text().contains("Subsystem restarted"));
+}
+
+#[test]
+fn a_subsystem_that_keeps_failing_stops_the_process_with_exit_code_1() {
+    let extra = [
+        ("SIDECAR_MAX_RESTARTS", "2"),
+        ("SIDECAR_RESTART_WINDOW", "1m"),
+    ];
+    let (mut node, _target, _dir) = node_with_a_healthy_service(&extra);
+    for round in 1..=2 {
+        post(&node, "/api/admin/subsystems/health_checker/panic");
+        eventually(Duration::from_secs(10), "restarted", || {
+            subsystem(&node, "health_checker").filter(|s| s["restarts"] == round)
+        });
+    }
+    post(&node, "/api/admin/subsystems/health_checker/panic");
+    let status = node.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{}", node.logs_text());
+    assert!(node.logs_text().contains("Subsystem keeps failing"));
+}
+
+#[test]
+fn operators_restart_one_subsystem_by_name_and_unknown_names_are_404() {
+    let (node, _target, _dir) = node_with_a_healthy_service(&[]);
+    let (status, body) = post(&node, "/api/admin/subsystems/health_checker/restart");
+    assert_eq!(
+        (status, body.contains("restarting health_checker")),
+        (202, true),
+        "{body}"
+    );
+    let restarted = eventually(Duration::from_secs(10), "restarted", || {
+        subsystem(&node, "health_checker").filter(|s| s["restarts"] == 1)
+    });
+    assert_eq!(restarted["last_error"], Value::Null);
+    assert_eq!(web_status(&node), Some(0));
+    let (status, body) = post(&node, "/api/admin/subsystems/nope/restart");
+    assert_eq!(status, 404);
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["status"], "error");
+    let listed = subsystem(&node, "state_keeper").unwrap();
+    assert!(listed["uptime_seconds"].is_u64());
+}
+
+#[test]
+fn the_admin_api_refuses_a_non_loopback_client_without_the_token_and_accepts_it_with_it() {
+    let ns = NetNs::create(7);
+    let (node, _target, _dir) = node_with_a_healthy_service(&[("SIDECAR_HTTP_BIND_IP", "0.0.0.0")]);
+    let url = format!(
+        "http://{}:{}/api/admin/subsystems",
+        ns.host_ip,
+        node.http.port()
+    );
+    let (status, body) = ns.curl("GET", &url, None);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("loopback"), "{body}");
+    // The rest of the API still answers that client.
+    let services = url.replace("/api/admin/subsystems", "/api/services.json");
+    assert_eq!(ns.curl("GET", &services, None).0, 200);
+    drop(node);
+
+    let token = [
+        ("SIDECAR_HTTP_BIND_IP", "0.0.0.0"),
+        ("SIDECAR_ADMIN_TOKEN", "s3cret"),
+    ];
+    let (node, _target2, _dir2) = node_with_a_healthy_service(&token);
+    let url = format!(
+        "http://{}:{}/api/admin/subsystems",
+        ns.host_ip,
+        node.http.port()
+    );
+    assert_eq!(ns.curl("GET", &url, None).0, 401);
+    assert_eq!(
+        ns.curl("GET", &url, Some("Authorization: Bearer wrong")).0,
+        401
+    );
+    let (status, body) = ns.curl("GET", &url, Some("Authorization: Bearer s3cret"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("state_keeper"));
+    // With a token, loopback needs it too.
+    assert_eq!(node.get("/api/admin/subsystems").0, 401);
+}
