@@ -140,3 +140,21 @@ fn cli_flags_override_the_environment() {
     assert_eq!(state["ClusterName"], "from-flag");
     assert_eq!(state["Hostname"], "flag-host");
 }
+
+#[test]
+fn the_root_redirects_to_a_ui_that_the_binary_serves_from_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target::start();
+    let mut env = base_env();
+    let file = static_file(dir.path(), "web", target.addr);
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+    let node = Sidecar::start(&env, &[]);
+    assert_eq!(node.get("/").0, 301);
+    let (status, page) = node.get("/ui/");
+    assert_eq!(status, 200);
+    assert!(page.contains("<title>Sidecar</title>") && page.contains("app.js"));
+    let (status, script) = node.get("/ui/app.js");
+    assert_eq!(status, 200);
+    assert!(script.contains("/api/services.json"));
+    assert_eq!(node.get("/ui/nope.js").0, 404);
+}

@@ -6,8 +6,8 @@
 //! round trip) and answer with its cached encodings (no copy). They must not hold state of their own, decide
 //! anything about the catalogue, or panic on any input.
 //!
-//! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers`, the UI's static files and
-//! Go's 301 to cleaned paths (`//x`).
+//! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers` and Go's 301 to cleaned
+//! paths (`//x`).
 
 pub mod admin;
 mod catalog;
@@ -15,6 +15,7 @@ mod drain;
 mod error;
 mod plain;
 mod state;
+mod ui;
 mod watch;
 
 use actix_web::http::Method;
@@ -31,6 +32,9 @@ pub use state::ApiState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use web::{get, post, resource};
     cfg.service(resource("/").route(get().to(plain::root)))
+        .service(resource("/ui").route(get().to(ui::redirect)))
+        .service(resource("/ui/").route(get().to(ui::asset)))
+        .service(resource("/ui/{file}").route(get().to(ui::asset)))
         .service(api_resource("/api/state.{ext}").route(get().to(catalog::state)))
         .service(api_resource("/api/services.{ext}").route(get().to(catalog::services)))
         .service(resource("/api/services/{name}.{ext}").route(get().to(catalog::service)))
