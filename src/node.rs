@@ -20,8 +20,8 @@ use crate::api::admin::AdminAccess;
 use crate::catalog::Lifespans;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError};
-use crate::discovery::Discovered;
 use crate::discovery::static_file::{self, StaticContext, StaticFileError};
+use crate::discovery::{Discovered, DiscoverySource};
 use crate::messages::supervisor::ShutdownSupervisor;
 use crate::supervisor::{ActorChild, RestartPolicy, Slot, Supervisor, install_panic_hook};
 
@@ -215,6 +215,17 @@ fn health_settings(config: &Config, published_ip: IpAddr) -> HealthSettings {
         refresh_interval: Duration::from_secs(1),
         published_ip: published_ip.to_string(),
         default_check_endpoint: config.sidecar.default_check_endpoint.clone(),
+        sources: config
+            .sidecar
+            .discovery
+            .iter()
+            .filter_map(|method| match method.as_str() {
+                "static" => Some(DiscoverySource::Static),
+                "docker" => Some(DiscoverySource::Docker),
+                _ => None,
+            })
+            .collect(),
+        first_report_grace: Duration::from_secs(5),
     }
 }
 

@@ -15,6 +15,7 @@ mod probe;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use self::probe::{Gauges, Runner};
+use crate::discovery::DiscoverySource;
 use crate::health::{CheckId, CheckResult, CheckStatus, Monitor, MonitorSettings, Observation};
 use crate::messages::{ApplyLocalServices, GetHealthStats, HealthStats, ObservedLocalServices};
 use crate::supervisor::Link;
@@ -44,6 +46,13 @@ pub struct HealthSettings {
     pub published_ip: String,
     /// Path of the default HTTP check (`SIDECAR_DEFAULT_CHECK_ENDPOINT`); empty means `/`.
     pub default_check_endpoint: String,
+    /// The discovery sources that will report. Nothing is reported before all of them have
+    /// (or `first_report_grace` has passed): a report missing a source's services would
+    /// tombstone them.
+    pub sources: BTreeSet<DiscoverySource>,
+    /// How long to wait for a silent source (e.g. Docker unreachable) before reporting
+    /// without it.
+    pub first_report_grace: Duration,
 }
 
 impl Default for HealthSettings {
@@ -55,6 +64,8 @@ impl Default for HealthSettings {
             refresh_interval: Duration::from_secs(1),
             published_ip: "127.0.0.1".into(),
             default_check_endpoint: "/version".into(),
+            sources: BTreeSet::from([DiscoverySource::Static]),
+            first_report_grace: Duration::from_secs(5),
         }
     }
 }
@@ -82,9 +93,12 @@ pub struct HealthChecker {
     monitor: Monitor,
     state: Link<ApplyLocalServices>,
     runner: Runner,
-    /// No report before the first observation: an empty one would tombstone every local
-    /// record of a restarted pool.
-    observed: bool,
+    /// The sources that reported so far. No report before the first (an empty one would
+    /// tombstone every local record of a restarted pool), nor before all expected sources
+    /// did, until the grace period is over (see [`HealthChecker::ready`]).
+    heard: BTreeSet<DiscoverySource>,
+    /// When this instance started (for the grace period).
+    since: Instant,
     /// A coalesced report is already scheduled (see [`REPORT_DELAY`]).
     report_scheduled: bool,
     runs: u64,
@@ -114,7 +128,8 @@ impl HealthChecker {
             monitor,
             state,
             runner,
-            observed: false,
+            heard: BTreeSet::new(),
+            since: Instant::now(),
             report_scheduled: false,
             runs: 0,
             timeouts: 0,
@@ -135,8 +150,16 @@ impl HealthChecker {
         }
     }
 
+    /// Whether a report would be complete: a source has reported, and every expected
+    /// source has too or the grace period is over.
+    fn ready(&self) -> bool {
+        let all_heard = self.settings.sources.is_subset(&self.heard);
+        let waited = self.since.elapsed() >= self.settings.first_report_grace;
+        !self.heard.is_empty() && (all_heard || waited)
+    }
+
     fn report(&self) {
-        if !self.observed {
+        if !self.ready() {
             return;
         }
         let (services, pending) = self.monitor.report();
@@ -206,6 +229,9 @@ impl Actor for HealthChecker {
             Err(err) => error!(self.log, "Cannot build the HTTP client"; "error" => %err),
         }
         ctx.run_interval(self.settings.refresh_interval, |act, _| act.report());
+        ctx.run_later(self.settings.first_report_grace, |act, ctx| {
+            act.report_soon(ctx)
+        });
     }
 }
 
@@ -213,13 +239,14 @@ impl Handler<ObservedLocalServices> for HealthChecker {
     type Result = ();
 
     fn handle(&mut self, msg: ObservedLocalServices, ctx: &mut Context<Self>) {
+        let msg_source = msg.source;
         let obs = self.monitor.observe(msg.source, msg.services);
         self.log_observation(&obs);
         for new in obs.added.iter() {
             self.start_run(new.id.clone(), ctx);
         }
-        if obs.changed || !self.observed {
-            self.observed = true;
+        let first_from_source = self.heard.insert(msg_source);
+        if obs.changed || first_from_source {
             self.report_soon(ctx);
         }
     }

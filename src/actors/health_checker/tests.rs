@@ -41,6 +41,7 @@ fn settings() -> HealthSettings {
         refresh_interval: Duration::from_millis(100),
         published_ip: "127.0.0.1".into(),
         default_check_endpoint: "/".into(),
+        ..HealthSettings::default()
     }
 }
 
@@ -377,4 +378,42 @@ async fn results_that_arrive_together_are_reported_together() {
         "{}",
         reports.lock().unwrap().len()
     );
+}
+
+#[actix::test]
+async fn nothing_is_reported_until_every_expected_source_has_reported() {
+    let (checker, reports) = start(HealthSettings {
+        sources: BTreeSet::from([DiscoverySource::Static, DiscoverySource::Docker]),
+        ..settings()
+    });
+    observe(&checker, vec![service("a", "AlwaysSuccessful", "")]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        reports.lock().unwrap().is_empty(),
+        "reported before Docker did"
+    );
+    checker.do_send(ObservedLocalServices {
+        source: DiscoverySource::Docker,
+        services: vec![],
+    });
+    eventually(Duration::from_secs(5), "a is reported", || {
+        status_of(&reports, "a") == Some(ServiceStatus::Alive)
+    })
+    .await;
+}
+
+#[actix::test]
+async fn a_silent_source_is_given_up_on_after_the_grace_period() {
+    let (checker, reports) = start(HealthSettings {
+        sources: BTreeSet::from([DiscoverySource::Static, DiscoverySource::Docker]),
+        first_report_grace: Duration::from_millis(400),
+        ..settings()
+    });
+    observe(&checker, vec![service("a", "AlwaysSuccessful", "")]);
+    eventually(
+        Duration::from_secs(5),
+        "a is reported without Docker",
+        || status_of(&reports, "a") == Some(ServiceStatus::Alive),
+    )
+    .await;
 }
