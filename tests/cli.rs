@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Sidecar, Target, base_env, eventually, spawn, static_file};
+use common::{Sidecar, Target, base_env, eventually, node_with_service, spawn, static_file};
 use serde_json::Value;
 
 fn status_of(node: &Sidecar, name: &str) -> Option<i64> {
@@ -21,12 +21,7 @@ fn statuses_in(docs: &[Value], name: &str) -> Vec<i64> {
 
 #[test]
 fn a_static_service_turns_alive_then_unhealthy_and_the_watch_stream_sees_both() {
-    let target = Target::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = base_env();
-    let file = static_file(dir.path(), "web", target.addr);
-    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-    let node = Sidecar::start(&env, &[]);
+    let (node, target, _dir) = node_with_service("web", &[]);
     let watch = common::watch(node.http, "/api/watch");
 
     eventually(Duration::from_secs(10), "web ALIVE (0)", || {
@@ -99,12 +94,7 @@ fn a_bad_environment_value_exits_2_naming_the_variable_and_the_value() {
 
 #[test]
 fn sigterm_stops_the_node_cleanly_within_two_seconds_and_the_last_log_line_is_written() {
-    let target = Target::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = base_env();
-    let file = static_file(dir.path(), "web", target.addr);
-    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-    let mut node = Sidecar::start(&env, &[]);
+    let (mut node, _target, _dir) = node_with_service("web", &[]);
     node.signal("TERM");
     let status = node.wait_exit(Duration::from_secs(2));
     assert_eq!(status.code(), Some(0), "{}", node.logs_text());
@@ -117,20 +107,15 @@ fn sigterm_stops_the_node_cleanly_within_two_seconds_and_the_last_log_line_is_wr
 
 #[test]
 fn sigint_stops_the_node_cleanly_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let target = Target::start();
-    let mut env = base_env();
-    let file = static_file(dir.path(), "web", target.addr);
-    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-    let mut node = Sidecar::start(&env, &[]);
+    let (mut node, _target, _dir) = node_with_service("web", &[]);
     node.signal("INT");
     assert_eq!(node.wait_exit(Duration::from_secs(2)).code(), Some(0));
 }
 
 #[test]
 fn cli_flags_override_the_environment() {
-    let dir = tempfile::tempdir().unwrap();
     let target = Target::start();
+    let dir = tempfile::tempdir().unwrap();
     let mut env = base_env();
     let file = static_file(dir.path(), "web", target.addr);
     env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
@@ -143,12 +128,7 @@ fn cli_flags_override_the_environment() {
 
 #[test]
 fn the_root_redirects_to_a_ui_that_the_binary_serves_from_anywhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let target = Target::start();
-    let mut env = base_env();
-    let file = static_file(dir.path(), "web", target.addr);
-    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-    let node = Sidecar::start(&env, &[]);
+    let (node, _target, _dir) = node_with_service("web", &[]);
     assert_eq!(node.get("/").0, 301);
     let (status, page) = node.get("/ui/");
     assert_eq!(status, 200);

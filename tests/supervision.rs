@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{NetNs, Sidecar, Target, base_env, eventually, http_call, static_file};
+use common::{NetNs, Sidecar, Target, eventually, http_call, node_with_service};
 use serde_json::Value;
 
 const SUBSYSTEMS: [&str; 4] = [
@@ -20,15 +20,7 @@ const SUBSYSTEMS: [&str; 4] = [
 ];
 
 fn node_with_a_healthy_service(extra: &[(&str, &str)]) -> (Sidecar, Target, tempfile::TempDir) {
-    let target = Target::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = base_env();
-    let file = static_file(dir.path(), "web", target.addr);
-    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-    for (k, v) in extra {
-        env.insert((*k).into(), (*v).into());
-    }
-    let node = Sidecar::start(&env, &[]);
+    let (node, target, dir) = node_with_service("web", extra);
     eventually(Duration::from_secs(10), "web ALIVE", || {
         web_status(&node).filter(|s| *s == 0)
     });

@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Sidecar, Target, base_env, eventually, static_file};
+use common::{eventually, node_with_service};
 
 fn rendered_dom(url: &str) -> String {
     let out = Command::new("chromium")
@@ -26,12 +26,7 @@ fn rendered_dom(url: &str) -> String {
 
 #[test]
 fn the_ui_shows_each_service_with_its_status_and_the_cluster_members() {
-    let target = Target::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = base_env();
-    let file = static_file(dir.path(), "web", target.addr);
-    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-    let node = Sidecar::start(&env, &[]);
+    let (node, _target, _dir) = node_with_service("web", &[]);
     eventually(Duration::from_secs(10), "web ALIVE", || {
         let doc = node.get_json("/api/services.json");
         (doc["Services"]["web"][0]["Status"] == 0).then_some(())

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use super::state::ApiState;
-use crate::messages::supervisor::{GetSubsystems, RestartSubsystem};
+use crate::messages::supervisor::{GetSubsystems, RestartSubsystem, UnknownSubsystem};
 use crate::supervisor::Supervisor;
 
 /// What the admin API reaches and who may use it.
@@ -110,12 +110,8 @@ pub(super) async fn restart(
     let name = name.into_inner();
     let asked = access
         .supervisor
-        .send(RestartSubsystem { name: name.clone() })
-        .await;
-    asked
-        .map_err(|_| ApiError::supervisor_unavailable())?
-        .map_err(|_| ApiError::unknown_subsystem(&name))?;
-    Ok(accepted(&format!("restarting {name}")))
+        .send(RestartSubsystem { name: name.clone() });
+    answer(asked.await, &format!("restarting {name}"), &name)
 }
 
 /// `POST /api/admin/subsystems/{name}/panic`: the fault-injection hook (tests only).
@@ -130,12 +126,20 @@ pub(super) async fn inject_panic(
     let name = name.into_inner();
     let asked = access
         .supervisor
-        .send(PanicSubsystem { name: name.clone() })
-        .await;
+        .send(PanicSubsystem { name: name.clone() });
+    answer(asked.await, &format!("panicking {name}"), &name)
+}
+
+/// 202 with `message` once the supervisor took the request; 404 for an unknown name.
+fn answer(
+    asked: Result<Result<(), UnknownSubsystem>, actix::MailboxError>,
+    message: &str,
+    name: &str,
+) -> Result<HttpResponse, ApiError> {
     asked
         .map_err(|_| ApiError::supervisor_unavailable())?
-        .map_err(|_| ApiError::unknown_subsystem(&name))?;
-    Ok(accepted(&format!("panicking {name}")))
+        .map_err(|_| ApiError::unknown_subsystem(name))?;
+    Ok(accepted(message))
 }
 
 fn accepted(message: &str) -> HttpResponse {

@@ -158,23 +158,7 @@ impl Drop for Sidecar {
 
 /// One HTTP/1.0 request; returns (status, body). Panics if the server does not answer.
 pub fn http_request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).expect("response");
-    let status = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    http_call(addr, method, path, "")
 }
 
 /// Opens `/api/watch` (HTTP/1.0, so the body is close-delimited) and collects every JSON
@@ -239,6 +223,23 @@ impl Target {
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }
+}
+
+/// A node (the built binary) with one static service `name` checked on a fresh healthy
+/// [`Target`], plus `extra` environment. Keep the target and the directory alive with it.
+pub fn node_with_service(
+    name: &str,
+    extra: &[(&str, &str)],
+) -> (Sidecar, Target, tempfile::TempDir) {
+    let target = Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env();
+    let file = static_file(dir.path(), name, target.addr);
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    (Sidecar::start(&env, &[]), target, dir)
 }
 
 /// Writes a static.json with one service `name` checked by HttpGet on `target`.
