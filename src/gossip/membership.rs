@@ -16,7 +16,8 @@
 //! 1. foca's `MemberDown` only yields `Effects::confirm_down(node)`; the caller checks the node
 //!    directly (a burst of pings over TCP or UDP, up to [`MembershipConfig::confirm_timeout`];
 //!    a refused connection is an immediate "dead") and answers with
-//!    [`Membership::confirm_result`]. Only a failed confirmation — or no answer by the
+//!    [`Membership::confirm_result`]. The checked node answers with
+//!    [`Membership::is_active`], so a node that left is "dead" at once. Only a failed confirmation — or no answer by the
 //!    deadline — yields `member_down`. Each node confirms on its own, over its own path.
 //! 2. A confirmed-alive member stays up for the application; foca's notification to the
 //!    "down" node makes it renew its identity and rejoin within about a probe period. If no
@@ -115,6 +116,7 @@ pub struct Membership {
     /// Members foca declared down, awaiting the caller's confirmation.
     pending: BTreeMap<String, NodeId>,
     tuned_for: (u8, Duration),
+    active: bool,
 }
 
 impl std::fmt::Debug for Membership {
@@ -150,12 +152,19 @@ impl Membership {
             up: BTreeMap::new(),
             pending: BTreeMap::new(),
             tuned_for,
+            active: true,
         }
     }
 
     /// This node's current identity (renewed when the cluster declared it down).
     pub fn identity(&self) -> &NodeId {
         self.foca.identity()
+    }
+
+    /// Whether this node is a member (not left, not declared down without renewal). A peer's
+    /// direct check (`confirm_down`) of this node must be answered with this.
+    pub fn is_active(&self) -> bool {
+        self.active
     }
 
     /// The members the application sees as up (not this node).
@@ -174,34 +183,31 @@ impl Membership {
     }
 
     /// A datagram from a peer.
-    pub fn handle_data(&mut self, data: &[u8], now: Timestamp) -> Result<Effects, MembershipError> {
+    pub fn handle_data(&mut self, data: &[u8], now: Timestamp) -> Effects {
         self.seen.set_now(now);
         self.drive(|foca, rt| foca.handle_data(data, rt))
     }
 
     /// A timer that came due.
-    pub fn handle_timer(
-        &mut self,
-        token: TimerToken,
-        now: Timestamp,
-    ) -> Result<Effects, MembershipError> {
+    pub fn handle_timer(&mut self, token: TimerToken, now: Timestamp) -> Effects {
         self.seen.set_now(now);
         match token.0 {
             Kind::Foca(timer) => self.drive(|foca, rt| foca.handle_timer(timer, rt)),
-            Kind::ConfirmDeadline(node) => Ok(self.confirm_result(&node, false)),
-            Kind::Recheck(name) => Ok(self.recheck(&name)),
+            Kind::ConfirmDeadline(node) => self.confirm_result(&node, false),
+            Kind::Recheck(name) => self.recheck(&name),
         }
     }
 
     /// Joins through `seed`. Only its name must be right (foca accepts an announce addressed
     /// to its name whatever the incarnation): the Gossiper learns it from the join exchange.
-    pub fn announce(&mut self, seed: NodeId) -> Result<Effects, MembershipError> {
+    pub fn announce(&mut self, seed: NodeId) -> Effects {
         self.drive(|foca, rt| foca.announce(seed, rt))
     }
 
     /// Tells the cluster this node leaves; the node is then inactive.
-    pub fn leave(&mut self) -> Result<Effects, MembershipError> {
+    pub fn leave(&mut self) -> Effects {
         let effects = self.drive(|foca, rt| foca.leave_cluster(rt));
+        self.active = false;
         self.up.clear();
         self.pending.clear();
         effects
@@ -209,13 +215,12 @@ impl Membership {
 
     /// Disseminates one record version. Ignored (empty effects) when not newer than what this
     /// node has already seen for the key.
-    pub fn broadcast(
-        &mut self,
-        item: &BroadcastItem,
-        now: Timestamp,
-    ) -> Result<Effects, MembershipError> {
+    pub fn broadcast(&mut self, item: &BroadcastItem, now: Timestamp) -> Effects {
         self.seen.set_now(now);
-        let data = item.encode()?;
+        let data = match item.encode() {
+            Ok(data) => data,
+            Err(e) => return Effects::failed(e.into()),
+        };
         self.drive(|foca, rt| match foca.add_broadcast(&data)? {
             true => foca.broadcast(rt),
             false => Ok(()),
@@ -270,7 +275,7 @@ impl Membership {
             &mut Foca<NodeId, PostcardCodec, StdRng, ServiceBroadcasts>,
             &mut Collect,
         ) -> Result<(), foca::Error>,
-    ) -> Result<Effects, MembershipError> {
+    ) -> Effects {
         let mut rt = Collect::default();
         let result = call(&mut self.foca, &mut rt);
         let (mut effects, notes) = rt.finish();
@@ -279,8 +284,8 @@ impl Membership {
         }
         effects.received = self.seen.drain();
         self.retune();
-        result.map_err(MembershipError::from)?;
-        Ok(effects)
+        effects.error = result.err().map(MembershipError::from);
+        effects
     }
 
     fn on_notification(&mut self, note: OwnedNotification<NodeId>, effects: &mut Effects) {
@@ -297,6 +302,8 @@ impl Membership {
                     self.ask_confirmation(id, effects);
                 }
             }
+            OwnedNotification::Defunct => self.active = false,
+            OwnedNotification::Active | OwnedNotification::Rejoin(_) => self.active = true,
             _ => {}
         }
     }

@@ -36,6 +36,8 @@ pub struct Effects {
     pub confirm_down: Vec<NodeId>,
     /// Records new to this node, received from peers (foca relays them).
     pub received: Vec<BroadcastItem>,
+    /// The input was refused (count it); everything above still applies.
+    pub error: Option<MembershipError>,
 }
 
 impl Effects {
@@ -47,6 +49,14 @@ impl Effects {
         self.member_down.extend(other.member_down);
         self.confirm_down.extend(other.confirm_down);
         self.received.extend(other.received);
+        self.error = self.error.take().or(other.error);
+    }
+
+    pub(super) fn failed(error: MembershipError) -> Effects {
+        Effects {
+            error: Some(error),
+            ..Effects::default()
+        }
     }
 }
 
