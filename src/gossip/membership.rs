@@ -204,6 +204,12 @@ impl Membership {
         self.drive(|foca, rt| foca.announce(seed, rt))
     }
 
+    /// Adds members learnt out of band (the join exchange, a persisted list) as alive, without
+    /// gossiping them.
+    pub fn apply_members(&mut self, members: impl Iterator<Item = NodeId>) -> Effects {
+        self.drive(|foca, rt| foca.apply_many(members.map(foca::Member::alive), false, rt))
+    }
+
     /// Tells the cluster this node leaves; the node is then inactive.
     pub fn leave(&mut self) -> Effects {
         let effects = self.drive(|foca, rt| foca.leave_cluster(rt));
