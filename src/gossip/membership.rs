@@ -303,10 +303,8 @@ impl Membership {
                     effects.member_up.push(id);
                 }
             }
-            OwnedNotification::MemberDown(id) => {
-                if self.up.get(&id.name) == Some(&id) {
-                    self.ask_confirmation(id, effects);
-                }
+            OwnedNotification::MemberDown(id) if self.up.get(&id.name) == Some(&id) => {
+                self.ask_confirmation(id, effects);
             }
             OwnedNotification::Defunct => self.active = false,
             OwnedNotification::Active | OwnedNotification::Rejoin(_) => self.active = true,

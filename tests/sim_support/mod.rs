@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use sidecar::catalog::{Applied, Catalog, Lifespans, Service, ServiceStatus};
+use sidecar::catalog::{Applied, Catalog, Lifespans, Service};
 use sidecar::clock::Timestamp;
 use sidecar::gossip::broadcast::BroadcastItem;
 use sidecar::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use sidecar::gossip::node_id::NodeId;
+
+mod scenario;
 
 const T0_NANOS: i128 = 1_800_000_000_000_000_000;
 const MS: u64 = 1_000;
@@ -315,10 +317,9 @@ impl Sim {
     }
 
     fn member_down(&mut self, at: usize, node: &NodeId) {
-        if let Some(&t) = self.addrs.get(&node.addr) {
-            if self.nodes[t].alive && self.nodes[t].m.is_active() {
-                self.false_downs += 1;
-            }
+        let target = self.addrs.get(&node.addr).copied();
+        if target.is_some_and(|t| self.nodes[t].alive && self.nodes[t].m.is_active()) {
+            self.false_downs += 1;
         }
         let now = self.now();
         let _ = self.nodes[at].catalog.expire_server(&node.name, now);
@@ -337,10 +338,11 @@ impl Sim {
         let own = svc.hostname == self.nodes[at].m.identity().name;
         let now = self.now();
         let applied = self.nodes[at].catalog.apply(svc, now);
-        if matches!(applied, Applied::Accepted { .. }) {
+        if matches!(applied, Applied::Accepted { .. }) && self.tracked.contains_key(&key) {
+            let live = self.nodes.iter().filter(|n| n.alive).count();
             if let Some((start, count)) = self.tracked.get_mut(&key) {
                 *count += 1;
-                if *count == self.nodes.iter().filter(|n| n.alive).count() {
+                if *count == live {
                     self.convergence_us.push(self.now_us - *start);
                     self.tracked.remove(&key);
                 }
@@ -409,103 +411,6 @@ impl Sim {
                 self.apply(to, svc);
             }
         }
-    }
-
-    /// Node `i` changes one of its services (ALIVE ↔ UNHEALTHY) and broadcasts it.
-    pub fn change(&mut self, i: usize) {
-        let s = self.rng.random_range(0..self.nodes[i].own.len());
-        let now = self.now();
-        let svc = &mut self.nodes[i].own[s];
-        svc.status = if svc.status == ServiceStatus::Alive {
-            ServiceStatus::Unhealthy
-        } else {
-            ServiceStatus::Alive
-        };
-        svc.updated = now;
-        let svc = svc.clone();
-        self.tracked.insert(
-            (svc.hostname.clone(), svc.id.clone(), svc.updated),
-            (self.now_us, 1),
-        );
-        self.publish(i, svc);
-    }
-
-    /// Random changes at `per_sec` cluster-wide for `us` of virtual time.
-    pub fn churn(&mut self, per_sec: u64, us: u64) {
-        let step = 1_000_000 / per_sec.max(1);
-        let end = self.now_us + us;
-        while self.now_us < end {
-            let i = self.rng.random_range(0..self.nodes.len());
-            if self.nodes[i].alive {
-                self.change(i);
-            }
-            self.run_for(step);
-        }
-    }
-
-    /// SIGKILL: the node stops; its host still refuses connections.
-    pub fn kill(&mut self, i: usize) {
-        self.nodes[i].alive = false;
-        let name = self.nodes[i].m.identity().name.clone();
-        self.killed.insert(name, (self.now_us, 0));
-    }
-
-    pub fn random_live(&mut self) -> usize {
-        loop {
-            let i = self.rng.random_range(0..self.nodes.len());
-            if self.nodes[i].alive {
-                return i;
-            }
-        }
-    }
-
-    /// Splits the cluster in two halves (or heals it).
-    pub fn partition(&mut self, on: bool) {
-        self.partitioned = on;
-        let half = self.nodes.len() / 2;
-        for (i, n) in self.nodes.iter_mut().enumerate() {
-            n.group = u8::from(i >= half);
-        }
-    }
-
-    /// Live nodes whose catalogue differs from node `first live`'s (statuses, and versions of
-    /// non-tombstones: each node stamps the tombstones of a dead member itself).
-    pub fn divergent(&self) -> usize {
-        let view = |n: &Node| -> Vec<(String, String, u8, Option<Timestamp>)> {
-            n.catalog
-                .state()
-                .records()
-                .map(|r| {
-                    (
-                        r.hostname.clone(),
-                        r.id.clone(),
-                        r.status.code(),
-                        (r.status != ServiceStatus::Tombstone).then_some(r.updated),
-                    )
-                })
-                .collect()
-        };
-        let mut live = self.nodes.iter().filter(|n| n.alive);
-        let Some(first) = live.next().map(view) else {
-            return 0;
-        };
-        live.filter(|n| view(n) != first).count()
-    }
-
-    /// Whether every live node holds every record of node `i` as TOMBSTONE.
-    pub fn tombstoned_everywhere(&self, i: usize) -> bool {
-        let name = format!("node-{i}");
-        self.nodes.iter().filter(|n| n.alive).all(|n| {
-            n.catalog.state().servers.get(&name).is_some_and(|s| {
-                s.services
-                    .values()
-                    .all(|r| r.status == ServiceStatus::Tombstone)
-            })
-        })
-    }
-
-    pub fn unconverged_changes(&self) -> usize {
-        self.tracked.len()
     }
 }
 
