@@ -1,0 +1,322 @@
+//! Sans-IO cluster membership: SWIM (`foca`) plus a direct confirmation before a member is
+//! reported down, and service records on foca's custom broadcasts.
+//!
+//! The caller feeds datagrams ([`Membership::handle_data`]) and due timers
+//! ([`Membership::handle_timer`]) in and carries out the returned [`Effects`]: send datagrams,
+//! schedule timers (every one must be delivered back, late is fine), apply received records,
+//! and answer each `confirm_down` with [`Membership::confirm_result`].
+//!
+//! # Failure detection, and what is added to foca (Lifeguard-like)
+//!
+//! foca is SWIM with suspicion: a member that misses a direct and the indirect probes is
+//! suspected, and if it does not refute within `suspect_to_down_after` its prober declares it
+//! down for everyone. foca has no Lifeguard, so one lossy prober can get a live node declared
+//! down. Here foca's verdict is not final for the application:
+//!
+//! 1. foca's `MemberDown` only yields `Effects::confirm_down(node)`; the caller checks the node
+//!    directly (a burst of pings over TCP or UDP, up to [`MembershipConfig::confirm_timeout`];
+//!    a refused connection is an immediate "dead") and answers with
+//!    [`Membership::confirm_result`]. The checked node answers with
+//!    [`Membership::is_active`], so a node that left is "dead" at once. Only a failed confirmation — or no answer by the
+//!    deadline — yields `member_down`. Each node confirms on its own, over its own path.
+//! 2. A confirmed-alive member stays up for the application; foca's notification to the
+//!    "down" node makes it renew its identity and rejoin within about a probe period. If no
+//!    identity of that name is active in foca after [`MembershipConfig::recheck_after`], the
+//!    confirmation is asked again, so a member cannot stay up on confirmations alone forever.
+//! 3. Because a false suspicion is now caught by the confirmation, the suspicion window can be
+//!    short (2 s × max(1, log10 N)), which keeps a SIGKILL fast to detect.
+//!
+//! Partitions heal through foca's announce to down members, every
+//! [`MembershipConfig::announce_down_every`] (foca's LAN default is 65 s). foca's config is
+//! re-tuned with the member count (`Config::new_lan(n)`, as corrosion does).
+
+use std::collections::BTreeMap;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::time::Duration;
+
+use foca::{Config, Foca, OwnedNotification, PeriodicParams, PostcardCodec};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::broadcast::{BroadcastItem, SeenHandle, ServiceBroadcasts};
+use super::node_id::NodeId;
+use crate::clock::Timestamp;
+
+mod effects;
+#[cfg(test)]
+mod tests;
+
+use effects::{Collect, Kind};
+pub use effects::{Effects, MembershipError, TimerToken};
+
+/// Tuning beyond foca's LAN defaults.
+#[derive(Clone, Debug)]
+pub struct MembershipConfig {
+    /// Suspicion lasts this × max(1, log10 N) before foca declares a member down.
+    pub suspicion_base: Duration,
+    /// Ask the caller to confirm a down member directly before reporting it.
+    pub confirm_down: bool,
+    /// No answer to a `confirm_down` by then counts as "dead".
+    pub confirm_timeout: Duration,
+    /// A member kept up by a confirmation is confirmed again after this unless it rejoined.
+    pub recheck_after: Duration,
+    /// How often to announce to two down members, so partitions heal.
+    pub announce_down_every: Duration,
+    /// Down members are forgotten (no more announces to them) after this.
+    pub remove_down_after: Duration,
+    /// The largest datagram foca may produce.
+    pub max_packet_size: usize,
+    /// Broadcast items older than this are refused (the tombstone lifespan plus a minute).
+    pub item_horizon: Duration,
+    /// At most this many keys are remembered with their newest version.
+    pub max_seen_keys: usize,
+}
+
+impl Default for MembershipConfig {
+    fn default() -> Self {
+        MembershipConfig {
+            suspicion_base: Duration::from_secs(2),
+            confirm_down: true,
+            confirm_timeout: Duration::from_millis(2500),
+            recheck_after: Duration::from_secs(10),
+            announce_down_every: Duration::from_secs(2),
+            remove_down_after: Duration::from_secs(3600),
+            max_packet_size: 1400,
+            item_horizon: Duration::from_secs(3 * 3600 + 60),
+            max_seen_keys: 1 << 20,
+        }
+    }
+}
+
+impl MembershipConfig {
+    /// foca's configuration for a cluster of `size` members.
+    pub fn foca_config(&self, size: usize) -> Config {
+        let n = NonZeroU32::new(u32::try_from(size).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+        let mut config = Config::new_lan(n);
+        let scale = f64::max(1.0, f64::from(n.get()).log10());
+        config.suspect_to_down_after = self.suspicion_base.mul_f64(scale);
+        config.remove_down_after = Some(self.remove_down_after);
+        config.max_packet_size =
+            NonZeroUsize::new(self.max_packet_size).unwrap_or(NonZeroUsize::MIN);
+        config.periodic_announce_to_down_members = Some(PeriodicParams {
+            frequency: self.announce_down_every,
+            num_members: NonZeroUsize::new(2).unwrap_or(NonZeroUsize::MIN),
+        });
+        config
+    }
+}
+
+/// One node's view of the cluster (see the module docs).
+pub struct Membership {
+    foca: Foca<NodeId, PostcardCodec, StdRng, ServiceBroadcasts>,
+    seen: SeenHandle,
+    config: MembershipConfig,
+    /// Members the application sees as up, by name.
+    up: BTreeMap<String, NodeId>,
+    /// Members foca declared down, awaiting the caller's confirmation.
+    pending: BTreeMap<String, NodeId>,
+    tuned_for: (u8, Duration),
+    active: bool,
+}
+
+impl std::fmt::Debug for Membership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Membership")
+            .field("identity", self.foca.identity())
+            .field("up", &self.up.len())
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl Membership {
+    /// A node alone, not yet announced; `seed` seeds its random choices.
+    pub fn new(identity: NodeId, config: MembershipConfig, seed: u64) -> Membership {
+        let seen = SeenHandle::new(config.item_horizon, config.max_seen_keys);
+        let foca_config = config.foca_config(1);
+        let tuned_for = (
+            foca_config.max_transmissions.get(),
+            foca_config.suspect_to_down_after,
+        );
+        let foca = Foca::with_custom_broadcast(
+            identity,
+            foca_config,
+            StdRng::seed_from_u64(seed),
+            PostcardCodec,
+            ServiceBroadcasts::new(seen.clone()),
+        );
+        Membership {
+            foca,
+            seen,
+            config,
+            up: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            tuned_for,
+            active: true,
+        }
+    }
+
+    /// This node's current identity (renewed when the cluster declared it down).
+    pub fn identity(&self) -> &NodeId {
+        self.foca.identity()
+    }
+
+    /// Whether this node is a member (not left, not declared down without renewal). A peer's
+    /// direct check (`confirm_down`) of this node must be answered with this.
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The members the application sees as up (not this node).
+    pub fn members(&self) -> impl Iterator<Item = &NodeId> {
+        self.up.values()
+    }
+
+    /// How many members foca itself holds active (for metrics and tests).
+    pub fn foca_members(&self) -> usize {
+        self.foca.num_members()
+    }
+
+    /// How many record keys the broadcast handler remembers.
+    pub fn seen_keys(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// A datagram from a peer.
+    pub fn handle_data(&mut self, data: &[u8], now: Timestamp) -> Effects {
+        self.seen.set_now(now);
+        self.drive(|foca, rt| foca.handle_data(data, rt))
+    }
+
+    /// A timer that came due.
+    pub fn handle_timer(&mut self, token: TimerToken, now: Timestamp) -> Effects {
+        self.seen.set_now(now);
+        match token.0 {
+            Kind::Foca(timer) => self.drive(|foca, rt| foca.handle_timer(timer, rt)),
+            Kind::ConfirmDeadline(node) => self.confirm_result(&node, false),
+            Kind::Recheck(name) => self.recheck(&name),
+        }
+    }
+
+    /// Joins through `seed`. Only its name must be right (foca accepts an announce addressed
+    /// to its name whatever the incarnation): the Gossiper learns it from the join exchange.
+    pub fn announce(&mut self, seed: NodeId) -> Effects {
+        self.drive(|foca, rt| foca.announce(seed, rt))
+    }
+
+    /// Adds members learnt out of band (the join exchange, a persisted list) as alive, without
+    /// gossiping them.
+    pub fn apply_members(&mut self, members: impl Iterator<Item = NodeId>) -> Effects {
+        self.drive(|foca, rt| foca.apply_many(members.map(foca::Member::alive), false, rt))
+    }
+
+    /// Tells the cluster this node leaves; the node is then inactive.
+    pub fn leave(&mut self) -> Effects {
+        let effects = self.drive(|foca, rt| foca.leave_cluster(rt));
+        self.active = false;
+        self.up.clear();
+        self.pending.clear();
+        effects
+    }
+
+    /// Disseminates one record version. Ignored (empty effects) when not newer than what this
+    /// node has already seen for the key.
+    pub fn broadcast(&mut self, item: &BroadcastItem, now: Timestamp) -> Effects {
+        self.seen.set_now(now);
+        let data = match item.encode() {
+            Ok(data) => data,
+            Err(e) => return Effects::failed(e.into()),
+        };
+        self.drive(|foca, rt| match foca.add_broadcast(&data)? {
+            true => foca.broadcast(rt),
+            false => Ok(()),
+        })
+    }
+
+    /// The caller's answer to `confirm_down(node)`: whether `node` answered directly.
+    pub fn confirm_result(&mut self, node: &NodeId, alive: bool) -> Effects {
+        let mut effects = Effects::default();
+        if self.pending.get(&node.name) != Some(node) {
+            return effects;
+        }
+        self.pending.remove(&node.name);
+        if alive {
+            let token = TimerToken(Kind::Recheck(node.name.clone()));
+            effects.timers.push((token, self.config.recheck_after));
+        } else if self.up.remove(&node.name).is_some() {
+            effects.member_down.push(node.clone());
+        }
+        effects
+    }
+
+    fn recheck(&mut self, name: &str) -> Effects {
+        let mut effects = Effects::default();
+        let active = self.foca.iter_members().any(|m| m.id().name == name);
+        if let Some(node) = self.up.get(name).filter(|_| !active).cloned() {
+            self.ask_confirmation(node, &mut effects);
+        }
+        effects
+    }
+
+    fn ask_confirmation(&mut self, node: NodeId, effects: &mut Effects) {
+        if !self.config.confirm_down {
+            self.up.remove(&node.name);
+            effects.member_down.push(node);
+            return;
+        }
+        if self.pending.contains_key(&node.name) {
+            return;
+        }
+        let deadline = TimerToken(Kind::ConfirmDeadline(node.clone()));
+        effects.timers.push((deadline, self.config.confirm_timeout));
+        effects.confirm_down.push(node.clone());
+        self.pending.insert(node.name.clone(), node);
+    }
+
+    /// Runs one foca call with a collecting runtime, then turns its notifications into
+    /// effects and re-tunes foca for the member count.
+    fn drive(
+        &mut self,
+        call: impl FnOnce(
+            &mut Foca<NodeId, PostcardCodec, StdRng, ServiceBroadcasts>,
+            &mut Collect,
+        ) -> Result<(), foca::Error>,
+    ) -> Effects {
+        let mut rt = Collect::default();
+        let result = call(&mut self.foca, &mut rt);
+        let (mut effects, notes) = rt.finish();
+        for note in notes {
+            self.on_notification(note, &mut effects);
+        }
+        effects.received = self.seen.drain();
+        self.retune();
+        effects.error = result.err().map(MembershipError::from);
+        effects
+    }
+
+    fn on_notification(&mut self, note: OwnedNotification<NodeId>, effects: &mut Effects) {
+        match note {
+            OwnedNotification::MemberUp(id) | OwnedNotification::Rename(_, id) => {
+                self.pending.remove(&id.name);
+                if self.up.get(&id.name) != Some(&id) {
+                    self.up.insert(id.name.clone(), id.clone());
+                    effects.member_up.push(id);
+                }
+            }
+            OwnedNotification::MemberDown(id) if self.up.get(&id.name) == Some(&id) => {
+                self.ask_confirmation(id, effects);
+            }
+            OwnedNotification::Defunct => self.active = false,
+            OwnedNotification::Active | OwnedNotification::Rejoin(_) => self.active = true,
+            _ => {}
+        }
+    }
+
+    fn retune(&mut self) {
+        let config = self.config.foca_config(self.foca.num_members() + 1);
+        let key = (config.max_transmissions.get(), config.suspect_to_down_after);
+        if key != self.tuned_for && self.foca.set_config(config).is_ok() {
+            self.tuned_for = key;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! What a [`super::Membership`] call asks of its caller, and the runtime that collects it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use foca::{Notification, OwnedNotification, Runtime, Timer};
+
+use crate::gossip::broadcast::{BroadcastError, BroadcastItem};
+use crate::gossip::node_id::NodeId;
+
+/// A timer to hand back to [`super::Membership::handle_timer`] once its delay has passed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimerToken(pub(super) Kind);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Foca(Timer<NodeId>),
+    ConfirmDeadline(NodeId),
+    Recheck(String),
+}
+
+/// Everything the caller must do after one call. Nothing here has happened yet.
+#[derive(Debug, Default)]
+#[must_use = "datagrams must be sent, timers scheduled and confirmations answered"]
+pub struct Effects {
+    /// Datagrams to send.
+    pub send: Vec<(SocketAddr, Vec<u8>)>,
+    /// Timers to deliver back after their delay.
+    pub timers: Vec<(TimerToken, Duration)>,
+    /// Members now up for the application (new, or a new identity of a known name).
+    pub member_up: Vec<NodeId>,
+    /// Members confirmed down: tombstone their records.
+    pub member_down: Vec<NodeId>,
+    /// Members foca declared down: check each directly and answer with
+    /// [`super::Membership::confirm_result`].
+    pub confirm_down: Vec<NodeId>,
+    /// Records new to this node, received from peers (foca relays them).
+    pub received: Vec<BroadcastItem>,
+    /// The input was refused (count it); everything above still applies.
+    pub error: Option<MembershipError>,
+}
+
+impl Effects {
+    /// Appends `other` to these effects.
+    pub fn extend(&mut self, other: Effects) {
+        self.send.extend(other.send);
+        self.timers.extend(other.timers);
+        self.member_up.extend(other.member_up);
+        self.member_down.extend(other.member_down);
+        self.confirm_down.extend(other.confirm_down);
+        self.received.extend(other.received);
+        self.error = self.error.take().or(other.error);
+    }
+
+    pub(super) fn failed(error: MembershipError) -> Effects {
+        Effects {
+            error: Some(error),
+            ..Effects::default()
+        }
+    }
+}
+
+/// Why a call failed; the node's state is still consistent (foca drops the bad input).
+#[derive(Debug, thiserror::Error)]
+pub enum MembershipError {
+    /// foca refused the input (malformed, too big, from ourselves, ...).
+    #[error("membership: {0}")]
+    Foca(#[from] foca::Error),
+    /// A broadcast item could not be encoded.
+    #[error(transparent)]
+    Item(#[from] BroadcastError),
+}
+
+/// foca's runtime: collects sends and timers, and the notifications for the caller.
+#[derive(Default)]
+pub(super) struct Collect {
+    effects: Effects,
+    notes: Vec<OwnedNotification<NodeId>>,
+}
+
+impl Collect {
+    pub(super) fn finish(self) -> (Effects, Vec<OwnedNotification<NodeId>>) {
+        (self.effects, self.notes)
+    }
+}
+
+impl Runtime<NodeId> for Collect {
+    fn notify(&mut self, notification: Notification<'_, NodeId>) {
+        self.notes.push(notification.to_owned());
+    }
+
+    fn send_to(&mut self, to: NodeId, data: &[u8]) {
+        self.effects.send.push((to.addr, data.to_vec()));
+    }
+
+    fn submit_after(&mut self, event: Timer<NodeId>, after: Duration) {
+        self.effects
+            .timers
+            .push((TimerToken(Kind::Foca(event)), after));
+    }
+}

@@ -1,0 +1,226 @@
+//! Two and three `Membership`s wired by hand: datagrams delivered at once, timers in a queue.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::*;
+
+const T0: i128 = 1_800_000_000_000_000_000;
+
+struct Net {
+    nodes: Vec<Membership>,
+    /// (due in ms, node, token)
+    timers: Vec<(u64, usize, TimerToken)>,
+    now_ms: u64,
+    ups: Vec<Vec<NodeId>>,
+    downs: Vec<Vec<NodeId>>,
+    received: Vec<Vec<BroadcastItem>>,
+    alive: Vec<bool>,
+}
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1 + i as u8], 7946))
+}
+
+fn id(i: usize, inc: u64) -> NodeId {
+    NodeId::new(&format!("node-{i}"), addr(i), inc)
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        Net {
+            nodes: (0..n)
+                .map(|i| Membership::new(id(i, 1), MembershipConfig::default(), i as u64))
+                .collect(),
+            timers: Vec::new(),
+            now_ms: 0,
+            ups: vec![Vec::new(); n],
+            downs: vec![Vec::new(); n],
+            received: vec![Vec::new(); n],
+            alive: vec![true; n],
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_unix_nanos(T0 + i128::from(self.now_ms) * 1_000_000)
+    }
+
+    fn apply(&mut self, from: usize, effects: Effects) {
+        let mut queue = vec![(from, effects)];
+        while let Some((at, fx)) = queue.pop() {
+            self.ups[at].extend(fx.member_up);
+            self.downs[at].extend(fx.member_down);
+            self.received[at].extend(fx.received);
+            for (token, after) in fx.timers {
+                let due = self.now_ms + after.as_millis() as u64;
+                self.timers.push((due, at, token));
+            }
+            for node in fx.confirm_down {
+                let alive = self
+                    .index(&node)
+                    .is_some_and(|i| self.alive[i] && self.nodes[i].is_active());
+                let fx = self.nodes[at].confirm_result(&node, alive);
+                queue.push((at, fx));
+            }
+            for (to, data) in fx.send {
+                let Some(dst) = (0..self.nodes.len()).find(|i| addr(*i) == to) else {
+                    continue;
+                };
+                if !self.alive[dst] {
+                    continue;
+                }
+                let now = self.now();
+                let fx = self.nodes[dst].handle_data(&data, now);
+                queue.push((dst, fx));
+            }
+        }
+    }
+
+    fn index(&self, node: &NodeId) -> Option<usize> {
+        (0..self.nodes.len()).find(|i| addr(*i) == node.addr)
+    }
+
+    fn run_for(&mut self, ms: u64) {
+        let end = self.now_ms + ms;
+        loop {
+            self.timers.sort_by_key(|t| std::cmp::Reverse(t.0));
+            match self.timers.last() {
+                Some(t) if t.0 <= end => {}
+                _ => break,
+            }
+            let (due, at, token) = self.timers.pop().unwrap();
+            self.now_ms = due;
+            if !self.alive[at] {
+                continue;
+            }
+            let now = self.now();
+            let fx = self.nodes[at].handle_timer(token, now);
+            self.apply(at, fx);
+        }
+        self.now_ms = end;
+    }
+
+    fn join_all(&mut self) {
+        for i in 1..self.nodes.len() {
+            let fx = self.nodes[i].announce(id(0, 0));
+            self.apply(i, fx);
+        }
+        self.run_for(3_000);
+    }
+}
+
+fn item(host: &str, secs: i128) -> BroadcastItem {
+    BroadcastItem {
+        key: (host.into(), "svc".into()),
+        version: Timestamp::from_unix_nanos(T0 + secs * 1_000_000_000),
+        payload: vec![secs as u8],
+    }
+}
+
+#[test]
+fn announce_brings_both_sides_up() {
+    let mut net = Net::new(2);
+    net.join_all();
+    assert_eq!(net.ups[0], vec![id(1, 1)]);
+    assert_eq!(net.ups[1], vec![id(0, 1)]);
+    assert_eq!(net.nodes[0].members().count(), 1);
+}
+
+#[test]
+fn broadcast_reaches_the_others_and_newer_supersedes() {
+    let mut net = Net::new(3);
+    net.join_all();
+    let now = net.now();
+    let fx = net.nodes[0].broadcast(&item("node-0", 1), now);
+    net.apply(0, fx);
+    net.run_for(2_000);
+    assert_eq!(net.received[1], vec![item("node-0", 1)]);
+    assert_eq!(net.received[2], vec![item("node-0", 1)]);
+    let fx = net.nodes[0].broadcast(&item("node-0", 2), now);
+    net.apply(0, fx);
+    net.run_for(2_000);
+    assert_eq!(net.received[1].last(), Some(&item("node-0", 2)));
+    assert_eq!(net.received[2].len(), 2);
+}
+
+#[test]
+fn older_version_is_ignored_and_not_disseminated() {
+    let mut net = Net::new(2);
+    net.join_all();
+    let now = net.now();
+    let fx = net.nodes[0].broadcast(&item("node-0", 5), now);
+    net.apply(0, fx);
+    net.run_for(2_000);
+    let fx = net.nodes[1].broadcast(&item("node-0", 4), now);
+    assert!(fx.send.is_empty(), "an older version must not be sent");
+    assert_eq!(net.nodes[1].foca.custom_broadcast_backlog(), 0);
+    net.apply(1, fx);
+    net.run_for(2_000);
+    assert_eq!(net.received[0], Vec::<BroadcastItem>::new());
+}
+
+#[test]
+fn queued_older_version_is_superseded() {
+    let mut m = Membership::new(id(0, 1), MembershipConfig::default(), 7);
+    let now = Timestamp::from_unix_nanos(T0);
+    let _ = m.broadcast(&item("node-0", 1), now);
+    let _ = m.broadcast(&item("node-0", 2), now);
+    assert_eq!(m.foca.custom_broadcast_backlog(), 1);
+}
+
+#[test]
+fn leave_brings_the_member_down_on_the_others() {
+    let mut net = Net::new(3);
+    net.join_all();
+    let fx = net.nodes[2].leave();
+    assert!(!net.nodes[2].is_active());
+    net.apply(2, fx);
+    net.alive[2] = false;
+    net.run_for(5_000);
+    assert_eq!(net.downs[0], vec![id(2, 1)]);
+    assert_eq!(net.downs[1], vec![id(2, 1)]);
+}
+
+#[test]
+fn killed_member_goes_down_after_confirmation() {
+    let mut net = Net::new(3);
+    net.join_all();
+    net.alive[2] = false;
+    net.run_for(10_000);
+    assert_eq!(net.downs[0], vec![id(2, 1)]);
+    assert_eq!(net.downs[1], vec![id(2, 1)]);
+}
+
+#[test]
+fn live_member_is_not_reported_down_when_confirmation_says_alive() {
+    let mut net = Net::new(2);
+    net.join_all();
+    let node = id(1, 1);
+    // As if foca had declared node-1 down: the direct check answers alive.
+    let mut fx = Effects::default();
+    net.nodes[0].ask_confirmation(node.clone(), &mut fx);
+    assert_eq!(fx.confirm_down, vec![node.clone()]);
+    let fx = net.nodes[0].confirm_result(&node, true);
+    assert!(fx.member_down.is_empty());
+    assert_eq!(net.nodes[0].members().count(), 1);
+}
+
+#[test]
+fn restart_with_a_renewed_identity_is_accepted() {
+    let mut net = Net::new(3);
+    net.join_all();
+    net.nodes[2] = Membership::new(id(2, 9), MembershipConfig::default(), 99);
+    let fx = net.nodes[2].announce(id(0, 0));
+    net.apply(2, fx);
+    net.run_for(5_000);
+    let names: BTreeMap<String, u64> = net.nodes[0]
+        .members()
+        .map(|m| (m.name.clone(), m.incarnation))
+        .collect();
+    assert_eq!(names.get("node-2"), Some(&9));
+    assert!(net.ups[0].contains(&id(2, 9)));
+    assert!(net.downs[0].is_empty(), "a restart is not a death");
+    assert!(net.nodes[1].members().any(|m| *m == id(2, 9)));
+    let _ = Duration::ZERO;
+}
