@@ -12,8 +12,8 @@
 //!                                  └──► WebApi (JSON API, /api/watch streams)
 //! ```
 //!
-//! Pure cores: [`catalog`], [`discovery`], [`health`], [`config`]. Actors: [`actors`], their
-//! messages: [`messages`]. [`node`] wires one node together for `main` and for tests.
+//! Pure cores: [`catalog`], [`discovery`], [`health`], [`listeners`], [`config`]. Actors:
+//! [`actors`], their messages: [`messages`]. [`node`] wires one node together for `main` and for tests.
 #![forbid(unsafe_code)]
 
 pub mod actors;
@@ -23,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod discovery;
 pub mod health;
+pub mod listeners;
 pub mod logging;
 pub mod messages;
 pub mod node;
