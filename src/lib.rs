@@ -9,11 +9,13 @@
 //!                                                                                  │
 //!                          StateChanged(Arc<Snapshot>) ◄───────────────────────────┘
 //!                                  │
-//!                                  └──► WebApi (JSON API, /api/watch streams)
+//!                                  ├──► WebApi (JSON API, /api/watch streams)
+//!                                  └──► ListenerNotifier ──POST──► listener URLs
 //! ```
 //!
 //! Pure cores: [`catalog`], [`discovery`], [`health`], [`listeners`], [`config`]. Actors:
-//! [`actors`], their messages: [`messages`]. [`node`] wires one node together for `main` and for tests.
+//! [`actors`], their messages: [`messages`]. [`node`] wires one node together for `main` and
+//! for tests.
 #![forbid(unsafe_code)]
 
 pub mod actors;

@@ -5,10 +5,12 @@
 
 pub mod events;
 pub mod health;
+pub mod listeners;
 pub mod state;
 
 pub use events::{ObservedLocalServices, StateChanged};
 pub use health::{GetHealthStats, HealthStats};
+pub use listeners::{GetListenerStats, ListenerStats};
 pub use state::{
     ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, Subscribe,
 };
