@@ -13,6 +13,7 @@ use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
+use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
 use crate::actors::web_api::{self, WebApi, WebSettings};
 use crate::actors::{StateKeeper, StateKeeperSettings};
@@ -61,6 +62,8 @@ pub struct NodeHandle {
     pub web_api: Addr<WebApi>,
     /// The health-check pool.
     pub health_checker: Addr<HealthChecker>,
+    /// POSTs every change to the listeners.
+    pub listener_notifier: Addr<ListenerNotifier>,
     /// The static file watcher, when static discovery is on.
     pub static_watcher: Option<Addr<StaticWatcher>>,
 }
@@ -68,6 +71,12 @@ pub struct NodeHandle {
 /// Starts every actor of one node in the current actix `System`.
 pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHandle, StartError> {
     let hostname = config.hostname();
+    let listener_urls = &config.listeners.urls;
+    crate::listeners::validate_urls(listener_urls).map_err(|reason| ConfigError::Invalid {
+        var: "LISTENERS_URLS".to_owned(),
+        value: listener_urls.join(","),
+        reason,
+    })?;
     let discovery = &config.sidecar.discovery;
     let published_ip = if discovery.is_empty() {
         IpAddr::from([127, 0, 0, 1])
@@ -116,7 +125,17 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         log,
     )
     .start();
-    let observers: Vec<Recipient<ObservedLocalServices>> = vec![health_checker.clone().recipient()];
+    let listener_notifier = ListenerNotifier::new(
+        ListenerSettings::new(&hostname, listener_urls.clone()),
+        state_keeper.clone().recipient(),
+        Arc::clone(&clock),
+        log,
+    )
+    .start();
+    let observers: Vec<Recipient<ObservedLocalServices>> = vec![
+        health_checker.clone().recipient(),
+        listener_notifier.clone().recipient(),
+    ];
     let static_watcher = static_initial.map(|initial| {
         StaticWatcher::new(
             StaticWatcherSettings {
@@ -155,6 +174,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         state_keeper,
         web_api,
         health_checker,
+        listener_notifier,
         static_watcher,
     })
 }
