@@ -6,7 +6,8 @@
 #[path = "listeners/receiver.rs"]
 mod receiver;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -16,7 +17,7 @@ use tokio::time::Instant;
 use self::receiver::{Receiver, dead_url, header};
 use sidecar::actors::{ListenerNotifier, ListenerSettings, StateKeeper, StateKeeperSettings};
 use sidecar::catalog::{Lifespans, Service, ServiceStatus, StateChangedEvent};
-use sidecar::clock::{Clock, ManualClock, Timestamp};
+use sidecar::clock::{Clock, ManualClock, SystemClock, Timestamp};
 use sidecar::discovery::{Discovered, DiscoverySource, ListenerDefinition};
 use sidecar::messages::{
     ApplyRemoteServices, GetListenerStats, ListenerStats, ObservedLocalServices,
@@ -46,8 +47,11 @@ struct Rig {
 
 impl Rig {
     async fn start(settings: ListenerSettings) -> Rig {
+        Rig::start_logging(settings, Logger::root(slog::Discard, o!())).await
+    }
+
+    async fn start_logging(settings: ListenerSettings, log: Logger) -> Rig {
         let clock = ManualClock::new(Timestamp::parse("2026-11-23T08:00:00Z").unwrap());
-        let log = Logger::root(slog::Discard, o!());
         let keeper = StateKeeper::new(
             StateKeeperSettings {
                 hostname: "node-a".into(),
@@ -307,4 +311,81 @@ async fn a_stalled_listener_drops_the_oldest_events_and_stays_bounded() {
         "20 queued behind the stalled POST, 4 kept"
     );
     assert_eq!((stats[0].delivered, stats[0].failed), (0, 0));
+}
+
+/// Keeps the message of every log record.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+impl slog::Drain for Capture {
+    type Ok = ();
+    type Err = slog::Never;
+    fn log(&self, record: &slog::Record<'_>, _: &slog::OwnedKVList) -> Result<(), slog::Never> {
+        self.0.lock().unwrap().push(record.msg().to_string());
+        Ok(())
+    }
+}
+
+#[actix::test]
+async fn a_failing_listener_is_warned_about_once_per_streak_not_per_event() {
+    let dead = dead_url().await;
+    let mut settings = settings(&[&dead]);
+    settings.max_attempts = 2;
+    let capture = Capture::default();
+    let rig = Rig::start_logging(settings, Logger::root(capture.clone(), o!())).await;
+    for i in 0..3 {
+        rig.announce(&format!("svc{i}"), ServiceStatus::Alive).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rig.stats().await[0].failed < 3 {
+        assert!(Instant::now() < deadline, "three events given up on");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let logs = capture.0.lock().unwrap();
+    let warnings = logs.iter().filter(|m| *m == "Failed posting state").count();
+    assert_eq!(warnings, 1, "{logs:?}");
+}
+
+/// The whole node as `main` runs it: a static service asking for events on its `ListenPort`
+/// and a `LISTENERS_URLS` listener both hear that it came up. The discovered listener's URL
+/// names the OS hostname (as in Go), so this needs the host's name to resolve to the host.
+#[actix::test]
+async fn a_node_notifies_its_static_and_its_discovered_listeners() {
+    let fixed = Receiver::start(Receiver::ok()).await;
+    let found = Receiver::start_on("0.0.0.0:0", Receiver::ok()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("static.json");
+    let services = serde_json::json!([{
+        "Service": {"Name": "web", "Image": "web:1", "ProxyMode": "http",
+            "Ports": [{"Type": "tcp", "Port": 8080, "ServicePort": 8080, "IP": "127.0.0.1"}]},
+        "Check": {"Type": "AlwaysSuccessful", "Args": ""},
+        "ListenPort": found.port(),
+    }]);
+    std::fs::write(&file, services.to_string()).unwrap();
+    let env: BTreeMap<String, String> = [
+        ("SIDECAR_DISCOVERY", "static"),
+        ("STATIC_CONFIG_FILE", file.to_str().unwrap()),
+        ("SIDECAR_ADVERTISE_IP", "127.0.0.1"),
+        ("SIDECAR_HTTP_BIND_IP", "127.0.0.1"),
+        ("SIDECAR_HTTP_PORT", "0"),
+        ("SIDECAR_BIND_PORT", "0"),
+        ("HAPROXY_DISABLE", "true"),
+        ("LISTENERS_URLS", fixed.url.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = sidecar::config::load(&sidecar::config::Cli::default(), &env).unwrap();
+    let log = Logger::root(slog::Discard, o!());
+    let _node = sidecar::node::start(&config, Arc::new(SystemClock), &log).unwrap();
+    for receiver in [&fixed, &found] {
+        eventually(Duration::from_secs(10), "web ALIVE is POSTed", || {
+            receiver.bodies().iter().find_map(|body| {
+                let event: StateChangedEvent = serde_json::from_slice(body).unwrap();
+                let svc = event.change_event.service;
+                (svc.name == "web" && svc.status == ServiceStatus::Alive).then_some(())
+            })
+        })
+        .await;
+    }
 }

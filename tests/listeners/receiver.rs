@@ -34,7 +34,15 @@ impl Receiver {
     pub async fn start(
         answer: impl Fn(usize) -> (u16, Duration) + Send + Sync + 'static,
     ) -> Receiver {
-        let socket = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::start_on("127.0.0.1:0", answer).await
+    }
+
+    /// A receiver bound to `addr` (e.g. `0.0.0.0:0` to be reached through the host's name).
+    pub async fn start_on(
+        addr: &str,
+        answer: impl Fn(usize) -> (u16, Duration) + Send + Sync + 'static,
+    ) -> Receiver {
+        let socket = TcpListener::bind(addr).await.unwrap();
         let url = format!("http://{}/sidecar/update", socket.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let answer: Answer = Arc::new(answer);
@@ -58,6 +66,18 @@ impl Receiver {
             .iter()
             .map(|r| r.body.clone())
             .collect()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     pub fn received(&self) -> Vec<Received> {
