@@ -168,6 +168,15 @@ impl Actor for ListenerNotifier {
     }
 }
 
+/// Under an actix `Supervisor`, a restart keeps the registry and starts fresh workers (and a
+/// fresh client) in `started()`, which also subscribes again.
+impl Supervised for ListenerNotifier {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.workers.clear();
+        self.poster = None;
+    }
+}
+
 impl Handler<StateChanged> for ListenerNotifier {
     type Result = ();
 
