@@ -1,7 +1,7 @@
 //! ListenerNotifier: POSTs every catalogue change to every listener (SPEC §7).
 //!
 //! Does: keep the [`Registry`] of static (`LISTENERS_URLS`) and discovered listeners in line
-//! with [`ObservedLocalServices`], start a [`Worker`](worker) per listener and stop it when the
+//! with [`ObservedLocalServices`], start a delivery worker per listener and stop it when the
 //! listener goes, and turn each change of each [`StateChanged`] into one
 //! [`StateChangedEvent`](crate::catalog::StateChangedEvent) body queued to every listener.
 //! Does not: wait for any listener. Handlers only queue; each listener's task POSTs from its

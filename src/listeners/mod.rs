@@ -1,9 +1,10 @@
 //! Listeners: who wants every catalogue change POSTed to it (SPEC §7), as pure data.
 //!
 //! [`Registry`] keeps the static URL listeners of `LISTENERS_URLS` (never removed) and, per
-//! [`DiscoverySource`], the listeners discovery reported last (removed when they vanish).
-//! [`BoundedQueue`] is one listener's outbox: bounded, dropping the oldest event when full.
-//! [`event_body`] builds the POSTed JSON and [`retry_delay`] the retry schedule.
+//! [`DiscoverySource`](crate::discovery::DiscoverySource), the listeners discovery reported
+//! last (removed when they vanish). [`BoundedQueue`] is one listener's outbox: bounded,
+//! dropping the oldest event when full. [`event_body`] builds the POSTed JSON and
+//! [`retry_delay`] the retry schedule.
 //!
 //! Pure: no I/O, no clocks, no actix; the [`ListenerNotifier`] actor does the delivering.
 //!
