@@ -9,11 +9,13 @@
 //!                                                                                  │
 //!                          StateChanged(Arc<Snapshot>) ◄───────────────────────────┘
 //!                                  │
-//!                                  └──► WebApi (JSON API, /api/watch streams)
+//!                                  ├──► WebApi (JSON API, /api/watch streams)
+//!                                  └──► ListenerNotifier ──POST──► listener URLs
 //! ```
 //!
-//! Pure cores: [`catalog`], [`discovery`], [`health`], [`config`]. Actors: [`actors`], their
-//! messages: [`messages`]. [`node`] wires one node together for `main` and for tests.
+//! Pure cores: [`catalog`], [`discovery`], [`health`], [`listeners`], [`config`]. Actors:
+//! [`actors`], their messages: [`messages`]. [`node`] wires one node together for `main` and
+//! for tests.
 #![forbid(unsafe_code)]
 
 pub mod actors;
@@ -24,6 +26,7 @@ pub mod config;
 pub mod discovery;
 pub mod gossip;
 pub mod health;
+pub mod listeners;
 pub mod logging;
 pub mod messages;
 pub mod node;

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
+use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
 use crate::actors::web_api::{self, WebApi, WebSettings};
 use crate::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
@@ -66,6 +67,8 @@ pub struct NodeHandle {
     pub health_checker: Slot<HealthChecker>,
     /// The static file watcher, when static discovery is on.
     pub static_watcher: Option<Slot<StaticWatcher>>,
+    /// POSTs every change to the listeners.
+    pub listener_notifier: Slot<ListenerNotifier>,
     /// The HTTP API.
     pub web_api: Slot<WebApi>,
 }
@@ -82,6 +85,12 @@ struct Prepared {
 impl Prepared {
     fn new(config: &Config, clock: &SharedClock) -> Result<Prepared, StartError> {
         let hostname = config.hostname();
+        let listener_urls = &config.listeners.urls;
+        crate::listeners::validate_urls(listener_urls).map_err(|reason| ConfigError::Invalid {
+            var: "LISTENERS_URLS".to_owned(),
+            value: listener_urls.join(","),
+            reason,
+        })?;
         let discovery = &config.sidecar.discovery;
         let published_ip = if discovery.is_empty() {
             IpAddr::from([127, 0, 0, 1])
@@ -153,6 +162,13 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     });
     supervisor.add(Box::new(child));
 
+    let settings = ListenerSettings::new(&prepared.hostname, config.listeners.urls.clone());
+    let (sk, clk, lg) = (state_keeper.clone(), Arc::clone(&clock), log.clone());
+    let (child, listener_notifier) = ActorChild::start("listener_notifier", move || {
+        ListenerNotifier::new(settings.clone(), sk.link(), Arc::clone(&clk), &lg).start()
+    });
+    supervisor.add(Box::new(child));
+
     let static_watcher = prepared.static_initial.map(|initial| {
         let settings = StaticWatcherSettings {
             path: config.static_discovery.config_file.clone(),
@@ -160,7 +176,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
             hostname: prepared.hostname.clone(),
             published_ip: prepared.published_ip.to_string(),
         };
-        let observers = vec![health_checker.link()];
+        let observers = vec![health_checker.link(), listener_notifier.link()];
         let (clk, lg) = (Arc::clone(&clock), log.clone());
         let (child, slot) = ActorChild::start("static_watcher", move || {
             let (settings, initial) = (settings.clone(), initial.clone());
@@ -203,6 +219,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         state_keeper,
         health_checker,
         static_watcher,
+        listener_notifier,
         web_api,
     })
 }

@@ -93,6 +93,22 @@ fn a_bad_environment_value_exits_2_naming_the_variable_and_the_value() {
 }
 
 #[test]
+fn a_bad_listener_url_exits_2_naming_the_variable_and_the_url() {
+    let mut env = base_env();
+    env.insert("LISTENERS_URLS".into(), "http://ok:1/x,not a url".into());
+    let (mut child, logs) = spawn(&env, &[]);
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    eventually(
+        Duration::from_secs(5),
+        "the error names the variable",
+        || {
+            let text = logs.lock().unwrap().join("\n");
+            (text.contains("LISTENERS_URLS") && text.contains("not a url")).then_some(())
+        },
+    );
+}
+
+#[test]
 fn sigterm_stops_the_node_cleanly_within_two_seconds_and_the_last_log_line_is_written() {
     let (mut node, _target, _dir) = node_with_service("web", &[]);
     node.signal("TERM");

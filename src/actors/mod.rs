@@ -4,11 +4,13 @@
 //! registry. [`crate::node`] wires them together.
 
 pub mod health_checker;
+pub mod listener_notifier;
 pub mod state_keeper;
 pub mod static_watcher;
 pub mod web_api;
 
 pub use health_checker::{HealthChecker, HealthSettings};
+pub use listener_notifier::{ListenerNotifier, ListenerSettings};
 pub use state_keeper::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
 pub use static_watcher::{StaticWatcher, StaticWatcherSettings};
 pub use web_api::{WebApi, WebSettings};

@@ -5,11 +5,13 @@
 
 pub mod events;
 pub mod health;
+pub mod listeners;
 pub mod state;
 pub mod supervisor;
 
 pub use events::{ObservedLocalServices, StateChanged};
 pub use health::{GetHealthStats, HealthStats};
+pub use listeners::{GetListenerStats, ListenerStats};
 pub use state::{
     ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, Subscribe,
 };
