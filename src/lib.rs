@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod gossip;
 pub mod health;
 pub mod logging;
 pub mod messages;

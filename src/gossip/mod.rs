@@ -1,0 +1,21 @@
+//! The cluster protocol's pure pieces and its TCP exchange helper (DESIGN.md §5).
+//!
+//! - [`wire`]: versioned frames (header, compact postcard body, optional AES-GCM) and the
+//!   compact record structs [`wire::WireService`] / [`wire::WirePort`];
+//! - [`crypto`]: the [`crypto::KeyRing`] of `SIDECAR_GOSSIP_KEYS` (first key encrypts, all
+//!   decrypt);
+//! - [`digest`]: anti-entropy by per-host digests, so an exchange costs the difference, not
+//!   the catalogue;
+//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session.
+//! - [`records`]: the compact record structs and datagram packing (re-exported by [`wire`]);
+//! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests.
+//!
+//! Must not: own sockets, timers or actors. Everything but [`exchange`] is pure; [`exchange`]
+//! only drives a stream it is handed, with a size limit and a timeout on every read.
+
+pub mod crypto;
+pub mod digest;
+pub mod exchange;
+pub mod hash;
+pub mod records;
+pub mod wire;
