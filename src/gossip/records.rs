@@ -119,6 +119,8 @@ impl TryFrom<WireService> for Service {
 /// Serde adapter: a [`Timestamp`] as i128 nanoseconds since the Unix epoch; values outside
 /// the timestamp range (year 1 to 9999) are refused rather than clamped.
 pub mod nanos {
+    use std::time::Duration;
+
     use serde::{Deserialize, Deserializer, Serializer, de};
 
     use crate::clock::Timestamp;
@@ -131,9 +133,11 @@ pub mod nanos {
     /// Reads i128 Unix nanoseconds; out of range is an error.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
         let nanos = i128::deserialize(deserializer)?;
-        let ts = Timestamp::from_unix_nanos(nanos);
-        if ts.unix_nanos() == nanos {
-            Ok(ts)
+        // Checked before converting: `from_unix_nanos` overflows on extreme i128 values.
+        let first = Timestamp::ZERO.unix_nanos();
+        let last = Timestamp::ZERO.plus(Duration::MAX).unix_nanos();
+        if (first..=last).contains(&nanos) {
+            Ok(Timestamp::from_unix_nanos(nanos))
         } else {
             Err(de::Error::custom("timestamp out of range"))
         }
@@ -200,8 +204,13 @@ mod tests {
     fn out_of_range_nanos_are_refused_not_clamped() {
         #[derive(Serialize, Deserialize)]
         struct T(#[serde(with = "nanos")] Timestamp);
-        let bytes = postcard::to_stdvec(&i128::MAX).unwrap();
-        assert!(postcard::from_bytes::<T>(&bytes).is_err());
+        for extreme in [i128::MAX, i128::MIN, 253_402_300_800 * 1_000_000_000] {
+            let bytes = postcard::to_stdvec(&extreme).unwrap();
+            assert!(postcard::from_bytes::<T>(&bytes).is_err(), "{extreme}");
+        }
+        let last = Timestamp::ZERO.plus(std::time::Duration::MAX);
+        let bytes = postcard::to_stdvec(&T(last)).unwrap();
+        assert_eq!(postcard::from_bytes::<T>(&bytes).unwrap().0, last);
         let ok = postcard::to_stdvec(&T(Timestamp::ZERO)).unwrap();
         assert_eq!(postcard::from_bytes::<T>(&ok).unwrap().0, Timestamp::ZERO);
     }
