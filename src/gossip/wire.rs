@@ -318,3 +318,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
         Err(e) => Err(DecodeError::Malformed(e.to_string())),
     }
 }
+
+#[cfg(test)]
+#[path = "tests/wire.rs"]
+mod tests;
