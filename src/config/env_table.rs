@@ -122,6 +122,7 @@ pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "health_interval", Dur, "SIDECAR_HEALTH_INTERVAL", None),
     var("sidecar", "health_timeout", Dur, "SIDECAR_HEALTH_TIMEOUT", None),
     var("sidecar", "admin_token", OptStr, "SIDECAR_ADMIN_TOKEN", None),
+    var("sidecar", "gossip_keys", List, "SIDECAR_GOSSIP_KEYS", None),
     var("static_discovery", "reload_interval", Dur, "STATIC_RELOAD_INTERVAL", None),
     var("envoy", "grpc_bind_ip", Str, "ENVOY_GRPC_BIND_IP", None),
 ];

@@ -91,6 +91,11 @@ pub struct SidecarConfig {
     /// empty = unset. Never logged.
     #[serde(deserialize_with = "empty_is_none")]
     pub admin_token: Option<String>,
+    /// `SIDECAR_GOSSIP_KEYS` (none), default empty = no encryption: comma list of base64
+    /// AES keys of 16, 24 or 32 bytes. The first encrypts, all decrypt (rotation without
+    /// downtime); with keys, plaintext gossip is refused. Never logged.
+    #[serde(deserialize_with = "string_list")]
+    pub gossip_keys: Vec<String>,
 }
 
 impl Default for SidecarConfig {
@@ -120,6 +125,7 @@ impl Default for SidecarConfig {
             health_interval: Duration::from_secs(3),
             health_timeout: Duration::from_millis(2999),
             admin_token: None,
+            gossip_keys: Vec::new(),
         }
     }
 }
