@@ -6,9 +6,12 @@
 //!   decrypt);
 //! - [`digest`]: anti-entropy by per-host digests, so an exchange costs the difference, not
 //!   the catalogue;
-//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session.
 //! - [`records`]: the compact record structs and datagram packing (re-exported by [`wire`]);
-//! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests.
+//! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
+//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session.
+//!
+//! Not here: SWIM membership (`membership`, on foca), the simulation (`tests/sim.rs`) and the
+//! Gossiper actor that owns the sockets and ties these together.
 //!
 //! Must not: own sockets, timers or actors. Everything but [`exchange`] is pure; [`exchange`]
 //! only drives a stream it is handed, with a size limit and a timeout on every read.

@@ -12,8 +12,9 @@
 //! ```
 //!
 //! Every [`DecodeError`] means the frame was dropped and no state was touched; the caller
-//! counts them by [`DecodeError::kind`]. Decoding never panics and never allocates more than
-//! a small multiple of the input, whatever the bytes.
+//! counts them by [`DecodeError::kind`]. Decoding never panics, whatever the bytes, and
+//! allocates at most the input's size plus serde's capped preallocation (1 MiB per
+//! sequence being read) before a lying length runs out of input.
 //!
 //! Pure: no sockets, no clock. The only randomness is the encryption nonce.
 
