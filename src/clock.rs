@@ -46,7 +46,7 @@ impl Timestamp {
 
     /// The instant `nanos` nanoseconds after the Unix epoch (negative: before it).
     pub fn from_unix_nanos(nanos: i128) -> Timestamp {
-        Timestamp::clamped(nanos - (GO_ZERO_SECS as i128) * NANOS_PER_SEC)
+        Timestamp::clamped(nanos.saturating_sub((GO_ZERO_SECS as i128) * NANOS_PER_SEC))
     }
 
     /// The instant `secs` whole seconds after the Unix epoch.
@@ -394,6 +394,13 @@ mod tests {
         );
         let end = ts("9999-12-31T23:59:59.999999999Z");
         assert_eq!(end.plus(Duration::from_secs(5)), end);
+    }
+
+    #[test]
+    fn extreme_unix_nanos_saturate_instead_of_overflowing() {
+        assert_eq!(Timestamp::from_unix_nanos(i128::MIN), Timestamp::ZERO);
+        let end = Timestamp::parse("9999-12-31T23:59:59.999999999Z").unwrap();
+        assert_eq!(Timestamp::from_unix_nanos(i128::MAX), end);
     }
 
     #[test]

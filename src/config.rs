@@ -28,6 +28,8 @@ use figment::Figment;
 use figment::providers::Serialized;
 use serde::{Deserialize, Serialize};
 
+use crate::gossip::crypto::KeyRing;
+
 pub use cli::Cli;
 pub use duration::{DurationError, format_go_duration, parse_go_duration, serde_go};
 pub use env_table::{CONFIG_FILE_VAR, ENV_VARS, EnvKind, EnvVar};
@@ -162,6 +164,7 @@ impl Config {
     /// a health timeout shorter than the interval, non-zero timer periods and concurrency.
     /// Errors name the environment variable of the offending field.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_gossip_keys()?;
         let s = &self.sidecar;
         let invalid = |var: &str, value: String, reason: String| {
             Err(ConfigError::Invalid {
@@ -212,6 +215,18 @@ impl Config {
         }
     }
 
+    /// Checks `SIDECAR_GOSSIP_KEYS`; the error never shows the keys.
+    fn validate_gossip_keys(&self) -> Result<(), ConfigError> {
+        match KeyRing::from_base64(&self.sidecar.gossip_keys) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(ConfigError::Invalid {
+                var: "SIDECAR_GOSSIP_KEYS".to_owned(),
+                value: "<redacted>".to_owned(),
+                reason: error.to_string(),
+            }),
+        }
+    }
+
     /// Go's zero-value rules: push/pull interval 0 → 79s, gossip messages 0 → 3.
     fn apply_zero_defaults(&mut self) {
         if self.sidecar.push_pull_interval.is_zero() {
@@ -244,8 +259,8 @@ impl Config {
     }
 
     /// The effective configuration as `section.field = value` lines, for the start-up log.
-    /// Durations are in Go syntax, unset options show `<unset>`, and the admin token only
-    /// shows `<set>`/`<unset>`.
+    /// Durations are in Go syntax, unset options show `<unset>`, the admin token only
+    /// shows `<set>`/`<unset>` and the gossip keys only their count.
     pub fn describe(&self) -> Vec<String> {
         let mut lines = Vec::new();
         let Ok(serde_json::Value::Object(sections)) = serde_json::to_value(self) else {
@@ -256,6 +271,10 @@ impl Config {
                 let shown = match (section, field.as_str(), value) {
                     ("sidecar", "admin_token", serde_json::Value::Null) => "<unset>".to_owned(),
                     ("sidecar", "admin_token", _) => "<set>".to_owned(),
+                    ("sidecar", "gossip_keys", serde_json::Value::Array(keys)) => {
+                        format!("<{} keys>", keys.len())
+                    }
+                    ("sidecar", "gossip_keys", _) => "<redacted>".to_owned(),
                     (_, _, value) => describe_value(value),
                 };
                 lines.push(format!("{section}.{field} = {shown}"));

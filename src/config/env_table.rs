@@ -124,6 +124,7 @@ pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "admin_token", OptStr, "SIDECAR_ADMIN_TOKEN", None),
     var("sidecar", "max_restarts", U32, "SIDECAR_MAX_RESTARTS", None),
     var("sidecar", "restart_window", Dur, "SIDECAR_RESTART_WINDOW", None),
+    var("sidecar", "gossip_keys", List, "SIDECAR_GOSSIP_KEYS", None),
     var("static_discovery", "reload_interval", Dur, "STATIC_RELOAD_INTERVAL", None),
     var("envoy", "grpc_bind_ip", Str, "ENVOY_GRPC_BIND_IP", None),
 ];

@@ -97,6 +97,11 @@ pub struct SidecarConfig {
     /// `SIDECAR_RESTART_WINDOW` (none), default `1m0s`: the window for `max_restarts`.
     #[serde(with = "serde_go")]
     pub restart_window: Duration,
+    /// `SIDECAR_GOSSIP_KEYS` (none), default empty = no encryption: comma list of base64
+    /// AES keys of 16, 24 or 32 bytes. The first encrypts, all decrypt (rotation without
+    /// downtime); with keys, plaintext gossip is refused. Never logged.
+    #[serde(deserialize_with = "string_list")]
+    pub gossip_keys: Vec<String>,
 }
 
 impl Default for SidecarConfig {
@@ -128,6 +133,7 @@ impl Default for SidecarConfig {
             admin_token: None,
             max_restarts: 5,
             restart_window: Duration::from_secs(60),
+            gossip_keys: Vec::new(),
         }
     }
 }

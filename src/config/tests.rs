@@ -379,3 +379,31 @@ fn example_toml_file_loads() {
     let c = load(&cli(&["--config", path]), &BTreeMap::new()).unwrap();
     assert_eq!(c, Config::default());
 }
+
+#[test]
+fn gossip_keys_are_a_comma_list_validated_at_load_and_never_shown() {
+    let (k16, k32) = (
+        "AAAAAAAAAAAAAAAAAAAAAA==",
+        "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=",
+    );
+    let c = load_env(&[("SIDECAR_GOSSIP_KEYS", &format!("{k32}, {k16}"))]).unwrap();
+    assert_eq!(c.sidecar.gossip_keys, strings(&[k32, k16]));
+    let lines = c.describe();
+    assert!(lines.contains(&"sidecar.gossip_keys = <2 keys>".to_owned()));
+    assert!(
+        lines
+            .iter()
+            .all(|line| !line.contains(k32) && !line.contains(k16))
+    );
+    assert!(Config::default().sidecar.gossip_keys.is_empty());
+    for bad in [format!("{k32},not-base64!"), "MTIzNDU2Nzg5MA==".to_owned()] {
+        let error = load_env(&[("SIDECAR_GOSSIP_KEYS", &bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(r#"invalid SIDECAR_GOSSIP_KEYS="<redacted>": key "#),
+            "{error}"
+        );
+        assert!(!error.contains("MTIz"), "{error}");
+    }
+}

@@ -1,10 +1,28 @@
-//! The cluster layer: membership, failure detection and dissemination of service records.
+//! The cluster layer's pure pieces (DESIGN.md §5); the Gossiper actor that owns the sockets
+//! and ties them together comes later.
 //!
-//! Pure cores only so far; the Gossiper actor that owns them and the sockets comes later.
-//! [`membership`] wraps `foca` (SWIM) and adds a direct confirmation before a member is
-//! reported down; [`broadcast`] carries service records on foca's custom broadcasts;
-//! [`node_id`] is a member's identity.
+//! - [`membership`]: SWIM over `foca`, plus a direct confirmation before a member is reported
+//!   down; [`broadcast`] carries service records on foca's custom broadcasts; [`node_id`] is a
+//!   member's identity;
+//! - [`wire`]: versioned frames (header, compact postcard body, optional AES-GCM) and the
+//!   compact record structs [`wire::WireService`] / [`wire::WirePort`];
+//! - [`crypto`]: the [`crypto::KeyRing`] of `SIDECAR_GOSSIP_KEYS` (first key encrypts, all
+//!   decrypt);
+//! - [`digest`]: anti-entropy by per-host digests, so an exchange costs the difference, not
+//!   the catalogue;
+//! - [`records`]: the compact record structs and datagram packing (re-exported by [`wire`]);
+//! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
+//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session.
+//!
+//! Must not: own sockets, timers or actors. Everything but [`exchange`] is pure; [`exchange`]
+//! only drives a stream it is handed, with a size limit and a timeout on every read.
 
 pub mod broadcast;
+pub mod crypto;
+pub mod digest;
+pub mod exchange;
+pub mod hash;
 pub mod membership;
 pub mod node_id;
+pub mod records;
+pub mod wire;

@@ -1,0 +1,245 @@
+//! The TCP side of the protocol: length-prefixed frames over any async stream, and the
+//! push/pull anti-entropy session (tokio only, no actix; the caller owns the socket).
+//!
+//! A stream frame is a u32 big-endian length followed by that many bytes of a
+//! [`super::wire`] frame. Every read has a size limit (checked before anything is allocated)
+//! and a timeout, so a peer that sends garbage, a huge length or nothing ends the session
+//! with an error, never a panic, a hang or an unbounded allocation.
+//!
+//! # The session: three frames, one and a half round trips
+//!
+//! ```text
+//!  initiator                                   responder
+//!     ── Digest(D_i) ─────────────────────────────►   plan_r = compare(local_r, D_i)
+//!     ◄──────────────────────────────── Digest(D_r)
+//!     ◄────────── Records(records_for(local_r, plan_r.send))
+//!  plan_i = compare(local_i, D_r)
+//!     ── Records(records_for(local_i, plan_i.send)) ►
+//! ```
+//!
+//! No `Want` is needed: [`compare`] is symmetric, so `plan_i.send` is exactly what the
+//! responder lacks (`plan_r.want`). Both sides return the records they received; the caller
+//! merges them with `Catalog::apply` (a join, so the two catalogues agree afterwards on every
+//! host that differed). A join is the same session, started by the joiner.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::digest::{Digest, compare, records_for};
+use super::wire::{
+    BadStatus, DecodeError, EncodeError, FrameContext, Message, WireService, decode, encode,
+};
+use crate::catalog::{Service, ServicesState};
+
+/// Default timeout of each read and write (memberlist's TCP timeout).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a stream read, write or session failed. The session ended; nothing was merged (the
+/// caller only merges what a successful session returns).
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The stream failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The peer closed the stream in the middle of the session.
+    #[error("peer closed the connection")]
+    Closed,
+    /// A read or write took longer than the timeout.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The peer announced a frame longer than the limit; nothing was read past the length.
+    #[error("frame of {len} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// The announced length.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// A frame was refused (other cluster, wrong key, malformed…).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Our own frame could not be built (too large for the limit).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The peer sent a valid message out of turn.
+    #[error("expected {expected}, got {got}")]
+    Unexpected {
+        /// What the protocol called for.
+        expected: &'static str,
+        /// What came.
+        got: &'static str,
+    },
+    /// A received record has an unknown status code.
+    #[error(transparent)]
+    BadRecord(#[from] BadStatus),
+}
+
+impl ExchangeError {
+    /// A short stable name for counters (`timeout`, `too_large`, `decode.other_cluster`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ExchangeError::Io(_) => "io",
+            ExchangeError::Closed => "closed",
+            ExchangeError::Timeout(_) => "timeout",
+            ExchangeError::TooLarge { .. } => "too_large",
+            ExchangeError::Decode(e) => e.kind(),
+            ExchangeError::Encode(_) => "encode",
+            ExchangeError::Unexpected { .. } => "unexpected",
+            ExchangeError::BadRecord(_) => "bad_record",
+        }
+    }
+}
+
+fn io_error(error: std::io::Error) -> ExchangeError {
+    match error.kind() {
+        std::io::ErrorKind::UnexpectedEof => ExchangeError::Closed,
+        _ => ExchangeError::Io(error),
+    }
+}
+
+/// Reads one length-prefixed frame of at most `max` bytes within `timeout`.
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    max: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, ExchangeError> {
+    let read = async {
+        let mut prefix = [0_u8; 4];
+        stream.read_exact(&mut prefix).await.map_err(io_error)?;
+        let len = u32::from_be_bytes(prefix);
+        let too_large = || ExchangeError::TooLarge {
+            len: u64::from(len),
+            max,
+        };
+        let len = usize::try_from(len).map_err(|_| too_large())?;
+        if len > max {
+            return Err(too_large());
+        }
+        let mut frame = vec![0_u8; len];
+        stream.read_exact(&mut frame).await.map_err(io_error)?;
+        Ok(frame)
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| ExchangeError::Timeout(timeout))?
+}
+
+/// Writes `frame` with its length prefix and flushes, within `timeout`.
+pub async fn write_frame<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    frame: &[u8],
+    timeout: Duration,
+) -> Result<(), ExchangeError> {
+    let len = u32::try_from(frame.len()).map_err(|_| ExchangeError::TooLarge {
+        len: frame.len() as u64,
+        max: u32::MAX as usize,
+    })?;
+    let write = async {
+        stream.write_all(&len.to_be_bytes()).await?;
+        stream.write_all(frame).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(timeout, write)
+        .await
+        .map_err(|_| ExchangeError::Timeout(timeout))?
+        .map_err(io_error)
+}
+
+/// How a session frames and bounds its traffic.
+#[derive(Clone, Copy, Debug)]
+pub struct Session<'a> {
+    /// Cluster, keys and the per-frame size limit (normally [`FrameContext::stream`]).
+    pub frame: FrameContext<'a>,
+    /// Timeout of each read and write; a session takes at most five of them.
+    pub timeout: Duration,
+}
+
+/// What a successful session did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Records the peer sent: merge them with `Catalog::apply`.
+    pub received: Vec<Service>,
+    /// How many records we sent.
+    pub sent: usize,
+}
+
+/// Runs the session as the side that opened the connection. See the module docs.
+pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    local: &ServicesState,
+    session: &Session<'_>,
+) -> Result<Outcome, ExchangeError> {
+    send(stream, &Message::Digest(Digest::of(local)), session).await?;
+    let remote = recv_digest(stream, session).await?;
+    let received = recv_records(stream, session).await?;
+    let ours = records_for(local, &compare(local, &remote).send);
+    let sent = ours.len();
+    send(stream, &Message::Records(ours), session).await?;
+    Ok(Outcome { received, sent })
+}
+
+/// Runs the session as the side that accepted the connection. See the module docs.
+pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    local: &ServicesState,
+    session: &Session<'_>,
+) -> Result<Outcome, ExchangeError> {
+    let remote = recv_digest(stream, session).await?;
+    let ours = records_for(local, &compare(local, &remote).send);
+    let sent = ours.len();
+    send(stream, &Message::Digest(Digest::of(local)), session).await?;
+    send(stream, &Message::Records(ours), session).await?;
+    let received = recv_records(stream, session).await?;
+    Ok(Outcome { received, sent })
+}
+
+async fn send<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    message: &Message,
+    session: &Session<'_>,
+) -> Result<(), ExchangeError> {
+    let frame = encode(message, &session.frame)?;
+    write_frame(stream, &frame, session.timeout).await
+}
+
+async fn recv<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    session: &Session<'_>,
+) -> Result<Message, ExchangeError> {
+    let frame = read_frame(stream, session.frame.max_size, session.timeout).await?;
+    Ok(decode(&frame, &session.frame)?)
+}
+
+async fn recv_digest<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    session: &Session<'_>,
+) -> Result<Digest, ExchangeError> {
+    match recv(stream, session).await? {
+        Message::Digest(digest) => Ok(digest),
+        other => Err(ExchangeError::Unexpected {
+            expected: "digest",
+            got: other.name(),
+        }),
+    }
+}
+
+async fn recv_records<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    session: &Session<'_>,
+) -> Result<Vec<Service>, ExchangeError> {
+    match recv(stream, session).await? {
+        Message::Records(records) => records
+            .into_iter()
+            .map(|r: WireService| Service::try_from(r).map_err(ExchangeError::from))
+            .collect(),
+        other => Err(ExchangeError::Unexpected {
+            expected: "records",
+            got: other.name(),
+        }),
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/exchange.rs"]
+mod tests;

@@ -1,0 +1,196 @@
+//! Tests of [`super`] over `tokio::io::duplex` and a real loopback `TcpStream` pair: two
+//! catalogues converge; garbage, a huge length prefix or silence end the session with an
+//! error within the timeout.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncWriteExt, DuplexStream, duplex};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::*;
+use crate::catalog::{Catalog, Lifespans, ServiceStatus};
+use crate::clock::Timestamp;
+use crate::gossip::crypto::KeyRing;
+use crate::gossip::wire::ClusterId;
+
+fn now() -> Timestamp {
+    Timestamp::parse("2026-11-23T08:00:00Z").unwrap()
+}
+
+fn svc(host: &str, id: &str, status: ServiceStatus) -> Service {
+    Service {
+        id: id.into(),
+        name: "web".into(),
+        hostname: host.into(),
+        updated: now(),
+        status,
+        ..Service::default()
+    }
+}
+
+fn catalogs() -> (Catalog, Catalog) {
+    let mut a = Catalog::new("a", "test", Lifespans::default());
+    let mut b = Catalog::new("b", "test", Lifespans::default());
+    for record in [
+        svc("a", "1", ServiceStatus::Alive),
+        svc("c", "3", ServiceStatus::Alive),
+    ] {
+        let _ = a.apply(record, now());
+    }
+    for record in [
+        svc("b", "2", ServiceStatus::Alive),
+        svc("c", "3", ServiceStatus::Tombstone),
+    ] {
+        let _ = b.apply(record, now());
+    }
+    (a, b)
+}
+
+fn session(keys: Option<&KeyRing>) -> Session<'_> {
+    Session {
+        frame: FrameContext::stream(ClusterId::of("test"), keys),
+        timeout: Duration::from_millis(500),
+    }
+}
+
+fn merge(catalog: &mut Catalog, outcome: Outcome) {
+    for record in outcome.received {
+        let _ = catalog.apply(record, now());
+    }
+}
+
+async fn converge<S>(left: &mut S, right: &mut S, keys: Option<&KeyRing>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (mut a, mut b) = catalogs();
+    let s = session(keys);
+    let (from_b, from_a) =
+        tokio::join!(initiate(left, a.state(), &s), respond(right, b.state(), &s));
+    let (from_b, from_a) = (from_b.unwrap(), from_a.unwrap());
+    assert_eq!((from_b.sent, from_a.sent), (2, 2));
+    merge(&mut a, from_b);
+    merge(&mut b, from_a);
+    assert_eq!(a.state().servers, b.state().servers);
+    assert_eq!(a.state().get("a", "3"), None);
+    let c3 = a.state().get("c", "3").map(|s| s.status);
+    assert_eq!(c3, Some(ServiceStatus::Tombstone));
+}
+
+async fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+    (client.unwrap(), accepted.unwrap().0)
+}
+
+#[tokio::test]
+async fn two_catalogues_converge_over_a_duplex_pipe() {
+    let (mut left, mut right) = duplex(64 * 1024);
+    converge(&mut left, &mut right, None).await;
+}
+
+#[tokio::test]
+async fn two_catalogues_converge_over_loopback_tcp_with_encryption() {
+    let keys = KeyRing::new(&[[9_u8; 32]]).unwrap();
+    let (mut left, mut right) = tcp_pair().await;
+    converge(&mut left, &mut right, Some(&keys)).await;
+    let (mut left, mut right) = tcp_pair().await;
+    converge(&mut left, &mut right, None).await;
+}
+
+#[tokio::test]
+async fn identical_catalogues_exchange_no_records() {
+    let (a, _) = catalogs();
+    let (mut left, mut right) = duplex(64 * 1024);
+    let s = session(None);
+    let (x, y) = tokio::join!(
+        initiate(&mut left, a.state(), &s),
+        respond(&mut right, a.state(), &s)
+    );
+    assert_eq!((x.unwrap().sent, y.unwrap().sent), (0, 0));
+}
+
+/// Runs `respond` against a peer that wrote `bytes` and then stayed silent, open.
+async fn respond_to(bytes: &[u8]) -> (ExchangeError, DuplexStream) {
+    let (a, _) = catalogs();
+    let (mut peer, mut ours) = duplex(64 * 1024);
+    peer.write_all(bytes).await.unwrap();
+    let err = respond(&mut ours, a.state(), &session(None))
+        .await
+        .unwrap_err();
+    (err, peer)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_sending_garbage_is_refused() {
+    let garbage = b"this is not a sidecar frame";
+    let mut framed = (garbage.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(garbage);
+    let (err, _peer) = respond_to(&framed).await;
+    assert_eq!(err.kind(), "bad_magic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_length_prefix_is_refused_before_allocating() {
+    let (err, _peer) = respond_to(&u32::MAX.to_be_bytes()).await;
+    assert!(matches!(err, ExchangeError::TooLarge { len, .. } if len == u64::from(u32::MAX)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_peer_times_out() {
+    let (err, _peer) = respond_to(b"").await;
+    assert!(matches!(err, ExchangeError::Timeout(_)), "{err:?}");
+    let (err, _peer) = respond_to(&100_u32.to_be_bytes()).await;
+    assert!(
+        matches!(err, ExchangeError::Timeout(_)),
+        "a half-sent frame: {err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_hangs_up_ends_the_session() {
+    let (a, _) = catalogs();
+    let (peer, mut ours) = duplex(1024);
+    drop(peer);
+    let err = initiate(&mut ours, a.state(), &session(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ExchangeError::Io(_) | ExchangeError::Closed),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_tcp_peer_ends_the_session_within_the_timeout() {
+    let (a, _) = catalogs();
+    let (mut ours, _silent_peer) = tcp_pair().await;
+    let started = tokio::time::Instant::now();
+    let s = session(None);
+    let err = initiate(&mut ours, a.state(), &s).await.unwrap_err();
+    assert!(matches!(err, ExchangeError::Timeout(_)), "{err:?}");
+    assert!(started.elapsed() < s.timeout * 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_of_another_cluster_or_key_is_refused() {
+    let (a, b) = catalogs();
+    let keys = KeyRing::new(&[[1_u8; 16]]).unwrap();
+    let other_key = KeyRing::new(&[[2_u8; 16]]).unwrap();
+    let mut other_cluster = session(None);
+    other_cluster.frame.cluster = ClusterId::of("other");
+    let cases = [
+        (other_cluster, session(None), "other_cluster"),
+        (session(Some(&keys)), session(Some(&other_key)), "decrypt"),
+        (session(None), session(Some(&keys)), "plaintext_refused"),
+    ];
+    for (theirs, ours, kind) in cases {
+        let (mut left, mut right) = duplex(64 * 1024);
+        let (_, mine) = tokio::join!(
+            initiate(&mut left, a.state(), &theirs),
+            respond(&mut right, b.state(), &ours)
+        );
+        assert_eq!(mine.unwrap_err().kind(), kind);
+    }
+}

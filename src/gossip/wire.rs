@@ -1,0 +1,325 @@
+//! Gossip frames: a small versioned header, then a compact postcard body, optionally sealed
+//! with AES-GCM ([`super::crypto`]).
+//!
+//! ```text
+//!  0      2     3      4                        12     13
+//!  +------+-----+------+------------------------+------+------------------------------+
+//!  | "SC" | ver | flags| cluster id (u64 BE)    | kind | body                         |
+//!  +------+-----+------+------------------------+------+------------------------------+
+//!  plaintext body: postcard of the kind's payload (Swim: the raw foca bytes)
+//!  encrypted body (flags bit 0): nonce (12) ‖ ciphertext ‖ tag (16), the 13-byte header
+//!  being the associated data
+//! ```
+//!
+//! Every [`DecodeError`] means the frame was dropped and no state was touched; the caller
+//! counts them by [`DecodeError::kind`]. Decoding never panics, whatever the bytes, and
+//! allocates at most the input's size plus serde's capped preallocation (1 MiB per
+//! sequence being read) before a lying length runs out of input.
+//!
+//! Pure: no sockets, no clock. The only randomness is the encryption nonce.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::crypto::{KeyRing, OVERHEAD};
+use super::digest::Digest;
+use super::hash::fnv1a64;
+pub use super::records::{BadStatus, Packed, WirePort, WireService, nanos, split_services};
+
+/// The first two bytes of every frame.
+pub const MAGIC: [u8; 2] = *b"SC";
+/// The protocol version this build speaks.
+pub const VERSION: u8 = 1;
+/// Bytes of the header.
+pub const HEADER_LEN: usize = 13;
+/// Flags bit: the body is sealed with the key ring.
+pub const FLAG_ENCRYPTED: u8 = 0b0000_0001;
+/// Default largest datagram frame (memberlist's UDP buffer size).
+pub const MAX_DATAGRAM: usize = 1400;
+/// Default largest TCP frame: 32 MiB.
+pub const MAX_TCP_FRAME: usize = 32 * 1024 * 1024;
+
+/// The 8-byte digest of a cluster name carried by every frame (FNV-1a 64 of its UTF-8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClusterId(pub u64);
+
+impl ClusterId {
+    /// The id of cluster `name` (`SIDECAR_CLUSTER_NAME`).
+    pub fn of(name: &str) -> ClusterId {
+        ClusterId(fnv1a64(name.as_bytes()))
+    }
+}
+
+/// What frames are checked against: whose they must be, the keys, the size limit.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameContext<'a> {
+    /// This node's cluster; frames of another are refused.
+    pub cluster: ClusterId,
+    /// With keys every frame is sealed and plaintext is refused; without, the reverse.
+    pub keys: Option<&'a KeyRing>,
+    /// Largest whole frame, header included.
+    pub max_size: usize,
+}
+
+impl<'a> FrameContext<'a> {
+    /// A context for datagrams ([`MAX_DATAGRAM`]).
+    pub fn datagram(cluster: ClusterId, keys: Option<&'a KeyRing>) -> FrameContext<'a> {
+        FrameContext {
+            cluster,
+            keys,
+            max_size: MAX_DATAGRAM,
+        }
+    }
+
+    /// A context for TCP frames ([`MAX_TCP_FRAME`]).
+    pub fn stream(cluster: ClusterId, keys: Option<&'a KeyRing>) -> FrameContext<'a> {
+        FrameContext {
+            cluster,
+            keys,
+            max_size: MAX_TCP_FRAME,
+        }
+    }
+
+    /// Body bytes a frame can carry: the size limit less the header and, with keys, the
+    /// nonce and tag. The budget for [`split_services`].
+    pub fn body_budget(&self) -> usize {
+        let sealing = if self.keys.is_some() { OVERHEAD } else { 0 };
+        self.max_size.saturating_sub(HEADER_LEN + sealing)
+    }
+}
+
+/// One gossip message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// An opaque foca (SWIM) payload.
+    Swim(Vec<u8>),
+    /// Service changes being disseminated.
+    Services(Vec<WireService>),
+    /// Anti-entropy: this node's per-host digest.
+    Digest(Digest),
+    /// Anti-entropy: a request for every record of these hosts.
+    Want {
+        /// The hosts asked for.
+        hosts: Vec<String>,
+    },
+    /// Anti-entropy: records answering a digest or a want.
+    Records(Vec<WireService>),
+    /// The sender is leaving the cluster gracefully.
+    Leave {
+        /// The leaving node's name.
+        name: String,
+    },
+}
+
+impl Message {
+    fn kind(&self) -> u8 {
+        match self {
+            Message::Swim(_) => 1,
+            Message::Services(_) => 2,
+            Message::Digest(_) => 3,
+            Message::Want { .. } => 4,
+            Message::Records(_) => 5,
+            Message::Leave { .. } => 6,
+        }
+    }
+
+    /// The message's name, for logs and counters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::Swim(_) => "swim",
+            Message::Services(_) => "services",
+            Message::Digest(_) => "digest",
+            Message::Want { .. } => "want",
+            Message::Records(_) => "records",
+            Message::Leave { .. } => "leave",
+        }
+    }
+}
+
+/// Why a message could not be framed. Nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The frame would be `len` bytes, over the context's `max`.
+    #[error("frame of {len} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// Size of the frame.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The body could not be serialised.
+    #[error("can't serialise the body: {0}")]
+    Serialize(String),
+    /// The body could not be sealed.
+    #[error(transparent)]
+    Encrypt(#[from] super::crypto::SealError),
+}
+
+/// Why a frame was dropped. Every variant: dropped, state unaffected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Shorter than the header.
+    #[error("frame of {0} bytes is shorter than the header")]
+    TooShort(usize),
+    /// Longer than the context allows.
+    #[error("frame of {len} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// Size of the frame.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not a Sidecar frame.
+    #[error("bad magic")]
+    BadMagic,
+    /// A protocol version this build does not speak.
+    #[error("unsupported protocol version {0}")]
+    UnsupportedVersion(u8),
+    /// The frame belongs to another cluster.
+    #[error("frame from another cluster")]
+    OtherCluster,
+    /// Sealed, but no key of the ring authenticates it (wrong key or tampered).
+    #[error("can't decrypt the frame (wrong key or tampered)")]
+    Decrypt,
+    /// Plaintext, but keys are configured: unauthenticated traffic is refused.
+    #[error("plaintext frame refused: gossip keys are configured")]
+    PlaintextRefused,
+    /// Sealed, but this node has no keys (SIDECAR_GOSSIP_KEYS unset).
+    #[error("encrypted frame refused: no gossip keys configured")]
+    NoKeys,
+    /// A message kind this build does not know.
+    #[error("unknown message kind {0}")]
+    UnknownKind(u8),
+    /// The header or body does not parse.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+}
+
+impl DecodeError {
+    /// A short stable name for counters (`too_short`, `other_cluster`, `decrypt`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::TooShort(_) => "too_short",
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::BadMagic => "bad_magic",
+            DecodeError::UnsupportedVersion(_) => "unsupported_version",
+            DecodeError::OtherCluster => "other_cluster",
+            DecodeError::Decrypt => "decrypt",
+            DecodeError::PlaintextRefused => "plaintext_refused",
+            DecodeError::NoKeys => "no_keys",
+            DecodeError::UnknownKind(_) => "unknown_kind",
+            DecodeError::Malformed(_) => "malformed",
+        }
+    }
+}
+
+/// Frames `message` for `ctx`: header, body, sealed when `ctx` has keys.
+pub fn encode(message: &Message, ctx: &FrameContext<'_>) -> Result<Vec<u8>, EncodeError> {
+    let flags = if ctx.keys.is_some() {
+        FLAG_ENCRYPTED
+    } else {
+        0
+    };
+    let header = header(ctx.cluster, flags, message.kind());
+    let body = body_of(message)?;
+    let mut frame = Vec::with_capacity(HEADER_LEN + OVERHEAD + body.len());
+    frame.extend_from_slice(&header);
+    match ctx.keys {
+        Some(keys) => frame.extend_from_slice(&keys.seal(&header, &body)?),
+        None => frame.extend_from_slice(&body),
+    }
+    if frame.len() > ctx.max_size {
+        return Err(EncodeError::TooLarge {
+            len: frame.len(),
+            max: ctx.max_size,
+        });
+    }
+    Ok(frame)
+}
+
+/// Checks and opens one frame. See [`DecodeError`] for what is refused.
+pub fn decode(frame: &[u8], ctx: &FrameContext<'_>) -> Result<Message, DecodeError> {
+    if frame.len() > ctx.max_size {
+        return Err(DecodeError::TooLarge {
+            len: frame.len(),
+            max: ctx.max_size,
+        });
+    }
+    let (header, rest) = frame
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(DecodeError::TooShort(frame.len()))?;
+    let [m0, m1, version, flags, c0, c1, c2, c3, c4, c5, c6, c7, kind] = *header;
+    if [m0, m1] != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    if version != VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
+    }
+    if u64::from_be_bytes([c0, c1, c2, c3, c4, c5, c6, c7]) != ctx.cluster.0 {
+        return Err(DecodeError::OtherCluster);
+    }
+    if flags & !FLAG_ENCRYPTED != 0 {
+        return Err(DecodeError::Malformed(format!(
+            "unknown flags {flags:#04x}"
+        )));
+    }
+    let encrypted = flags & FLAG_ENCRYPTED != 0;
+    match (ctx.keys, encrypted) {
+        (Some(keys), true) => {
+            let body = keys.open(header, rest).map_err(|_| DecodeError::Decrypt)?;
+            message_of(kind, &body)
+        }
+        (Some(_), false) => Err(DecodeError::PlaintextRefused),
+        (None, true) => Err(DecodeError::NoKeys),
+        (None, false) => message_of(kind, rest),
+    }
+}
+
+fn header(cluster: ClusterId, flags: u8, kind: u8) -> [u8; HEADER_LEN] {
+    let [c0, c1, c2, c3, c4, c5, c6, c7] = cluster.0.to_be_bytes();
+    let [m0, m1] = MAGIC;
+    [m0, m1, VERSION, flags, c0, c1, c2, c3, c4, c5, c6, c7, kind]
+}
+
+fn body_of(message: &Message) -> Result<Vec<u8>, EncodeError> {
+    fn post<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+        postcard::to_stdvec(value).map_err(|e| EncodeError::Serialize(e.to_string()))
+    }
+    match message {
+        Message::Swim(bytes) => Ok(bytes.clone()),
+        Message::Services(records) | Message::Records(records) => post(records),
+        Message::Digest(digest) => post(digest),
+        Message::Want { hosts } => post(hosts),
+        Message::Leave { name } => post(name),
+    }
+}
+
+fn message_of(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
+    Ok(match kind {
+        1 => Message::Swim(body.to_vec()),
+        2 => Message::Services(parse(body)?),
+        3 => Message::Digest(parse(body)?),
+        4 => Message::Want {
+            hosts: parse(body)?,
+        },
+        5 => Message::Records(parse(body)?),
+        6 => Message::Leave { name: parse(body)? },
+        other => return Err(DecodeError::UnknownKind(other)),
+    })
+}
+
+/// The whole body as one postcard value: trailing bytes are malformed too.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
+    match postcard::take_from_bytes::<T>(body) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(DecodeError::Malformed(format!(
+            "{} trailing bytes",
+            rest.len()
+        ))),
+        Err(e) => Err(DecodeError::Malformed(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/wire.rs"]
+mod tests;
