@@ -12,6 +12,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
+use crate::actors::docker_watcher::{DockerWatcher, DockerWatcherSettings};
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
 use crate::actors::web_api::{self, WebApi, WebSettings};
@@ -63,6 +64,8 @@ pub struct NodeHandle {
     pub health_checker: Addr<HealthChecker>,
     /// The static file watcher, when static discovery is on.
     pub static_watcher: Option<Addr<StaticWatcher>>,
+    /// The Docker watcher, when docker discovery is on.
+    pub docker_watcher: Option<Addr<DockerWatcher>>,
 }
 
 /// Starts every actor of one node in the current actix `System`.
@@ -132,7 +135,20 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         )
         .start()
     });
-    for unsupported in discovery.iter().filter(|d| *d != "static") {
+    let docker_watcher = discovery.iter().any(|d| d == "docker").then(|| {
+        let settings = DockerWatcherSettings::new(
+            config.docker.endpoint()?,
+            hostname.clone(),
+            published_ip.to_string(),
+            config.services.namer()?,
+        );
+        Ok::<_, ConfigError>(DockerWatcher::new(settings, observers.clone(), log).start())
+    });
+    let docker_watcher = docker_watcher.transpose()?;
+    for unsupported in discovery
+        .iter()
+        .filter(|d| *d != "static" && *d != "docker")
+    {
         warn!(log, "Discovery method not available in this version, skipped";
             "method" => unsupported.as_str());
     }
@@ -156,6 +172,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         web_api,
         health_checker,
         static_watcher,
+        docker_watcher,
     })
 }
 

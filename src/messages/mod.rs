@@ -3,10 +3,12 @@
 //! Naming: commands are imperative (`ApplyLocalServices`), queries start with `Get`, events
 //! are past tense (`StateChanged`). No logic lives here.
 
+pub mod docker;
 pub mod events;
 pub mod health;
 pub mod state;
 
+pub use docker::{DockerStatus, GetDockerStatus};
 pub use events::{ObservedLocalServices, StateChanged};
 pub use health::{GetHealthStats, HealthStats};
 pub use state::{
