@@ -223,3 +223,39 @@ fn a_cut_docker_connection_loses_no_service_and_the_fresh_list_wins_when_it_is_b
     );
     assert_eq!(status(&node, &name_a, a.short_id()), Some(ALIVE));
 }
+
+/// Starts the binary with `extra` on top of docker discovery; expects exit 2 and `needles`.
+fn refused_at_start(extra: &[(&str, &str)], needles: &[&str]) {
+    let mut env = base_env();
+    env.insert("SIDECAR_DISCOVERY".into(), "docker".into());
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let (mut child, logs) = common::spawn(&env, &[]);
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    eventually(Duration::from_secs(5), "the error explains", || {
+        let text = logs.lock().unwrap().join("\n");
+        needles.iter().all(|n| text.contains(n)).then_some(())
+    });
+}
+
+#[test]
+fn an_unknown_namer_a_regex_without_a_group_and_tls_exit_2_naming_the_variable() {
+    refused_at_start(
+        &[("SERVICES_NAMER", "consul")],
+        &["SERVICES_NAMER", "consul"],
+    );
+    let no_group = [("SERVICES_NAMER", "regex"), ("SERVICES_NAME_MATCH", "^/x")];
+    refused_at_start(&no_group, &["SERVICES_NAME_MATCH", "capture group"]);
+    let tls = [
+        ("DOCKER_HOST", "tcp://127.0.0.1:2376"),
+        ("DOCKER_TLS_VERIFY", "1"),
+    ];
+    refused_at_start(
+        &tls,
+        &[
+            "DOCKER_TLS_VERIFY",
+            "TLS Docker connections are not supported",
+        ],
+    );
+}
