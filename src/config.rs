@@ -10,6 +10,7 @@
 //! network beyond listing interfaces in [`Config::published_ip`].
 
 mod cli;
+mod docker;
 mod duration;
 mod env_table;
 mod published_ip;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::gossip::crypto::KeyRing;
 
 pub use cli::Cli;
+pub use docker::{DEFAULT_DOCKER_HOST, NO_TLS};
 pub use duration::{DurationError, format_go_duration, parse_go_duration, serde_go};
 pub use env_table::{CONFIG_FILE_VAR, ENV_VARS, EnvKind, EnvVar};
 pub use published_ip::{choose_published_ip, interface_ips};
@@ -161,7 +163,8 @@ fn config_file(cli: &Cli, env: &BTreeMap<String, String>) -> Option<PathBuf> {
 
 impl Config {
     /// Checks what the types alone cannot: known discovery methods, a parseable advertise IP,
-    /// a health timeout shorter than the interval, non-zero timer periods and concurrency.
+    /// a health timeout shorter than the interval, non-zero timer periods and concurrency, and
+    /// with docker discovery a usable Docker endpoint and service namer.
     /// Errors name the environment variable of the offending field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_gossip_keys()?;
@@ -209,10 +212,14 @@ impl Config {
                 self.static_discovery.reload_interval,
             ),
         ];
-        match periods.iter().find(|(_, period)| period.is_zero()) {
-            Some((var, _)) => invalid(var, "0s".into(), "must be longer than zero".into()),
-            None => Ok(()),
+        if let Some((var, _)) = periods.iter().find(|(_, period)| period.is_zero()) {
+            return invalid(var, "0s".into(), "must be longer than zero".into());
         }
+        if s.discovery.iter().any(|m| m == "docker") {
+            self.docker.endpoint()?;
+            self.services.namer()?;
+        }
+        Ok(())
     }
 
     /// Checks `SIDECAR_GOSSIP_KEYS`; the error never shows the keys.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
+use crate::actors::docker_watcher::{DockerWatcher, DockerWatcherSettings};
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
@@ -69,6 +70,8 @@ pub struct NodeHandle {
     pub static_watcher: Option<Slot<StaticWatcher>>,
     /// POSTs every change to the listeners.
     pub listener_notifier: Slot<ListenerNotifier>,
+    /// The Docker watcher, when docker discovery is on.
+    pub docker_watcher: Option<Slot<DockerWatcher>>,
     /// The HTTP API.
     pub web_api: Slot<WebApi>,
 }
@@ -78,6 +81,7 @@ struct Prepared {
     hostname: String,
     published_ip: IpAddr,
     static_initial: Option<Vec<Discovered>>,
+    docker: Option<DockerWatcherSettings>,
     listener: Arc<TcpListener>,
     http_addr: SocketAddr,
 }
@@ -110,6 +114,16 @@ impl Prepared {
         } else {
             None
         };
+        let docker = if discovery.iter().any(|d| d == "docker") {
+            Some(DockerWatcherSettings::new(
+                config.docker.endpoint()?,
+                hostname.clone(),
+                published_ip.to_string(),
+                config.services.namer()?,
+            ))
+        } else {
+            None
+        };
         let wanted = http_address(config)?;
         let bind_error = |source| StartError::HttpBind {
             addr: wanted.to_string(),
@@ -121,6 +135,7 @@ impl Prepared {
             hostname,
             published_ip,
             static_initial,
+            docker,
             listener: Arc::new(listener),
             http_addr,
         })
@@ -185,7 +200,25 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         supervisor.add(Box::new(child));
         slot
     });
-    for unsupported in config.sidecar.discovery.iter().filter(|d| *d != "static") {
+    let docker_watcher = match prepared.docker {
+        Some(settings) => {
+            let observers = vec![health_checker.link(), listener_notifier.link()];
+            let lg = log.clone();
+            let (child, slot) = ActorChild::start("docker_watcher", move || {
+                DockerWatcher::new(settings.clone(), observers.clone(), &lg).start()
+            });
+            supervisor.add(Box::new(child));
+            Some(slot)
+        }
+        None => None,
+    };
+    let known = ["static", "docker"];
+    for unsupported in config
+        .sidecar
+        .discovery
+        .iter()
+        .filter(|d| !known.contains(&d.as_str()))
+    {
         warn!(log, "Discovery method not available in this version, skipped";
             "method" => unsupported.as_str());
     }
@@ -220,6 +253,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         health_checker,
         static_watcher,
         listener_notifier,
+        docker_watcher,
         web_api,
     })
 }

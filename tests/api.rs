@@ -165,7 +165,7 @@ async fn a_matched_path_with_another_method_is_405_with_an_empty_body() {
 #[actix::test]
 async fn an_unmatched_path_is_go_plain_text_404() {
     let node = Node::start(go_catalog()).await;
-    for path in ["/nope", "/api/services/nodot", "/api/a/b/c", "/ui/"] {
+    for path in ["/nope", "/api/services/nodot", "/api/a/b/c", "/ui/nope.js"] {
         let answer = node.fetch(Method::GET, path).await;
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.body, b"404 page not found\n", "{path}");

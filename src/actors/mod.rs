@@ -3,12 +3,14 @@
 //! Every dependency is a constructor argument (`Recipient<M>` where possible); there is no
 //! registry. [`crate::node`] wires them together.
 
+pub mod docker_watcher;
 pub mod health_checker;
 pub mod listener_notifier;
 pub mod state_keeper;
 pub mod static_watcher;
 pub mod web_api;
 
+pub use docker_watcher::{DockerWatcher, DockerWatcherSettings};
 pub use health_checker::{HealthChecker, HealthSettings};
 pub use listener_notifier::{ListenerNotifier, ListenerSettings};
 pub use state_keeper::{StateKeeper, StateKeeperMemory, StateKeeperSettings};

@@ -126,6 +126,9 @@ pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "restart_window", Dur, "SIDECAR_RESTART_WINDOW", None),
     var("sidecar", "gossip_keys", List, "SIDECAR_GOSSIP_KEYS", None),
     var("static_discovery", "reload_interval", Dur, "STATIC_RELOAD_INTERVAL", None),
+    var("docker", "host", OptStr, "DOCKER_HOST", None),
+    var("docker", "tls_verify", OptStr, "DOCKER_TLS_VERIFY", None),
+    var("docker", "cert_path", OptStr, "DOCKER_CERT_PATH", None),
     var("envoy", "grpc_bind_ip", Str, "ENVOY_GRPC_BIND_IP", None),
 ];
 

@@ -138,22 +138,26 @@ impl Default for SidecarConfig {
     }
 }
 
-/// `[docker]`: Docker discovery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[docker]`: Docker discovery. Which engine is used is decided by
+/// [`DockerConfig::endpoint`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DockerConfig {
-    /// `DOCKER_URL` (`URL`), default `unix:///var/run/docker.sock`; empty = unset, meaning
-    /// "use `DOCKER_HOST` and the other Docker client variables".
+    /// `DOCKER_URL` (`URL`), default unset. Set: that engine. Unset or empty: Docker's own
+    /// variables, `DOCKER_HOST` (default `unix:///var/run/docker.sock`) and
+    /// `DOCKER_TLS_VERIFY`.
     #[serde(deserialize_with = "empty_is_none")]
     pub url: Option<String>,
-}
-
-impl Default for DockerConfig {
-    fn default() -> Self {
-        Self {
-            url: Some("unix:///var/run/docker.sock".to_owned()),
-        }
-    }
+    /// `DOCKER_HOST` (none), default unset: the engine when `DOCKER_URL` is unset or empty.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub host: Option<String>,
+    /// `DOCKER_TLS_VERIFY` (none), default unset: any non-empty value asks for TLS, as the
+    /// docker CLI reads it. TLS is not supported in this build: start-up fails.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub tls_verify: Option<String>,
+    /// `DOCKER_CERT_PATH` (none), default unset: the TLS certificates' directory.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub cert_path: Option<String>,
 }
 
 /// `[static_discovery]`: services listed in a JSON file.

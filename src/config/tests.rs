@@ -79,7 +79,8 @@ fn sidecar_defaults_equal_spec_section_10_1() {
 #[test]
 fn defaults_of_the_other_sections_equal_spec_section_10_1() {
     let c = load_env(&[]).unwrap();
-    assert_eq!(c.docker.url.as_deref(), Some("unix:///var/run/docker.sock"));
+    assert_eq!(c.docker, DockerConfig::default());
+    assert_eq!(c.docker.endpoint().unwrap(), "unix:///var/run/docker.sock");
     assert_eq!(c.static_discovery.config_file, PathBuf::from("static.json"));
     assert_eq!(c.static_discovery.reload_interval, Duration::from_secs(1));
     assert_eq!(c.services, ServicesConfig::default());
@@ -140,6 +141,8 @@ fn every_kind_of_environment_value_reaches_its_field() {
         ("SIDECAR_DEBUG", "T"),
         ("SIDECAR_ADMIN_TOKEN", "s3cret"),
         ("DOCKER_URL", ""),
+        ("DOCKER_HOST", "tcp://127.0.0.1:2375"),
+        ("DOCKER_CERT_PATH", "/certs"),
         ("STATIC_CONFIG_FILE", "/etc/static.json"),
         ("LISTENERS_URLS", ""),
         ("K8S_KUBE_TIMEOUT", "1.5s"),
@@ -161,6 +164,9 @@ fn every_kind_of_environment_value_reaches_its_field() {
         (8, true, Some("s3cret"))
     );
     assert_eq!(c.docker.url, None);
+    assert_eq!(c.docker.host.as_deref(), Some("tcp://127.0.0.1:2375"));
+    assert_eq!(c.docker.cert_path.as_deref(), Some("/certs"));
+    assert_eq!(c.docker.endpoint().unwrap(), "tcp://127.0.0.1:2375");
     assert_eq!(
         c.static_discovery.config_file,
         PathBuf::from("/etc/static.json")

@@ -3,6 +3,8 @@
 //!
 //! Pure: no I/O here; the watchers in [`crate::actors`] read files and talk to Docker.
 
+pub mod docker;
+pub mod namer;
 pub mod static_file;
 
 use crate::catalog::Service;

@@ -14,5 +14,5 @@ pub use check::{
 };
 pub use monitor::{CheckId, Monitor, MonitorSettings, NewCheck, Observation, Recorded};
 pub use template::{
-    TemplateContext, TemplateError, localhost_if_empty_host, render, render_or_raw,
+    TemplateContext, TemplateError, localhost_if_empty_host, port_references, render, render_or_raw,
 };

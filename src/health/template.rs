@@ -105,6 +105,28 @@ fn eval(action: &str, ctx: &TemplateContext<'_>) -> Result<String, String> {
     Ok(value)
 }
 
+/// The `{{ tcp N }}` / `{{ udp N }}` actions of `template` as `(kind, N)`, in order, so a
+/// caller can warn about ports no service has (they render as -1). Malformed actions are
+/// left out: [`render`] reports those.
+pub fn port_references(template: &str) -> Vec<(String, i64)> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            break;
+        };
+        let inner = after[..close].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        if let [kind @ ("tcp" | "udp"), port] = inner.split_whitespace().collect::<Vec<_>>()[..]
+            && let Ok(port) = port.parse::<i64>()
+        {
+            found.push((kind.to_owned(), port));
+        }
+        rest = &after[close + 2..];
+    }
+    found
+}
+
 /// A URL with an empty host (`http://:10234/`, which Go's client dials on the local host)
 /// gets `127.0.0.1` as its host; other strings are returned unchanged.
 pub fn localhost_if_empty_host(url: &str) -> String {
@@ -169,6 +191,12 @@ mod tests {
             render_with("http://{{ container }}:{{ tcp 8081 }}/status/check").unwrap(),
             "http://indefatigable:1234/status/check"
         );
+    }
+
+    #[test]
+    fn port_references_lists_every_tcp_and_udp_action() {
+        let refs = port_references("http://{{ host }}:{{ tcp 8081 }}/{{- udp 53 -}}/{{ tcp x }}");
+        assert_eq!(refs, [("tcp".to_owned(), 8081), ("udp".to_owned(), 53)]);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! Naming: commands are imperative (`ApplyLocalServices`), queries start with `Get`, events
 //! are past tense (`StateChanged`). No logic lives here.
 
+pub mod docker;
 pub mod events;
 pub mod health;
 pub mod listeners;
 pub mod state;
 pub mod supervisor;
 
+pub use docker::{DockerStatus, GetDockerStatus};
 pub use events::{ObservedLocalServices, StateChanged};
 pub use health::{GetHealthStats, HealthStats};
 pub use listeners::{GetListenerStats, ListenerStats};
