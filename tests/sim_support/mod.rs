@@ -15,6 +15,7 @@ use sidecar::clock::Timestamp;
 use sidecar::gossip::broadcast::BroadcastItem;
 use sidecar::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use sidecar::gossip::node_id::NodeId;
+use sidecar::gossip::wire::WireService;
 
 mod scenario;
 
@@ -266,7 +267,8 @@ impl Sim {
             self.confirm(at, target);
         }
         for item in fx.received {
-            if let Ok(svc) = serde_json::from_slice::<Service>(&item.payload) {
+            let decoded = postcard::from_bytes::<WireService>(&item.payload).ok();
+            if let Some(svc) = decoded.and_then(|w| Service::try_from(w).ok()) {
                 self.apply(at, svc);
             }
         }
@@ -384,7 +386,8 @@ impl Sim {
         let item = BroadcastItem {
             key: (svc.hostname.clone(), svc.id.clone()),
             version: svc.updated,
-            payload: serde_json::to_vec(&svc).unwrap_or_default(),
+            // What the Gossiper puts on the wire: the compact record, postcard-encoded.
+            payload: postcard::to_allocvec(&WireService::from(&svc)).unwrap_or_default(),
         };
         let fx = self.nodes[at].m.broadcast(&item, now);
         self.effects(at, fx);
