@@ -74,6 +74,13 @@ fn message() -> impl Strategy<Value = Message> {
         names.prop_map(|hosts| Message::Want { hosts }),
         records().prop_map(Message::Records),
         "\\PC{0,12}".prop_map(|name| Message::Leave { name }),
+        ("\\PC{0,12}", any::<u64>(), any::<bool>()).prop_map(|(name, inc, exchange)| {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 2], 7946));
+            Message::Hello {
+                node: crate::gossip::node_id::NodeId::new(&name, addr, inc),
+                exchange,
+            }
+        }),
     ]
 }
 
