@@ -13,6 +13,7 @@ use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
 use crate::actors::docker_watcher::{DockerWatcher, DockerWatcherSettings};
+use crate::actors::gossiper::{GossipSockets, Gossiper, GossiperSettings, StateLinks};
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
@@ -24,7 +25,9 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::discovery::static_file::{self, StaticContext, StaticFileError};
 use crate::discovery::{Discovered, DiscoverySource};
+use crate::gossip::crypto::KeyRing;
 use crate::messages::supervisor::ShutdownSupervisor;
+use crate::messages::{ApplyLocalServices, LeaveCluster};
 use crate::supervisor::{ActorChild, RestartPolicy, Slot, Supervisor, install_panic_hook};
 
 /// Why a node could not start.
@@ -44,6 +47,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The gossip ports (TCP and UDP) could not be bound (exit code 1).
+    #[error("cannot listen for gossip on {addr}: {source}")]
+    GossipBind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl StartError {
@@ -51,7 +62,7 @@ impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
             StartError::Config(_) | StartError::StaticFile(_) => 2,
-            StartError::HttpBind { .. } => 1,
+            StartError::HttpBind { .. } | StartError::GossipBind { .. } => 1,
         }
     }
 }
@@ -74,6 +85,10 @@ pub struct NodeHandle {
     pub docker_watcher: Option<Slot<DockerWatcher>>,
     /// The HTTP API.
     pub web_api: Slot<WebApi>,
+    /// Where the gossip ports listen (TCP and UDP), as advertised.
+    pub gossip_addr: SocketAddr,
+    /// Cluster membership and record dissemination.
+    pub gossiper: Slot<Gossiper>,
 }
 
 /// What [`start`] checks and binds before any actor runs.
@@ -84,6 +99,8 @@ struct Prepared {
     docker: Option<DockerWatcherSettings>,
     listener: Arc<TcpListener>,
     http_addr: SocketAddr,
+    gossip: Arc<GossipSockets>,
+    gossip_settings: GossiperSettings,
 }
 
 impl Prepared {
@@ -131,6 +148,7 @@ impl Prepared {
         };
         let listener = web_api::bind(wanted).map_err(bind_error)?;
         let http_addr = listener.local_addr().map_err(bind_error)?;
+        let (gossip, gossip_settings) = gossip_setup(config, &hostname, published_ip)?;
         Ok(Prepared {
             hostname,
             published_ip,
@@ -138,6 +156,8 @@ impl Prepared {
             docker,
             listener: Arc::new(listener),
             http_addr,
+            gossip: Arc::new(gossip),
+            gossip_settings,
         })
     }
 }
@@ -246,8 +266,25 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     });
     supervisor.add(Box::new(child));
 
+    let state = StateLinks {
+        subscribe: state_keeper.link(),
+        remote: state_keeper.link(),
+        expire: state_keeper.link(),
+        members: state_keeper.link(),
+    };
+    let gossip_addr = prepared.gossip_settings.advertise;
+    let (settings, sockets) = (prepared.gossip_settings, prepared.gossip);
+    let (clk, lg) = (Arc::clone(&clock), log.clone());
+    let (child, gossiper) = ActorChild::start("gossiper", move || {
+        let (settings, sockets) = (settings.clone(), Arc::clone(&sockets));
+        Gossiper::new(settings, sockets, Arc::clone(&clk), state.clone(), &lg).start()
+    });
+    supervisor.add(Box::new(child));
+
     Ok(NodeHandle {
         http_addr: prepared.http_addr,
+        gossip_addr,
+        gossiper,
         supervisor: supervisor_ctx.run(supervisor),
         state_keeper,
         health_checker,
@@ -277,6 +314,63 @@ fn health_settings(config: &Config, published_ip: IpAddr) -> HealthSettings {
             })
             .collect(),
         first_report_grace: Duration::from_secs(5),
+    }
+}
+
+/// Binds the gossip ports on `SIDECAR_BIND_IP`:`SIDECAR_BIND_PORT` and settles what the
+/// Gossiper advertises: `SIDECAR_ADVERTISE_IP`, else the bind IP unless unspecified, else the
+/// published IP; with the bound port.
+fn gossip_setup(
+    config: &Config,
+    hostname: &str,
+    published_ip: IpAddr,
+) -> Result<(GossipSockets, GossiperSettings), StartError> {
+    let sc = &config.sidecar;
+    let invalid = |var: &str, value: &str, reason: &str| ConfigError::Invalid {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let bind_ip: IpAddr = sc
+        .bind_ip
+        .parse()
+        .map_err(|_| invalid("SIDECAR_BIND_IP", &sc.bind_ip, "expected an IP address"))?;
+    let keys = KeyRing::from_base64(&sc.gossip_keys)
+        .map_err(|e| invalid("SIDECAR_GOSSIP_KEYS", "(hidden)", &e.to_string()))?;
+    let bind_error = |source| StartError::GossipBind {
+        addr: SocketAddr::new(bind_ip, sc.bind_port).to_string(),
+        source,
+    };
+    let sockets = GossipSockets::bind(bind_ip, sc.bind_port).map_err(bind_error)?;
+    let port = sockets.port().map_err(bind_error)?;
+    let advertise_ip = match sc.advertise_ip.as_deref().filter(|ip| !ip.is_empty()) {
+        Some(_) => config.published_ip()?,
+        None if !bind_ip.is_unspecified() => bind_ip,
+        None => published_ip,
+    };
+    let advertise = SocketAddr::new(advertise_ip, port);
+    let mut settings = GossiperSettings::new(hostname, advertise, &sc.cluster_name);
+    settings.keys = keys.map(Arc::new);
+    settings.push_pull_interval = sc.push_pull_interval.max(Duration::from_secs(1));
+    settings.seeds = sc
+        .seeds
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| seed_address(s, sc.bind_port))
+        .collect();
+    Ok((sockets, settings))
+}
+
+/// `host` or `host:port` (`[v6]:port` too) as `host:port`, with `default_port`.
+fn seed_address(seed: &str, default_port: u16) -> String {
+    let seed = seed.trim();
+    if seed.parse::<SocketAddr>().is_ok() {
+        return seed.to_owned();
+    }
+    match seed.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => seed.to_owned(),
+        _ if seed.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{seed}]:{default_port}"),
+        _ => format!("{seed}:{default_port}"),
     }
 }
 
@@ -312,6 +406,12 @@ pub fn run(config: Config, log: Logger) -> ExitCode {
             let signal = wait_for_termination().await;
             info!(shutdown_log, "Shutting down"; "signal" => signal);
             let _ = node.supervisor.send(ShutdownSupervisor).await;
+            let tombstone_local = ApplyLocalServices {
+                services: Vec::new(),
+                pending: Default::default(),
+            };
+            let _ = node.state_keeper.get().send(tombstone_local).await;
+            let _ = node.gossiper.get().send(LeaveCluster).await;
             let _ = node.web_api.get().send(web_api::StopServer).await;
             System::current().stop_with_code(0);
         });
