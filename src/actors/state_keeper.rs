@@ -78,7 +78,10 @@ impl StateKeeper {
         memory: StateKeeperMemory,
         log: &Logger,
     ) -> StateKeeper {
-        let members = vec![settings.hostname.clone()];
+        let members = memory
+            .last()
+            .map(|last| last.members().to_vec())
+            .unwrap_or_else(|| vec![settings.hostname.clone()]);
         let current = memory.last().unwrap_or_else(|| {
             let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
             Arc::new(Snapshot::new(empty, members.clone(), 0, 0))
