@@ -211,3 +211,20 @@ fn garbage_on_the_gossip_ports_is_dropped_and_counted() {
     }
     wait_status(&[&n4.node], "svc", "node-4", ALIVE, Duration::from_secs(10));
 }
+
+#[test]
+fn five_nodes_all_see_each_other_and_a_record_from_any_node() {
+    let port = free_port();
+    let mut nodes = vec![member(1, port, "five", None)];
+    for n in 2..=5 {
+        nodes.push(member(n, port, "five", (n == 4).then_some("db")));
+    }
+    let all: Vec<String> = (1..=5).map(|n| format!("node-{n}")).collect();
+    for m in &nodes {
+        eventually(Duration::from_secs(15), "five members everywhere", || {
+            (members(&m.node) == all).then_some(())
+        });
+    }
+    let refs: Vec<&Sidecar> = nodes.iter().map(|m| &m.node).collect();
+    wait_status(&refs, "db", "node-4", ALIVE, Duration::from_secs(15));
+}
