@@ -14,6 +14,8 @@ use slog::{Logger, crit, info, warn};
 
 use crate::actors::docker_watcher::{DockerWatcher, DockerWatcherSettings};
 use crate::actors::gossiper::{GossipSockets, Gossiper, GossiperSettings, StateLinks};
+
+mod gossip;
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
@@ -25,10 +27,10 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::discovery::static_file::{self, StaticContext, StaticFileError};
 use crate::discovery::{Discovered, DiscoverySource};
-use crate::gossip::crypto::KeyRing;
 use crate::messages::supervisor::ShutdownSupervisor;
 use crate::messages::{ApplyLocalServices, LeaveCluster};
 use crate::supervisor::{ActorChild, RestartPolicy, Slot, Supervisor, install_panic_hook};
+use gossip::gossip_setup;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -314,63 +316,6 @@ fn health_settings(config: &Config, published_ip: IpAddr) -> HealthSettings {
             })
             .collect(),
         first_report_grace: Duration::from_secs(5),
-    }
-}
-
-/// Binds the gossip ports on `SIDECAR_BIND_IP`:`SIDECAR_BIND_PORT` and settles what the
-/// Gossiper advertises: `SIDECAR_ADVERTISE_IP`, else the bind IP unless unspecified, else the
-/// published IP; with the bound port.
-fn gossip_setup(
-    config: &Config,
-    hostname: &str,
-    published_ip: IpAddr,
-) -> Result<(GossipSockets, GossiperSettings), StartError> {
-    let sc = &config.sidecar;
-    let invalid = |var: &str, value: &str, reason: &str| ConfigError::Invalid {
-        var: var.to_owned(),
-        value: value.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let bind_ip: IpAddr = sc
-        .bind_ip
-        .parse()
-        .map_err(|_| invalid("SIDECAR_BIND_IP", &sc.bind_ip, "expected an IP address"))?;
-    let keys = KeyRing::from_base64(&sc.gossip_keys)
-        .map_err(|e| invalid("SIDECAR_GOSSIP_KEYS", "(hidden)", &e.to_string()))?;
-    let bind_error = |source| StartError::GossipBind {
-        addr: SocketAddr::new(bind_ip, sc.bind_port).to_string(),
-        source,
-    };
-    let sockets = GossipSockets::bind(bind_ip, sc.bind_port).map_err(bind_error)?;
-    let port = sockets.port().map_err(bind_error)?;
-    let advertise_ip = match sc.advertise_ip.as_deref().filter(|ip| !ip.is_empty()) {
-        Some(_) => config.published_ip()?,
-        None if !bind_ip.is_unspecified() => bind_ip,
-        None => published_ip,
-    };
-    let advertise = SocketAddr::new(advertise_ip, port);
-    let mut settings = GossiperSettings::new(hostname, advertise, &sc.cluster_name);
-    settings.keys = keys.map(Arc::new);
-    settings.push_pull_interval = sc.push_pull_interval.max(Duration::from_secs(1));
-    settings.seeds = sc
-        .seeds
-        .iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| seed_address(s, sc.bind_port))
-        .collect();
-    Ok((sockets, settings))
-}
-
-/// `host` or `host:port` (`[v6]:port` too) as `host:port`, with `default_port`.
-fn seed_address(seed: &str, default_port: u16) -> String {
-    let seed = seed.trim();
-    if seed.parse::<SocketAddr>().is_ok() {
-        return seed.to_owned();
-    }
-    match seed.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => seed.to_owned(),
-        _ if seed.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{seed}]:{default_port}"),
-        _ => format!("{seed}:{default_port}"),
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Does: own the [`Membership`] (SWIM over foca) and carry out its [`Effects`] on the gossip
 //! UDP socket and the actor's timers; broadcast every status change of this node's records
-//! at once (and all of them periodically, so peers never expire them); join through the seeds
+//! at once (and all of them every 20 s, so peers never expire them at 80 s); join through the seeds
 //! and run push/pull anti-entropy over TCP ([`net`]); tell the StateKeeper the live members,
 //! the records heard and the members confirmed down; leave gracefully on shutdown.
 //! Does not: merge records (the StateKeeper does) or decide SWIM (the membership core does).
@@ -73,7 +73,7 @@ impl GossiperSettings {
             keys: None,
             seeds: Vec::new(),
             push_pull_interval: Duration::from_secs(30),
-            rebroadcast_interval: Duration::from_secs(10),
+            rebroadcast_interval: Duration::from_secs(20),
             session_timeout: Duration::from_secs(2),
             max_sessions: 8,
             max_join_backoff: Duration::from_secs(30),
