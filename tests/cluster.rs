@@ -40,6 +40,17 @@ struct Member {
 
 /// Node `n` (`node-n` on 127.0.0.n:`port`) seeded by node 1; with a static service `svc`.
 fn member(n: u8, port: u16, cluster: &str, svc: Option<&str>) -> Member {
+    member_with(n, port, cluster, svc, &[])
+}
+
+/// [`member`] with `extra` environment.
+fn member_with(
+    n: u8,
+    port: u16,
+    cluster: &str,
+    svc: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Member {
     let ip = format!("127.0.0.{n}");
     let dir = tempfile::tempdir().unwrap();
     let mut env: BTreeMap<String, String> = base_env();
@@ -63,6 +74,9 @@ fn member(n: u8, port: u16, cluster: &str, svc: Option<&str>) -> Member {
     });
     if target.is_none() {
         env.insert("SIDECAR_DISCOVERY".into(), String::new());
+    }
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
     }
     Member {
         node: Sidecar::start(&env, &[]),
@@ -227,4 +241,55 @@ fn five_nodes_all_see_each_other_and_a_record_from_any_node() {
     }
     let refs: Vec<&Sidecar> = nodes.iter().map(|m| &m.node).collect();
     wait_status(&refs, "db", "node-4", ALIVE, Duration::from_secs(15));
+}
+
+const KEY_1: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
+const KEY_2: &str = "AQEBAQEBAQEBAQEBAQEBAQ==";
+
+#[test]
+fn with_gossip_keys_only_nodes_holding_the_key_take_part() {
+    let port = free_port();
+    let keys = |k| [("SIDECAR_GOSSIP_KEYS", k)];
+    let n1 = member_with(1, port, "sealed", Some("secret"), &keys(KEY_1));
+    let n2 = member_with(2, port, "sealed", None, &keys(KEY_1));
+    let n3 = member_with(3, port, "sealed", None, &keys(KEY_2));
+    wait_status(
+        &[&n2.node],
+        "secret",
+        "node-1",
+        ALIVE,
+        Duration::from_secs(15),
+    );
+    eventually(
+        Duration::from_secs(5),
+        "node 1 refuses node 3's join",
+        || dropped(&n1.node, "tcp.decrypt").then_some(()),
+    );
+    assert_eq!(status(&n3.node, "secret", "node-1"), None);
+    assert_eq!(members(&n3.node), vec!["node-3".to_owned()]);
+    assert!(!members(&n1.node).contains(&"node-3".to_owned()));
+}
+
+#[test]
+fn a_node_whose_seed_is_not_up_yet_keeps_trying_and_joins_later() {
+    let port = free_port();
+    let n2 = member(2, port, "late", Some("early"));
+    eventually(Duration::from_secs(5), "a failed join attempt", || {
+        n2.node
+            .logs_text()
+            .contains("Exchange failed")
+            .then_some(())
+    });
+    let n1 = member(1, port, "late", None);
+    wait_status(
+        &[&n1.node],
+        "early",
+        "node-2",
+        ALIVE,
+        Duration::from_secs(15),
+    );
+    let both = vec!["node-1".to_owned(), "node-2".to_owned()];
+    eventually(Duration::from_secs(5), "both members on node 2", || {
+        (members(&n2.node) == both).then_some(())
+    });
 }
