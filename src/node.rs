@@ -13,7 +13,9 @@ use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
 use crate::actors::docker_watcher::{DockerWatcher, DockerWatcherSettings};
-use crate::actors::gossiper::{GossipSockets, Gossiper, GossiperSettings, StateLinks};
+use crate::actors::gossiper::{
+    GossipSockets, Gossiper, GossiperMemory, GossiperSettings, StateLinks,
+};
 
 mod gossip;
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
@@ -276,10 +278,11 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     };
     let gossip_addr = prepared.gossip_settings.advertise;
     let (settings, sockets) = (prepared.gossip_settings, prepared.gossip);
-    let (clk, lg) = (Arc::clone(&clock), log.clone());
+    let (clk, memory, lg) = (Arc::clone(&clock), GossiperMemory::default(), log.clone());
     let (child, gossiper) = ActorChild::start("gossiper", move || {
         let (settings, sockets) = (settings.clone(), Arc::clone(&sockets));
-        Gossiper::new(settings, sockets, Arc::clone(&clk), state.clone(), &lg).start()
+        let (clk, memory) = (Arc::clone(&clk), memory.clone());
+        Gossiper::new(settings, sockets, clk, state.clone(), memory, &lg).start()
     });
     supervisor.add(Box::new(child));
 

@@ -293,3 +293,40 @@ fn a_node_whose_seed_is_not_up_yet_keeps_trying_and_joins_later() {
         (members(&n2.node) == both).then_some(())
     });
 }
+
+fn restart_gossiper(node: &Sidecar) {
+    let (status, body) = common::http_call(
+        node.http,
+        "POST",
+        "/api/admin/subsystems/gossiper/restart",
+        "Content-Length: 0\r\n",
+    );
+    assert!((200..300).contains(&status), "{status} {body}");
+}
+
+#[test]
+fn restarted_gossipers_rejoin_and_keep_spreading_records() {
+    let port = free_port();
+    let n1 = member(1, port, "again", None);
+    let n2 = member(2, port, "again", Some("first"));
+    let n3 = member(3, port, "again", None);
+    wait_status(
+        &[&n1.node, &n3.node],
+        "first",
+        "node-2",
+        ALIVE,
+        Duration::from_secs(15),
+    );
+    restart_gossiper(&n1.node);
+    restart_gossiper(&n2.node);
+    let n4 = member(4, port, "again", Some("second"));
+    let others = [&n1.node, &n2.node, &n3.node];
+    wait_status(&others, "second", "node-4", ALIVE, Duration::from_secs(15));
+    let all: Vec<String> = (1..=4).map(|n| format!("node-{n}")).collect();
+    for node in [&n1.node, &n2.node, &n3.node, &n4.node] {
+        eventually(Duration::from_secs(15), "four members everywhere", || {
+            (members(node) == all).then_some(())
+        });
+    }
+    assert_eq!(status(&n4.node, "first", "node-2"), Some(ALIVE));
+}

@@ -9,6 +9,7 @@
 //!
 //! Bad input on the gossip ports is dropped and counted by reason ([`GetGossipStats`]).
 
+mod memory;
 mod net;
 mod sessions;
 
@@ -21,6 +22,7 @@ use slog::{Logger, debug, info, o, warn};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
+pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
 use crate::catalog::{Service, ServicesState, Snapshot};
@@ -102,6 +104,7 @@ pub struct Gossiper {
     clock: SharedClock,
     state: StateLinks,
     membership: Membership,
+    memory: GossiperMemory,
     wire: Wire,
     udp: Option<Arc<UdpSocket>>,
     local: Arc<Snapshot>,
@@ -113,17 +116,21 @@ pub struct Gossiper {
 }
 
 impl Gossiper {
-    /// A Gossiper on the bound `sockets`; it joins and subscribes once started.
+    /// A Gossiper on the bound `sockets`; it joins and subscribes once started. It resumes
+    /// the identity and members in `memory` when an earlier instance left some.
     pub fn new(
         settings: GossiperSettings,
         sockets: Arc<GossipSockets>,
         clock: SharedClock,
         state: StateLinks,
+        memory: GossiperMemory,
         log: &Logger,
     ) -> Gossiper {
         let now = clock.now();
-        let incarnation = u64::try_from(now.unix_nanos() / 1_000_000).unwrap_or(0);
-        let me = NodeId::new(&settings.hostname, settings.advertise, incarnation);
+        let me = memory.identity().unwrap_or_else(|| {
+            let incarnation = u64::try_from(now.unix_nanos() / 1_000_000).unwrap_or(0);
+            NodeId::new(&settings.hostname, settings.advertise, incarnation)
+        });
         let seed = u64::try_from(now.unix_nanos() & i128::from(u64::MAX)).unwrap_or(0);
         let membership = Membership::new(me, settings.membership.clone(), seed);
         let wire = Wire {
@@ -142,6 +149,7 @@ impl Gossiper {
             clock,
             state,
             membership,
+            memory,
             wire,
             udp: None,
             stats: GossipStats::default(),
@@ -219,6 +227,8 @@ impl Gossiper {
     fn publish_members(&mut self) {
         let mut names: Vec<String> = self.membership.members().map(|m| m.name.clone()).collect();
         names.sort();
+        let members = self.membership.members().cloned().collect();
+        self.memory.remember(self.membership.identity(), members);
         self.stats.members = names.clone();
         self.state.members.do_send(SetMembers(names));
     }
@@ -236,7 +246,7 @@ impl Gossiper {
     }
 
     /// Broadcasts one of this node's records.
-    fn broadcast(&mut self, svc: &Service, ctx: &mut Context<Self>) {
+    pub(super) fn broadcast(&mut self, svc: &Service, ctx: &mut Context<Self>) {
         let Ok(payload) = postcard::to_stdvec(&WireService::from(svc)) else {
             return;
         };
@@ -287,6 +297,7 @@ impl Actor for Gossiper {
         ctx.run_interval(self.settings.push_pull_interval, |act, ctx| {
             act.push_pull(ctx)
         });
+        self.resume(ctx);
         self.join(ctx);
     }
 }

@@ -63,9 +63,20 @@ impl Gossiper {
         self.count(format!("tcp.{}", err.kind()));
     }
 
-    /// Merges what an exchange brought and makes sure the peer is a member.
+    /// Merges what an exchange brought and makes sure the peer is a member. The peer's own
+    /// records are relayed: a joiner's first broadcasts may have gone out before it had any
+    /// member, and the seed is then the only node that knows them.
     fn exchanged(&mut self, done: Exchanged, join: bool, ctx: &mut Context<Self>) {
         self.stats.exchanges += 1;
+        if !self.leaving {
+            let own = done
+                .received
+                .iter()
+                .filter(|s| s.hostname == done.peer.name);
+            for svc in own.cloned().collect::<Vec<_>>() {
+                self.broadcast(&svc, ctx);
+            }
+        }
         if !done.received.is_empty() {
             self.state.remote.do_send(ApplyRemoteServices {
                 services: done.received,
@@ -84,6 +95,21 @@ impl Gossiper {
             }
             self.apply(effects, ctx);
         }
+    }
+
+    /// After a restart: takes the remembered members back and announces to them, so the
+    /// cluster and this instance know each other again at once.
+    pub(super) fn resume(&mut self, ctx: &mut Context<Self>) {
+        let members = self.memory.members();
+        if members.is_empty() {
+            return;
+        }
+        info!(self.log, "Resuming membership"; "members" => members.len());
+        let mut effects = self.membership.apply_members(members.clone().into_iter());
+        for member in members {
+            effects.extend(self.membership.announce(member));
+        }
+        self.apply(effects, ctx);
     }
 
     /// Tries every seed; tries again with backoff while no member is known.

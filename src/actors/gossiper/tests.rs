@@ -42,7 +42,15 @@ fn node(name: &str, seeds: Vec<String>) -> Node {
         expire: Link::fixed(keeper.clone().recipient()),
         members: Link::fixed(keeper.clone().recipient()),
     };
-    let gossiper = Gossiper::new(settings, Arc::new(sockets), clock, links, &log).start();
+    let gossiper = Gossiper::new(
+        settings,
+        Arc::new(sockets),
+        clock,
+        links,
+        GossiperMemory::default(),
+        &log,
+    )
+    .start();
     Node {
         keeper,
         gossiper,
