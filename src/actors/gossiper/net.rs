@@ -154,9 +154,14 @@ async fn send_hello(
     exchange::write_frame(stream, &frame, session.timeout).await
 }
 
+/// The largest hello frame: an unauthenticated peer can make us allocate only this much
+/// before the session proves to be of this cluster (the exchange's frames may be 32 MiB).
+const MAX_HELLO: usize = 4096;
+
 async fn recv_hello(stream: &mut TcpStream, wire: &Wire) -> Result<(NodeId, bool), ExchangeError> {
-    let session = wire.session();
-    let frame = exchange::read_frame(stream, session.frame.max_size, session.timeout).await?;
+    let mut session = wire.session();
+    session.frame.max_size = MAX_HELLO;
+    let frame = exchange::read_frame(stream, MAX_HELLO, session.timeout).await?;
     match decode(&frame, &session.frame)? {
         Message::Hello { node, exchange } => Ok((node, exchange)),
         other => Err(ExchangeError::Unexpected {

@@ -74,13 +74,17 @@ async fn garbage_datagrams_are_dropped_and_counted_by_reason() {
     let udp = StdUdp::bind("127.0.0.1:0").unwrap();
     udp.send_to(b"definitely not a frame", a.addr).unwrap();
     udp.send_to(b"tiny", a.addr).unwrap();
+    // A hello may be 4 KiB: a peer cannot make the node allocate a 1 MB frame for it.
+    let mut tcp = std::net::TcpStream::connect(a.addr).unwrap();
+    std::io::Write::write_all(&mut tcp, &1_000_000_u32.to_be_bytes()).unwrap();
     let gossiper = a.gossiper.clone();
-    until("two drops counted", || {
+    until("three drops counted", || {
         let gossiper = gossiper.clone();
         async move {
             let stats = gossiper.send(GetGossipStats).await.unwrap();
             stats.dropped.get("udp.bad_magic") == Some(&1)
                 && stats.dropped.get("udp.too_short") == Some(&1)
+                && stats.dropped.get("tcp.too_large") == Some(&1)
         }
     })
     .await;
