@@ -2,7 +2,7 @@
 # Cluster latency (issue 5): N nodes (default 5) on 127.0.0.1..N with one gossip port, node 2
 # announcing one static service checked on a local HTTP target. Per trial: node 2 started →
 # its service ALIVE on every other node; SIGKILL node 2 → TOMBSTONE everywhere; node 2
-# started again, then SIGTERM → TOMBSTONE everywhere. Prints p50 and max as a Markdown table.
+# started again, then SIGTERM → TOMBSTONE everywhere, and → node 2 exited. Prints p50 and max as a Markdown table.
 # Usage: scripts/bench-cluster.sh [trials] [nodes]   (debug build under $CARGO_TARGET_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,7 +79,7 @@ def wait_all(want, since, timeout=30.0):
     raise SystemExit(f"status {want} not reached everywhere in {timeout}s")
 
 results = {"join → ALIVE everywhere": [], "SIGKILL → TOMBSTONE everywhere": [],
-           "SIGTERM → TOMBSTONE everywhere": []}
+           "SIGTERM → TOMBSTONE everywhere": [], "SIGTERM → process exited": []}
 for trial in range(trials):
     port = free_port()
     procs = {n: start(n, port) for n in range(1, nodes + 1) if n != 2}
@@ -93,6 +93,8 @@ for trial in range(trials):
         procs[2] = start(2, port); wait_all(0, time.monotonic())
         t = time.monotonic(); procs[2].send_signal(signal.SIGTERM)
         results["SIGTERM → TOMBSTONE everywhere"].append(wait_all(1, t))
+        procs[2].wait(timeout=10)
+        results["SIGTERM → process exited"].append(time.monotonic() - t)
     finally:
         for p in procs.values():
             p.kill(); p.wait()
