@@ -3,7 +3,7 @@
 //! Does: own the [`Membership`] (SWIM over foca) and carry out its [`Effects`] on the gossip
 //! UDP socket and the actor's timers; broadcast every status change of this node's records
 //! at once, and all of them every 20 s so that peers never expire them at 80 s; join through
-//! the seeds and run push/pull anti-entropy over TCP ([`net`]); tell the StateKeeper the live
+//! the seeds and run push/pull anti-entropy over TCP (`net`); tell the StateKeeper the live
 //! members, the records heard and the members confirmed down; leave gracefully on shutdown.
 //! Does not: merge records (the StateKeeper does) or decide SWIM (the membership core does).
 //!

@@ -134,7 +134,7 @@ impl Gossiper {
             addrs
         };
         ctx.spawn(lookup.into_actor(self).map(|addrs, act, ctx| {
-            if addrs.is_empty() && act.settings.seeds.iter().len() > 0 {
+            if addrs.is_empty() {
                 debug!(act.log, "No seed to join (unresolved, or only this node)");
             }
             for addr in addrs {
