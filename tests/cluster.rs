@@ -34,7 +34,7 @@ fn free_port() -> u16 {
 
 struct Member {
     node: Sidecar,
-    _target: Option<Target>,
+    target: Option<Target>,
     _dir: tempfile::TempDir,
 }
 
@@ -80,7 +80,7 @@ fn member_with(
     }
     Member {
         node: Sidecar::start(&env, &[]),
-        _target: target,
+        target,
         _dir: dir,
     }
 }
@@ -107,6 +107,7 @@ fn members(node: &Sidecar) -> Vec<String> {
 
 const ALIVE: i64 = 0;
 const TOMBSTONE: i64 = 1;
+const UNHEALTHY: i64 = 2;
 
 fn wait_status(nodes: &[&Sidecar], svc: &str, host: &str, want: i64, within: Duration) {
     for node in nodes {
@@ -329,4 +330,38 @@ fn restarted_gossipers_rejoin_and_keep_spreading_records() {
         });
     }
     assert_eq!(status(&n4.node, "first", "node-2"), Some(ALIVE));
+}
+
+#[test]
+fn a_health_change_on_one_node_reaches_the_others_and_back() {
+    let port = free_port();
+    let n1 = member(1, port, "health", None);
+    let n2 = member(2, port, "health", Some("flaky"));
+    let n3 = member(3, port, "health", None);
+    let others = [&n1.node, &n3.node];
+    wait_status(&others, "flaky", "node-2", ALIVE, Duration::from_secs(15));
+    let target = n2.target.as_ref().unwrap();
+    target.set_failing(true);
+    wait_status(
+        &[&n2.node],
+        "flaky",
+        "node-2",
+        UNHEALTHY,
+        Duration::from_secs(20),
+    );
+    let local = Instant::now();
+    wait_status(
+        &others,
+        "flaky",
+        "node-2",
+        UNHEALTHY,
+        Duration::from_secs(5),
+    );
+    assert!(
+        local.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        local.elapsed()
+    );
+    target.set_failing(false);
+    wait_status(&others, "flaky", "node-2", ALIVE, Duration::from_secs(20));
 }
