@@ -11,8 +11,9 @@ use crate::config::{Config, ConfigError};
 use crate::gossip::crypto::KeyRing;
 
 /// Binds the gossip ports on `SIDECAR_BIND_IP`:`SIDECAR_BIND_PORT` and settles what the
-/// Gossiper advertises: `SIDECAR_ADVERTISE_IP`, else the bind IP unless unspecified, else the
-/// published IP; with the bound port.
+/// Gossiper advertises: `SIDECAR_ADVERTISE_IP`, else the bind IP unless unspecified, else an
+/// interface's IP as chosen for the published IP (even without discovery, where the node's
+/// `published_ip` is 127.0.0.1, which peers on other hosts cannot reach); with the bound port.
 pub(super) fn gossip_setup(
     config: &Config,
     hostname: &str,
@@ -39,7 +40,7 @@ pub(super) fn gossip_setup(
     let advertise_ip = match sc.advertise_ip.as_deref().filter(|ip| !ip.is_empty()) {
         Some(_) => config.published_ip()?,
         None if !bind_ip.is_unspecified() => bind_ip,
-        None => published_ip,
+        None => config.published_ip().unwrap_or(published_ip),
     };
     let advertise = SocketAddr::new(advertise_ip, port);
     let mut settings = GossiperSettings::new(hostname, advertise, &sc.cluster_name);
