@@ -13,11 +13,7 @@ use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
 use crate::actors::docker_watcher::{DockerWatcher, DockerWatcherSettings};
-use crate::actors::gossiper::{
-    GossipSockets, Gossiper, GossiperMemory, GossiperSettings, StateLinks,
-};
-
-mod gossip;
+use crate::actors::gossiper::{GossipSockets, Gossiper, GossiperSettings};
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
@@ -32,7 +28,9 @@ use crate::discovery::{Discovered, DiscoverySource};
 use crate::messages::supervisor::ShutdownSupervisor;
 use crate::messages::{ApplyLocalServices, LeaveCluster};
 use crate::supervisor::{ActorChild, RestartPolicy, Slot, Supervisor, install_panic_hook};
-use gossip::gossip_setup;
+use gossip::{gossip_setup, start_gossiper};
+
+mod gossip;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -270,21 +268,14 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     });
     supervisor.add(Box::new(child));
 
-    let state = StateLinks {
-        subscribe: state_keeper.link(),
-        remote: state_keeper.link(),
-        expire: state_keeper.link(),
-        members: state_keeper.link(),
-    };
     let gossip_addr = prepared.gossip_settings.advertise;
-    let (settings, sockets) = (prepared.gossip_settings, prepared.gossip);
-    let (clk, memory, lg) = (Arc::clone(&clock), GossiperMemory::default(), log.clone());
-    let (child, gossiper) = ActorChild::start("gossiper", move || {
-        let (settings, sockets) = (settings.clone(), Arc::clone(&sockets));
-        let (clk, memory) = (Arc::clone(&clk), memory.clone());
-        Gossiper::new(settings, sockets, clk, state.clone(), memory, &lg).start()
-    });
-    supervisor.add(Box::new(child));
+    let gossiper = start_gossiper(
+        &mut supervisor,
+        &state_keeper,
+        (prepared.gossip_settings, prepared.gossip),
+        &clock,
+        log,
+    );
 
     Ok(NodeHandle {
         http_addr: prepared.http_addr,

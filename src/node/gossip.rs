@@ -5,10 +5,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::Actor;
+use slog::Logger;
+
 use super::StartError;
-use crate::actors::gossiper::{GossipSockets, GossiperSettings};
+use crate::actors::StateKeeper;
+use crate::actors::gossiper::{
+    GossipSockets, Gossiper, GossiperMemory, GossiperSettings, StateLinks,
+};
+use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError};
 use crate::gossip::crypto::KeyRing;
+use crate::supervisor::{ActorChild, Slot, Supervisor};
 
 /// Binds the gossip ports on `SIDECAR_BIND_IP`:`SIDECAR_BIND_PORT` and settles what the
 /// Gossiper advertises: `SIDECAR_ADVERTISE_IP`, else the bind IP unless unspecified, else an
@@ -53,6 +61,31 @@ pub(super) fn gossip_setup(
         .map(|s| seed_address(s, sc.bind_port))
         .collect();
     Ok((sockets, settings))
+}
+
+/// Starts the supervised "gossiper" subsystem on the bound `sockets`; every instance shares
+/// one [`GossiperMemory`], so a restart keeps the node's identity and members.
+pub(super) fn start_gossiper(
+    supervisor: &mut Supervisor,
+    state_keeper: &Slot<StateKeeper>,
+    (settings, sockets): (GossiperSettings, Arc<GossipSockets>),
+    clock: &SharedClock,
+    log: &Logger,
+) -> Slot<Gossiper> {
+    let state = StateLinks {
+        subscribe: state_keeper.link(),
+        remote: state_keeper.link(),
+        expire: state_keeper.link(),
+        members: state_keeper.link(),
+    };
+    let (clk, memory, lg) = (Arc::clone(clock), GossiperMemory::default(), log.clone());
+    let (child, gossiper) = ActorChild::start("gossiper", move || {
+        let (settings, sockets) = (settings.clone(), Arc::clone(&sockets));
+        let (clk, memory) = (Arc::clone(&clk), memory.clone());
+        Gossiper::new(settings, sockets, clk, state.clone(), memory, &lg).start()
+    });
+    supervisor.add(Box::new(child));
+    gossiper
 }
 
 /// `host` or `host:port` (`[v6]:port` too) as `host:port`, with `default_port`.
