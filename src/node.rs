@@ -13,6 +13,7 @@ use actix::prelude::*;
 use slog::{Logger, crit, info, warn};
 
 use crate::actors::docker_watcher::{DockerWatcher, DockerWatcherSettings};
+use crate::actors::gossiper::{GossipSockets, Gossiper, GossiperSettings};
 use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
@@ -25,7 +26,11 @@ use crate::config::{Config, ConfigError};
 use crate::discovery::static_file::{self, StaticContext, StaticFileError};
 use crate::discovery::{Discovered, DiscoverySource};
 use crate::messages::supervisor::ShutdownSupervisor;
+use crate::messages::{ApplyLocalServices, LeaveCluster};
 use crate::supervisor::{ActorChild, RestartPolicy, Slot, Supervisor, install_panic_hook};
+use gossip::{gossip_setup, start_gossiper};
+
+mod gossip;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +49,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The gossip ports (TCP and UDP) could not be bound (exit code 1).
+    #[error("cannot listen for gossip on {addr}: {source}")]
+    GossipBind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl StartError {
@@ -51,7 +64,7 @@ impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
             StartError::Config(_) | StartError::StaticFile(_) => 2,
-            StartError::HttpBind { .. } => 1,
+            StartError::HttpBind { .. } | StartError::GossipBind { .. } => 1,
         }
     }
 }
@@ -74,6 +87,10 @@ pub struct NodeHandle {
     pub docker_watcher: Option<Slot<DockerWatcher>>,
     /// The HTTP API.
     pub web_api: Slot<WebApi>,
+    /// Where the gossip ports listen (TCP and UDP), as advertised.
+    pub gossip_addr: SocketAddr,
+    /// Cluster membership and record dissemination.
+    pub gossiper: Slot<Gossiper>,
 }
 
 /// What [`start`] checks and binds before any actor runs.
@@ -84,6 +101,8 @@ struct Prepared {
     docker: Option<DockerWatcherSettings>,
     listener: Arc<TcpListener>,
     http_addr: SocketAddr,
+    gossip: Arc<GossipSockets>,
+    gossip_settings: GossiperSettings,
 }
 
 impl Prepared {
@@ -131,6 +150,7 @@ impl Prepared {
         };
         let listener = web_api::bind(wanted).map_err(bind_error)?;
         let http_addr = listener.local_addr().map_err(bind_error)?;
+        let (gossip, gossip_settings) = gossip_setup(config, &hostname, published_ip)?;
         Ok(Prepared {
             hostname,
             published_ip,
@@ -138,6 +158,8 @@ impl Prepared {
             docker,
             listener: Arc::new(listener),
             http_addr,
+            gossip: Arc::new(gossip),
+            gossip_settings,
         })
     }
 }
@@ -246,8 +268,19 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     });
     supervisor.add(Box::new(child));
 
+    let gossip_addr = prepared.gossip_settings.advertise;
+    let gossiper = start_gossiper(
+        &mut supervisor,
+        &state_keeper,
+        (prepared.gossip_settings, prepared.gossip),
+        &clock,
+        log,
+    );
+
     Ok(NodeHandle {
         http_addr: prepared.http_addr,
+        gossip_addr,
+        gossiper,
         supervisor: supervisor_ctx.run(supervisor),
         state_keeper,
         health_checker,
@@ -312,6 +345,12 @@ pub fn run(config: Config, log: Logger) -> ExitCode {
             let signal = wait_for_termination().await;
             info!(shutdown_log, "Shutting down"; "signal" => signal);
             let _ = node.supervisor.send(ShutdownSupervisor).await;
+            let tombstone_local = ApplyLocalServices {
+                services: Vec::new(),
+                pending: Default::default(),
+            };
+            let _ = node.state_keeper.get().send(tombstone_local).await;
+            let _ = node.gossiper.get().send(LeaveCluster).await;
             let _ = node.web_api.get().send(web_api::StopServer).await;
             System::current().stop_with_code(0);
         });

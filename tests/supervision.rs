@@ -12,11 +12,12 @@ use std::time::Duration;
 use common::{NetNs, Sidecar, Target, eventually, http_call, node_with_service};
 use serde_json::Value;
 
-const SUBSYSTEMS: [&str; 4] = [
+const SUBSYSTEMS: [&str; 5] = [
     "state_keeper",
     "health_checker",
     "static_watcher",
     "web_api",
+    "gossiper",
 ];
 
 fn node_with_a_healthy_service(extra: &[(&str, &str)]) -> (Sidecar, Target, tempfile::TempDir) {

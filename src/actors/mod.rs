@@ -4,6 +4,7 @@
 //! registry. [`crate::node`] wires them together.
 
 pub mod docker_watcher;
+pub mod gossiper;
 pub mod health_checker;
 pub mod listener_notifier;
 pub mod state_keeper;

@@ -13,8 +13,8 @@ use slog::{Logger, debug, info, o, warn};
 use crate::catalog::{Catalog, ChangeEvent, Lifespans, Service, ServicesState, Snapshot};
 use crate::clock::SharedClock;
 use crate::messages::{
-    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, StateChanged,
-    Subscribe,
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, SetMembers,
+    StateChanged, Subscribe,
 };
 
 /// What the StateKeeper needs to know besides its inputs.
@@ -78,7 +78,10 @@ impl StateKeeper {
         memory: StateKeeperMemory,
         log: &Logger,
     ) -> StateKeeper {
-        let members = vec![settings.hostname.clone()];
+        let members = memory
+            .last()
+            .map(|last| last.members().to_vec())
+            .unwrap_or_else(|| vec![settings.hostname.clone()]);
         let current = memory.last().unwrap_or_else(|| {
             let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
             Arc::new(Snapshot::new(empty, members.clone(), 0, 0))
@@ -198,6 +201,21 @@ impl Handler<ExpireNode> for StateKeeper {
             info!(self.log, "Expired member's services"; "host" => &msg.hostname,
                 "count" => changes.len());
             self.publish(changes);
+        }
+    }
+}
+
+impl Handler<SetMembers> for StateKeeper {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetMembers, _: &mut Context<Self>) {
+        let mut members = msg.0;
+        members.push(self.settings.hostname.clone());
+        members.sort();
+        members.dedup();
+        if members != self.members {
+            self.members = members;
+            self.publish(Vec::new());
         }
     }
 }

@@ -31,7 +31,7 @@
 //! re-tuned with the member count (`Config::new_lan(n)`, as corrosion does).
 
 use std::collections::BTreeMap;
-use std::num::{NonZeroU32, NonZeroUsize};
+use std::num::{NonZeroU8, NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use foca::{Config, Foca, OwnedNotification, PeriodicParams, PostcardCodec};
@@ -70,6 +70,11 @@ pub struct MembershipConfig {
     pub item_horizon: Duration,
     /// At most this many keys are remembered with their newest version.
     pub max_seen_keys: usize,
+    /// Each update and record is sent at least this many times, whatever the cluster size.
+    /// foca's LAN value (4 × log10(N+1)) is 1–2 below ten members: a record relayed twice
+    /// to random members, some of which already hold it, often dies out before reaching
+    /// everyone. Go Sidecar sends every change 5 times (ALIVE_COUNT).
+    pub min_transmissions: u8,
 }
 
 impl Default for MembershipConfig {
@@ -84,6 +89,7 @@ impl Default for MembershipConfig {
             max_packet_size: 1400,
             item_horizon: Duration::from_secs(3 * 3600 + 60),
             max_seen_keys: 1 << 20,
+            min_transmissions: 5,
         }
     }
 }
@@ -95,6 +101,9 @@ impl MembershipConfig {
         let mut config = Config::new_lan(n);
         let scale = f64::max(1.0, f64::from(n.get()).log10());
         config.suspect_to_down_after = self.suspicion_base.mul_f64(scale);
+        config.max_transmissions = config
+            .max_transmissions
+            .max(NonZeroU8::new(self.min_transmissions).unwrap_or(NonZeroU8::MIN));
         config.remove_down_after = Some(self.remove_down_after);
         config.max_packet_size =
             NonZeroUsize::new(self.max_packet_size).unwrap_or(NonZeroUsize::MIN);

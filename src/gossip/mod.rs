@@ -1,5 +1,5 @@
-//! The cluster layer's pure pieces (DESIGN.md §5); the Gossiper actor that owns the sockets
-//! and ties them together comes later.
+//! The cluster layer's pure pieces (DESIGN.md §5); the actor that owns the sockets and ties
+//! them together is [`crate::actors::gossiper`].
 //!
 //! - [`membership`]: SWIM over `foca`, plus a direct confirmation before a member is reported
 //!   down; [`broadcast`] carries service records on foca's custom broadcasts; [`node_id`] is a

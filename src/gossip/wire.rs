@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use super::crypto::{KeyRing, OVERHEAD};
 use super::digest::Digest;
 use super::hash::fnv1a64;
+use super::node_id::NodeId;
 pub use super::records::{BadStatus, Packed, WirePort, WireService, nanos, split_services};
 
 /// The first two bytes of every frame.
@@ -109,6 +110,15 @@ pub enum Message {
         /// The leaving node's name.
         name: String,
     },
+    /// The first frame of each TCP session, both ways: who is speaking, and whether an
+    /// anti-entropy exchange follows (`false`: a direct liveness check, nothing follows).
+    /// A node that is not an active member answers none.
+    Hello {
+        /// The speaker's identity (the joiner needs the seed's name to announce to it).
+        node: NodeId,
+        /// Whether the push/pull session follows.
+        exchange: bool,
+    },
 }
 
 impl Message {
@@ -120,6 +130,7 @@ impl Message {
             Message::Want { .. } => 4,
             Message::Records(_) => 5,
             Message::Leave { .. } => 6,
+            Message::Hello { .. } => 7,
         }
     }
 
@@ -132,6 +143,7 @@ impl Message {
             Message::Want { .. } => "want",
             Message::Records(_) => "records",
             Message::Leave { .. } => "leave",
+            Message::Hello { .. } => "hello",
         }
     }
 }
@@ -291,6 +303,7 @@ fn body_of(message: &Message) -> Result<Vec<u8>, EncodeError> {
         Message::Digest(digest) => post(digest),
         Message::Want { hosts } => post(hosts),
         Message::Leave { name } => post(name),
+        Message::Hello { node, exchange } => post(&(node, exchange)),
     }
 }
 
@@ -304,6 +317,10 @@ fn message_of(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
         },
         5 => Message::Records(parse(body)?),
         6 => Message::Leave { name: parse(body)? },
+        7 => {
+            let (node, exchange) = parse(body)?;
+            Message::Hello { node, exchange }
+        }
         other => return Err(DecodeError::UnknownKind(other)),
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod docker;
 pub mod events;
+pub mod gossip;
 pub mod health;
 pub mod listeners;
 pub mod state;
@@ -12,8 +13,10 @@ pub mod supervisor;
 
 pub use docker::{DockerStatus, GetDockerStatus};
 pub use events::{ObservedLocalServices, StateChanged};
+pub use gossip::{GetGossipStats, GossipStats, LeaveCluster};
 pub use health::{GetHealthStats, HealthStats};
 pub use listeners::{GetListenerStats, ListenerStats};
 pub use state::{
-    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, Subscribe,
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, SetMembers,
+    Subscribe,
 };

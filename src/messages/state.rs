@@ -55,3 +55,9 @@ pub struct GetSnapshot;
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Subscribe(pub Recipient<StateChanged>);
+
+/// The live cluster members by node name (the Gossiper's view; this node included), shown
+/// as `ClusterMembers`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SetMembers(pub Vec<String>);

@@ -178,3 +178,27 @@ async fn expiring_a_node_tombstones_its_records_and_a_stopped_subscriber_is_drop
     );
     assert_eq!(seen.lock().unwrap().len(), 3);
 }
+
+#[actix::test]
+async fn set_members_is_published_with_this_node_kept_and_survives_a_restart() {
+    let clock = start();
+    let settings = StateKeeperSettings {
+        hostname: "node-a".into(),
+        cluster_name: "default".into(),
+        lifespans: Lifespans::default(),
+        expire_interval: Duration::from_secs(2),
+    };
+    let log = Logger::root(slog::Discard, o!());
+    let memory = StateKeeperMemory::default();
+    let shared: SharedClock = Arc::new(clock.clone());
+    let keeper =
+        StateKeeper::new(settings.clone(), Arc::clone(&shared), memory.clone(), &log).start();
+    let members = vec!["node-c".to_owned(), "node-b".to_owned()];
+    keeper.send(SetMembers(members)).await.unwrap();
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    assert_eq!(snapshot.members(), ["node-a", "node-b", "node-c"]);
+
+    let restarted = StateKeeper::new(settings, shared, memory, &log).start();
+    let snapshot = restarted.send(GetSnapshot).await.unwrap();
+    assert_eq!(snapshot.members(), ["node-a", "node-b", "node-c"]);
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Cluster latency (issue 5): N nodes (default 5) on 127.0.0.1..N with one gossip port, node 2
+# announcing one static service checked on a local HTTP target. Per trial: node 2 started →
+# its service ALIVE on every other node; SIGKILL node 2 → TOMBSTONE everywhere; node 2
+# started again, then SIGTERM → TOMBSTONE everywhere, and → node 2 exited. Prints p50 and max as a Markdown table.
+# Usage: scripts/bench-cluster.sh [trials] [nodes]   (debug build under $CARGO_TARGET_DIR)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TRIALS=${1:-5}
+NODES=${2:-5}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+cargo build --quiet --bin sidecar
+python3 - "$TRIALS" "$NODES" "$TARGET_DIR/debug/sidecar" <<'PY'
+import http.server, json, os, signal, socket, subprocess, sys, tempfile, threading, time
+import urllib.request
+
+trials, nodes, binary = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+
+class Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+
+target = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+threading.Thread(target=target.serve_forever, daemon=True).start()
+work = tempfile.mkdtemp()
+static = os.path.join(work, "static.json")
+with open(static, "w") as f:
+    json.dump([{"Service": {"Name": "bench", "Image": "bench:1", "ProxyMode": "http",
+        "Ports": [{"Type": "tcp", "Port": target.server_port, "ServicePort": 9999,
+                   "IP": "127.0.0.1"}]},
+        "Check": {"Type": "HttpGet",
+                  "Args": f"http://127.0.0.1:{target.server_port}/health"}}], f)
+
+def free_port():
+    while True:
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+        try:
+            for n in range(1, nodes + 1):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    t = socket.socket(socket.AF_INET, kind); t.bind((f"127.0.0.{n}", port)); t.close()
+            return port
+        except OSError:
+            pass
+
+HTTP = 18000
+def start(n, port):
+    ip = f"127.0.0.{n}"
+    env = {"PATH": os.environ["PATH"], "SIDECAR_HOSTNAME": f"node-{n}",
+           "SIDECAR_BIND_IP": ip, "SIDECAR_ADVERTISE_IP": ip, "SIDECAR_HTTP_BIND_IP": ip,
+           "SIDECAR_HTTP_PORT": str(HTTP), "SIDECAR_BIND_PORT": str(port),
+           "SIDECAR_SEEDS": f"127.0.0.1:{port}", "SIDECAR_LOGGING_LEVEL": "warn",
+           "HAPROXY_DISABLE": "true",
+           "SIDECAR_DISCOVERY": "static" if n == 2 else "", "STATIC_CONFIG_FILE": static}
+    return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+def status(n):
+    try:
+        url = f"http://127.0.0.{n}:{HTTP}/api/services.json"
+        with urllib.request.urlopen(url, timeout=1) as r:
+            doc = json.load(r)
+    except OSError:
+        return None
+    for s in doc.get("Services", {}).get("bench") or []:
+        if s["Hostname"] == "node-2":
+            return s["Status"]
+    return None
+
+def wait_all(want, since, timeout=30.0):
+    others = [n for n in range(1, nodes + 1) if n != 2]
+    while time.monotonic() - since < timeout:
+        others = [n for n in others if status(n) != want]
+        if not others:
+            return time.monotonic() - since
+        time.sleep(0.01)
+    raise SystemExit(f"status {want} not reached everywhere in {timeout}s")
+
+results = {"join → ALIVE everywhere": [], "SIGKILL → TOMBSTONE everywhere": [],
+           "SIGTERM → TOMBSTONE everywhere": [], "SIGTERM → process exited": []}
+for trial in range(trials):
+    port = free_port()
+    procs = {n: start(n, port) for n in range(1, nodes + 1) if n != 2}
+    time.sleep(1.5)
+    try:
+        t = time.monotonic(); procs[2] = start(2, port)
+        results["join → ALIVE everywhere"].append(wait_all(0, t))
+        t = time.monotonic(); procs[2].send_signal(signal.SIGKILL)
+        results["SIGKILL → TOMBSTONE everywhere"].append(wait_all(1, t))
+        procs[2].wait()
+        procs[2] = start(2, port); wait_all(0, time.monotonic())
+        t = time.monotonic(); procs[2].send_signal(signal.SIGTERM)
+        results["SIGTERM → TOMBSTONE everywhere"].append(wait_all(1, t))
+        procs[2].wait(timeout=10)
+        results["SIGTERM → process exited"].append(time.monotonic() - t)
+    finally:
+        for p in procs.values():
+            p.kill(); p.wait()
+
+print(f"| {nodes} nodes, {trials} trials | p50 | max |")
+print("|---|---|---|")
+for name, xs in results.items():
+    xs.sort()
+    print(f"| {name} | {xs[len(xs) // 2]:.2f} s | {xs[-1]:.2f} s |")
+PY

@@ -1,0 +1,365 @@
+//! Gossiper: this node's membership of the cluster and the spreading of service records.
+//!
+//! Does: own the [`Membership`] (SWIM over foca) and carry out its [`Effects`] on the gossip
+//! UDP socket and the actor's timers; broadcast every status change of this node's records
+//! at once, and all of them every 20 s so that peers never expire them at 80 s; join through
+//! the seeds and run push/pull anti-entropy over TCP (`net`); tell the StateKeeper the live
+//! members, the records heard and the members confirmed down; leave gracefully on shutdown.
+//! Does not: merge records (the StateKeeper does) or decide SWIM (the membership core does).
+//!
+//! Bad input on the gossip ports is dropped and counted by reason ([`GetGossipStats`]).
+
+mod memory;
+mod net;
+mod sessions;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use slog::{Logger, debug, info, o, warn};
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+
+pub use self::memory::GossiperMemory;
+pub use self::net::GossipSockets;
+use self::net::{Accepted, Datagram, Wire};
+use crate::catalog::{Service, ServicesState, Snapshot};
+use crate::clock::SharedClock;
+use crate::gossip::broadcast::BroadcastItem;
+use crate::gossip::crypto::KeyRing;
+use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
+use crate::gossip::node_id::NodeId;
+use crate::gossip::wire::{ClusterId, Message, WireService};
+use crate::messages::{
+    ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, SetMembers,
+    StateChanged, Subscribe,
+};
+use crate::supervisor::Link;
+
+/// How the Gossiper runs.
+#[derive(Clone, Debug)]
+pub struct GossiperSettings {
+    /// This node's name (its hostname).
+    pub hostname: String,
+    /// Where peers reach this node (advertise IP and the bound gossip port).
+    pub advertise: SocketAddr,
+    /// `SIDECAR_CLUSTER_NAME`: frames of other clusters are refused.
+    pub cluster_name: String,
+    /// `SIDECAR_GOSSIP_KEYS`, when set.
+    pub keys: Option<Arc<KeyRing>>,
+    /// Seeds as `host:port`.
+    pub seeds: Vec<String>,
+    /// One exchange with a random member this often (`SIDECAR_PUSH_PULL_INTERVAL`).
+    pub push_pull_interval: Duration,
+    /// All of this node's records are broadcast again this often.
+    pub rebroadcast_interval: Duration,
+    /// Timeout of each TCP read, write and connect.
+    pub session_timeout: Duration,
+    /// Most TCP sessions at once (both directions).
+    pub max_sessions: usize,
+    /// The longest wait between two join attempts.
+    pub max_join_backoff: Duration,
+    /// SWIM tuning.
+    pub membership: MembershipConfig,
+}
+
+impl GossiperSettings {
+    /// Defaults for `hostname` reachable at `advertise` in `cluster_name`.
+    pub fn new(hostname: &str, advertise: SocketAddr, cluster_name: &str) -> GossiperSettings {
+        GossiperSettings {
+            hostname: hostname.to_owned(),
+            advertise,
+            cluster_name: cluster_name.to_owned(),
+            keys: None,
+            seeds: Vec::new(),
+            push_pull_interval: Duration::from_secs(30),
+            rebroadcast_interval: Duration::from_secs(20),
+            session_timeout: Duration::from_secs(2),
+            max_sessions: 8,
+            max_join_backoff: Duration::from_secs(30),
+            membership: MembershipConfig::default(),
+        }
+    }
+}
+
+/// The StateKeeper's inboxes the Gossiper writes to.
+#[derive(Clone)]
+pub struct StateLinks {
+    /// Subscribed to in `started()`.
+    pub subscribe: Link<Subscribe>,
+    /// Records heard from peers.
+    pub remote: Link<ApplyRemoteServices>,
+    /// Members confirmed down.
+    pub expire: Link<ExpireNode>,
+    /// The live members.
+    pub members: Link<SetMembers>,
+}
+
+/// The actor. See the [module docs](self).
+pub struct Gossiper {
+    settings: GossiperSettings,
+    sockets: Arc<GossipSockets>,
+    clock: SharedClock,
+    state: StateLinks,
+    membership: Membership,
+    memory: GossiperMemory,
+    wire: Wire,
+    udp: Option<Arc<UdpSocket>>,
+    local: Arc<Snapshot>,
+    sessions: Arc<Semaphore>,
+    stats: GossipStats,
+    join_backoff: Duration,
+    leaving: bool,
+    log: Logger,
+}
+
+impl Gossiper {
+    /// A Gossiper on the bound `sockets`; it joins and subscribes once started. It resumes
+    /// the identity and members in `memory` when an earlier instance left some.
+    pub fn new(
+        settings: GossiperSettings,
+        sockets: Arc<GossipSockets>,
+        clock: SharedClock,
+        state: StateLinks,
+        memory: GossiperMemory,
+        log: &Logger,
+    ) -> Gossiper {
+        let now = clock.now();
+        let me = memory.identity().unwrap_or_else(|| {
+            let incarnation = u64::try_from(now.unix_nanos() / 1_000_000).unwrap_or(0);
+            NodeId::new(&settings.hostname, settings.advertise, incarnation)
+        });
+        let seed = u64::try_from(now.unix_nanos() & i128::from(u64::MAX)).unwrap_or(0);
+        let membership = Membership::new(me, settings.membership.clone(), seed);
+        let wire = Wire {
+            cluster: ClusterId::of(&settings.cluster_name),
+            keys: settings.keys.clone(),
+            timeout: settings.session_timeout,
+        };
+        let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
+        Gossiper {
+            sessions: Arc::new(Semaphore::new(settings.max_sessions)),
+            join_backoff: Duration::from_secs(1),
+            local: Arc::new(Snapshot::new(empty, Vec::new(), 0, 0)),
+            log: log.new(o!("actor" => "gossiper")),
+            settings,
+            sockets,
+            clock,
+            state,
+            membership,
+            memory,
+            wire,
+            udp: None,
+            stats: GossipStats::default(),
+            leaving: false,
+        }
+    }
+
+    fn count(&mut self, reason: String) {
+        debug!(self.log, "Dropped gossip input"; "reason" => &reason);
+        *self.stats.dropped.entry(reason).or_insert(0) += 1;
+    }
+
+    /// Carries out what the membership asked for.
+    fn apply(&mut self, effects: Effects, ctx: &mut Context<Self>) {
+        for (to, data) in effects.send {
+            self.send_datagram(to, data);
+        }
+        for (token, delay) in effects.timers {
+            ctx.run_later(delay, move |act, ctx| act.on_timer(token, ctx));
+        }
+        self.apply_received(effects.received);
+        for node in &effects.confirm_down {
+            self.confirm(node.clone(), ctx);
+        }
+        for node in &effects.member_down {
+            info!(self.log, "Member down"; "node" => %node);
+            self.state.expire.do_send(ExpireNode {
+                hostname: node.name.clone(),
+            });
+        }
+        for node in &effects.member_up {
+            info!(self.log, "Member up"; "node" => %node);
+        }
+        if !effects.member_up.is_empty() || !effects.member_down.is_empty() {
+            self.publish_members();
+        }
+        if let Some(error) = effects.error {
+            debug!(self.log, "Membership refused an input"; "error" => %error);
+            self.count("swim.refused".to_owned());
+        }
+    }
+
+    fn send_datagram(&mut self, to: SocketAddr, data: Vec<u8>) {
+        let Some(frame) = self.wire.datagram(&Message::Swim(data)) else {
+            self.count("send.encode".to_owned());
+            return;
+        };
+        let sent = self.udp.as_ref().map(|udp| udp.try_send_to(&frame, to));
+        if !matches!(sent, Some(Ok(_))) {
+            self.count("send.udp".to_owned());
+        }
+    }
+
+    fn on_timer(&mut self, token: TimerToken, ctx: &mut Context<Self>) {
+        let effects = self.membership.handle_timer(token, self.clock.now());
+        self.apply(effects, ctx);
+    }
+
+    fn apply_received(&mut self, items: Vec<crate::gossip::broadcast::BroadcastItem>) {
+        let mut services = Vec::with_capacity(items.len());
+        for item in items {
+            let record = postcard::from_bytes::<WireService>(&item.payload)
+                .ok()
+                .and_then(|wire| Service::try_from(wire).ok());
+            match record {
+                Some(svc) => services.push(svc),
+                None => self.count("broadcast.bad_record".to_owned()),
+            }
+        }
+        if !services.is_empty() {
+            self.state.remote.do_send(ApplyRemoteServices { services });
+        }
+    }
+
+    fn publish_members(&mut self) {
+        let mut names: Vec<String> = self.membership.members().map(|m| m.name.clone()).collect();
+        names.sort();
+        let members = self.membership.members().cloned().collect();
+        self.memory.remember(self.membership.identity(), members);
+        self.stats.members = names.clone();
+        self.state.members.do_send(SetMembers(names));
+    }
+
+    /// Checks `node` directly and answers the membership.
+    fn confirm(&mut self, node: NodeId, ctx: &mut Context<Self>) {
+        let me = self.membership.identity().clone();
+        let timeout = self.settings.membership.confirm_timeout / 2;
+        let check = net::probe(node.clone(), me, self.wire.clone(), timeout);
+        ctx.spawn(check.into_actor(self).map(move |alive, act, ctx| {
+            debug!(act.log, "Checked a member declared down"; "node" => %node, "alive" => alive);
+            let effects = act.membership.confirm_result(&node, alive);
+            act.apply(effects, ctx);
+        }));
+    }
+
+    /// Broadcasts one of this node's records.
+    pub(super) fn broadcast(&mut self, svc: &Service, ctx: &mut Context<Self>) {
+        let Ok(payload) = postcard::to_stdvec(&WireService::from(svc)) else {
+            return;
+        };
+        let item = BroadcastItem {
+            key: (svc.hostname.clone(), svc.id.clone()),
+            version: svc.updated,
+            payload,
+        };
+        let effects = self.membership.broadcast(&item, self.clock.now());
+        self.apply(effects, ctx);
+    }
+
+    fn rebroadcast_local(&mut self, ctx: &mut Context<Self>) {
+        let local = Arc::clone(&self.local);
+        if let Some(server) = local.state().servers.get(&self.settings.hostname) {
+            for svc in server.services.values() {
+                self.broadcast(svc, ctx);
+            }
+        }
+    }
+}
+
+impl Actor for Gossiper {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1024);
+        match self.sockets.tokio() {
+            Ok((udp, tcp)) => {
+                ctx.add_stream(net::datagrams(Arc::clone(&udp)));
+                ctx.add_stream(net::connections(tcp));
+                self.udp = Some(udp);
+            }
+            Err(err) => {
+                warn!(self.log, "Cannot use the gossip sockets"; "error" => %err);
+                ctx.stop();
+                return;
+            }
+        }
+        info!(self.log, "Gossip listening"; "node" => %self.membership.identity(),
+            "seeds" => self.settings.seeds.join(","));
+        self.state
+            .subscribe
+            .do_send(Subscribe(ctx.address().recipient()));
+        ctx.run_interval(self.settings.rebroadcast_interval, |act, ctx| {
+            act.rebroadcast_local(ctx)
+        });
+        ctx.run_interval(self.settings.push_pull_interval, |act, ctx| {
+            act.push_pull(ctx)
+        });
+        self.resume(ctx);
+        self.join(ctx);
+    }
+}
+
+impl StreamHandler<Datagram> for Gossiper {
+    fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
+        match self.wire.open_datagram(&msg.0) {
+            Ok(Message::Swim(data)) => {
+                let effects = self.membership.handle_data(&data, self.clock.now());
+                self.apply(effects, ctx);
+            }
+            Ok(other) => self.count(format!("udp.unexpected_{}", other.name())),
+            Err(err) => self.count(format!("udp.{}", err.kind())),
+        }
+    }
+}
+
+impl StreamHandler<Accepted> for Gossiper {
+    fn handle(&mut self, msg: Accepted, ctx: &mut Context<Self>) {
+        self.serve(msg.0, ctx);
+    }
+}
+
+impl Handler<StateChanged> for Gossiper {
+    type Result = ();
+
+    fn handle(&mut self, msg: StateChanged, ctx: &mut Context<Self>) {
+        self.local = Arc::clone(&msg.snapshot);
+        if self.leaving {
+            return;
+        }
+        for change in msg.changes.iter() {
+            if change.service.hostname == self.settings.hostname {
+                self.broadcast(&change.service, ctx);
+            }
+        }
+    }
+}
+
+impl Handler<GetGossipStats> for Gossiper {
+    type Result = MessageResult<GetGossipStats>;
+
+    fn handle(&mut self, _: GetGossipStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats.clone())
+    }
+}
+
+impl Handler<LeaveCluster> for Gossiper {
+    type Result = ();
+
+    fn handle(&mut self, _: LeaveCluster, ctx: &mut Context<Self>) {
+        if self.leaving {
+            return;
+        }
+        self.leaving = true;
+        info!(self.log, "Leaving the cluster");
+        let effects = self.membership.leave();
+        self.apply(effects, ctx);
+    }
+}
+
+crate::supervised_actor!(Gossiper);
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+//! The Gossiper's TCP sessions: serving peers, joining through the seeds with backoff, and
+//! the periodic push/pull with a random member. At most `max_sessions` run at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use slog::{debug, info, warn};
+use tokio::net::TcpStream;
+
+use super::Gossiper;
+use super::net::{self, Exchanged};
+use crate::gossip::exchange::ExchangeError;
+use crate::messages::ApplyRemoteServices;
+
+impl Gossiper {
+    /// Serves one accepted connection, or drops it when too many sessions run.
+    pub(super) fn serve(&mut self, stream: TcpStream, ctx: &mut Context<Self>) {
+        let Ok(permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
+            self.count("tcp.busy".to_owned());
+            return;
+        };
+        let me = self.membership.identity().clone();
+        let active = self.membership.is_active() && !self.leaving;
+        let session = net::respond(
+            stream,
+            me,
+            active,
+            Arc::clone(&self.local),
+            self.wire.clone(),
+        );
+        ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
+            drop(permit);
+            match result {
+                Ok(Some(done)) => act.exchanged(done, false, ctx),
+                Ok(None) => {}
+                Err(err) => act.session_failed(&err),
+            }
+        }));
+    }
+
+    /// Starts one exchange with `addr`; `join` when it is a seed being joined.
+    pub(super) fn exchange_with(&mut self, addr: SocketAddr, join: bool, ctx: &mut Context<Self>) {
+        let Ok(permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
+            self.count("tcp.busy".to_owned());
+            return;
+        };
+        let me = self.membership.identity().clone();
+        let session = net::initiate(addr, me, Arc::clone(&self.local), self.wire.clone());
+        ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
+            drop(permit);
+            match result {
+                Ok(done) => act.exchanged(done, join, ctx),
+                Err(err) => {
+                    debug!(act.log, "Exchange failed"; "peer" => %addr, "error" => %err);
+                    act.session_failed(&err);
+                }
+            }
+        }));
+    }
+
+    fn session_failed(&mut self, err: &ExchangeError) {
+        self.count(format!("tcp.{}", err.kind()));
+    }
+
+    /// Merges what an exchange brought and makes sure the peer is a member. The peer's own
+    /// records are relayed: a joiner's first broadcasts may have gone out before it had any
+    /// member, and the seed is then the only node that knows them.
+    fn exchanged(&mut self, done: Exchanged, join: bool, ctx: &mut Context<Self>) {
+        self.stats.exchanges += 1;
+        if !self.leaving {
+            let own = done
+                .received
+                .iter()
+                .filter(|s| s.hostname == done.peer.name);
+            for svc in own.cloned().collect::<Vec<_>>() {
+                self.broadcast(&svc, ctx);
+            }
+        }
+        if !done.received.is_empty() {
+            self.state.remote.do_send(ApplyRemoteServices {
+                services: done.received,
+            });
+        }
+        let peer = done.peer;
+        if self.leaving || peer.name == self.settings.hostname {
+            return;
+        }
+        let known = self.membership.members().any(|m| m.name == peer.name);
+        if !known {
+            let mut effects = self.membership.apply_members(std::iter::once(peer.clone()));
+            if join {
+                info!(self.log, "Joined the cluster through a seed"; "seed" => %peer);
+                effects.extend(self.membership.announce(peer));
+            }
+            self.apply(effects, ctx);
+        }
+    }
+
+    /// After a restart: takes the remembered members back and announces to them, so the
+    /// cluster and this instance know each other again at once.
+    pub(super) fn resume(&mut self, ctx: &mut Context<Self>) {
+        let members = self.memory.members();
+        if members.is_empty() {
+            return;
+        }
+        info!(self.log, "Resuming membership"; "members" => members.len());
+        let mut effects = self.membership.apply_members(members.clone().into_iter());
+        for member in members {
+            effects.extend(self.membership.announce(member));
+        }
+        self.apply(effects, ctx);
+    }
+
+    /// Tries every seed; tries again with backoff while no member is known.
+    pub(super) fn join(&mut self, ctx: &mut Context<Self>) {
+        if self.settings.seeds.is_empty() || self.leaving {
+            return;
+        }
+        if self.membership.members().next().is_some() {
+            self.join_backoff = std::time::Duration::from_secs(1);
+            return;
+        }
+        let seeds = self.settings.seeds.clone();
+        let advertise = self.settings.advertise;
+        let lookup = async move {
+            let mut addrs = Vec::new();
+            for seed in seeds {
+                if let Ok(found) = tokio::net::lookup_host(seed.as_str()).await {
+                    addrs.extend(found.filter(|a| a.is_ipv4()).take(1));
+                }
+            }
+            addrs.retain(|a| *a != advertise);
+            addrs
+        };
+        ctx.spawn(lookup.into_actor(self).map(|addrs, act, ctx| {
+            if addrs.is_empty() {
+                debug!(act.log, "No seed to join (unresolved, or only this node)");
+            }
+            for addr in addrs {
+                act.exchange_with(addr, true, ctx);
+            }
+        }));
+        let delay = self.join_backoff;
+        self.join_backoff = (delay * 2).min(self.settings.max_join_backoff);
+        ctx.run_later(delay, |act, ctx| act.join(ctx));
+    }
+
+    /// One exchange with a random live member (anti-entropy).
+    pub(super) fn push_pull(&mut self, ctx: &mut Context<Self>) {
+        if self.leaving {
+            return;
+        }
+        let members: Vec<SocketAddr> = self.membership.members().map(|m| m.addr).collect();
+        if members.is_empty() {
+            return;
+        }
+        let pick = usize::try_from(self.clock.now().unix_nanos().rem_euclid(1 << 30)).unwrap_or(0);
+        if let Some(addr) = members.get(pick % members.len()) {
+            self.exchange_with(*addr, false, ctx);
+        } else {
+            warn!(self.log, "No member to exchange with");
+        }
+    }
+}

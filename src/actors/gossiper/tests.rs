@@ -1,0 +1,126 @@
+//! Gossiper actor tests, in process: real sockets on 127.0.0.1, real StateKeepers.
+
+use std::collections::BTreeSet;
+use std::net::UdpSocket as StdUdp;
+
+use slog::o;
+
+use super::*;
+use crate::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
+use crate::catalog::{Lifespans, ServiceStatus};
+use crate::clock::SystemClock;
+use crate::messages::{ApplyLocalServices, GetSnapshot};
+
+struct Node {
+    keeper: Addr<StateKeeper>,
+    gossiper: Addr<Gossiper>,
+    addr: SocketAddr,
+}
+
+fn node(name: &str, seeds: Vec<String>) -> Node {
+    let log = Logger::root(slog::Discard, o!());
+    let clock: SharedClock = Arc::new(SystemClock);
+    let keeper = StateKeeper::new(
+        StateKeeperSettings {
+            hostname: name.into(),
+            cluster_name: "unit".into(),
+            lifespans: Lifespans::default(),
+            expire_interval: Duration::from_secs(2),
+        },
+        Arc::clone(&clock),
+        StateKeeperMemory::default(),
+        &log,
+    )
+    .start();
+    let sockets = GossipSockets::bind([127, 0, 0, 1].into(), 0).unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], sockets.port().unwrap()));
+    let mut settings = GossiperSettings::new(name, addr, "unit");
+    settings.seeds = seeds;
+    let links = StateLinks {
+        subscribe: Link::fixed(keeper.clone().recipient()),
+        remote: Link::fixed(keeper.clone().recipient()),
+        expire: Link::fixed(keeper.clone().recipient()),
+        members: Link::fixed(keeper.clone().recipient()),
+    };
+    let gossiper = Gossiper::new(
+        settings,
+        Arc::new(sockets),
+        clock,
+        links,
+        GossiperMemory::default(),
+        &log,
+    )
+    .start();
+    Node {
+        keeper,
+        gossiper,
+        addr,
+    }
+}
+
+async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[actix::test]
+async fn garbage_datagrams_are_dropped_and_counted_by_reason() {
+    let a = node("a", Vec::new());
+    let udp = StdUdp::bind("127.0.0.1:0").unwrap();
+    udp.send_to(b"definitely not a frame", a.addr).unwrap();
+    udp.send_to(b"tiny", a.addr).unwrap();
+    // A hello may be 4 KiB: a peer cannot make the node allocate a 1 MB frame for it.
+    let mut tcp = std::net::TcpStream::connect(a.addr).unwrap();
+    std::io::Write::write_all(&mut tcp, &1_000_000_u32.to_be_bytes()).unwrap();
+    let gossiper = a.gossiper.clone();
+    until("three drops counted", || {
+        let gossiper = gossiper.clone();
+        async move {
+            let stats = gossiper.send(GetGossipStats).await.unwrap();
+            stats.dropped.get("udp.bad_magic") == Some(&1)
+                && stats.dropped.get("udp.too_short") == Some(&1)
+                && stats.dropped.get("tcp.too_large") == Some(&1)
+        }
+    })
+    .await;
+}
+
+#[actix::test]
+async fn a_joiner_learns_the_seeds_records_and_both_list_each_other() {
+    let a = node("a", Vec::new());
+    let svc = Service {
+        id: "s1".into(),
+        name: "web".into(),
+        hostname: "a".into(),
+        status: ServiceStatus::Alive,
+        ..Service::default()
+    };
+    let local = ApplyLocalServices {
+        services: vec![svc],
+        pending: BTreeSet::new(),
+    };
+    a.keeper.send(local).await.unwrap();
+    let b = node("b", vec![a.addr.to_string()]);
+    let (ka, kb) = (a.keeper.clone(), b.keeper.clone());
+    until("b holds a's record and both members", || {
+        let (ka, kb) = (ka.clone(), kb.clone());
+        async move {
+            let (sa, sb) = (
+                ka.send(GetSnapshot).await.unwrap(),
+                kb.send(GetSnapshot).await.unwrap(),
+            );
+            sb.state().get("a", "s1").is_some()
+                && sa.members() == ["a", "b"]
+                && sb.members() == ["a", "b"]
+        }
+    })
+    .await;
+    let stats = b.gossiper.send(GetGossipStats).await.unwrap();
+    assert!(stats.exchanges >= 1, "{stats:?}");
+    assert_eq!(stats.members, ["a"]);
+}

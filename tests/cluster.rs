@@ -1,0 +1,367 @@
+//! Clusters of real processes (the built binary) on 127.0.0.1–127.0.0.5, each node on its
+//! own loopback IP with the same gossip port: join, dissemination, `ClusterMembers`, failure
+//! detection after SIGKILL, graceful leave on SIGTERM, cluster isolation by name, and garbage
+//! on the gossip ports.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use common::{Sidecar, Target, base_env, eventually, static_file};
+use serde_json::Value;
+
+/// A port free for TCP and UDP on every 127.0.0.x used here.
+fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let free = (1..=5).all(|n| {
+            let ip = format!("127.0.0.{n}");
+            TcpListener::bind((ip.as_str(), port)).is_ok() || n == 1
+        }) && (1..=5)
+            .all(|n| UdpSocket::bind((format!("127.0.0.{n}").as_str(), port)).is_ok());
+        if free {
+            return port;
+        }
+    }
+}
+
+struct Member {
+    node: Sidecar,
+    target: Option<Target>,
+    _dir: tempfile::TempDir,
+}
+
+/// Node `n` (`node-n` on 127.0.0.n:`port`) seeded by node 1; with a static service `svc`.
+fn member(n: u8, port: u16, cluster: &str, svc: Option<&str>) -> Member {
+    member_with(n, port, cluster, svc, &[])
+}
+
+/// [`member`] with `extra` environment.
+fn member_with(
+    n: u8,
+    port: u16,
+    cluster: &str,
+    svc: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Member {
+    let ip = format!("127.0.0.{n}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut env: BTreeMap<String, String> = base_env();
+    for (k, v) in [
+        ("SIDECAR_HOSTNAME", format!("node-{n}")),
+        ("SIDECAR_BIND_IP", ip.clone()),
+        ("SIDECAR_ADVERTISE_IP", ip.clone()),
+        ("SIDECAR_HTTP_BIND_IP", ip.clone()),
+        ("SIDECAR_BIND_PORT", port.to_string()),
+        ("SIDECAR_SEEDS", format!("127.0.0.1:{port}")),
+        ("SIDECAR_CLUSTER_NAME", cluster.to_owned()),
+        ("SIDECAR_LOGGING_LEVEL", "debug".to_owned()),
+    ] {
+        env.insert(k.to_owned(), v);
+    }
+    let target = svc.map(|name| {
+        let target = Target::start();
+        let file = static_file(dir.path(), name, target.addr);
+        env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
+        target
+    });
+    if target.is_none() {
+        env.insert("SIDECAR_DISCOVERY".into(), String::new());
+    }
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Member {
+        node: Sidecar::start(&env, &[]),
+        target,
+        _dir: dir,
+    }
+}
+
+/// The status of `svc` announced by `host`, as `node` sees it.
+fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
+    let body = node.get_json("/api/services.json");
+    body["Services"][svc]
+        .as_array()?
+        .iter()
+        .find(|s| s["Hostname"] == host)?["Status"]
+        .as_i64()
+}
+
+fn members(node: &Sidecar) -> Vec<String> {
+    let body: Value = node.get_json("/api/services.json");
+    let mut names: Vec<String> = body["ClusterMembers"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+const ALIVE: i64 = 0;
+const TOMBSTONE: i64 = 1;
+const UNHEALTHY: i64 = 2;
+
+fn wait_status(nodes: &[&Sidecar], svc: &str, host: &str, want: i64, within: Duration) {
+    for node in nodes {
+        eventually(within, &format!("{svc}@{host} has status {want}"), || {
+            (status(node, svc, host) == Some(want)).then_some(())
+        });
+    }
+}
+
+#[test]
+fn three_nodes_share_records_and_members_and_detect_a_sigkill() {
+    let port = free_port();
+    let n1 = member(1, port, "test", None);
+    let n2 = member(2, port, "test", Some("web"));
+    let n3 = member(3, port, "test", None);
+    let others = [&n1.node, &n3.node];
+    wait_status(&others, "web", "node-2", ALIVE, Duration::from_secs(20));
+    let all = vec![
+        "node-1".to_owned(),
+        "node-2".to_owned(),
+        "node-3".to_owned(),
+    ];
+    eventually(
+        Duration::from_secs(10),
+        "node 1 lists three members",
+        || (members(&n1.node) == all).then_some(()),
+    );
+
+    n2.node.signal("KILL");
+    let killed = Instant::now();
+    wait_status(&others, "web", "node-2", TOMBSTONE, Duration::from_secs(15));
+    assert!(
+        killed.elapsed() < Duration::from_secs(12),
+        "took {:?}",
+        killed.elapsed()
+    );
+    eventually(
+        Duration::from_secs(5),
+        "node 2 leaves ClusterMembers",
+        || (!members(&n1.node).contains(&"node-2".to_owned())).then_some(()),
+    );
+}
+
+#[test]
+fn sigterm_tombstones_the_leaving_nodes_records_everywhere_quickly() {
+    let port = free_port();
+    let n1 = member(1, port, "test", None);
+    let mut n2 = member(2, port, "test", Some("api"));
+    let n3 = member(3, port, "test", None);
+    let others = [&n1.node, &n3.node];
+    wait_status(&others, "api", "node-2", ALIVE, Duration::from_secs(20));
+
+    n2.node.signal("TERM");
+    let stopped = Instant::now();
+    wait_status(&others, "api", "node-2", TOMBSTONE, Duration::from_secs(5));
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        stopped.elapsed()
+    );
+    let status = n2.node.wait_exit(Duration::from_secs(3));
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn a_node_of_another_cluster_never_sees_the_others_records() {
+    let port = free_port();
+    let n1 = member(1, port, "blue", Some("blue-svc"));
+    let n2 = member(2, port, "green", None);
+    let n3 = member(3, port, "blue", None);
+    wait_status(
+        &[&n3.node],
+        "blue-svc",
+        "node-1",
+        ALIVE,
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(status(&n2.node, "blue-svc", "node-1"), None);
+    assert_eq!(members(&n2.node), vec!["node-2".to_owned()]);
+    assert!(!members(&n1.node).contains(&"node-2".to_owned()));
+}
+
+fn dropped(node: &Sidecar, reason: &str) -> bool {
+    node.log_lines().iter().any(|line| {
+        let v: Value = serde_json::from_str(line).unwrap_or_default();
+        v["msg"] == "Dropped gossip input" && v["reason"] == reason
+    })
+}
+
+#[test]
+fn garbage_on_the_gossip_ports_is_dropped_and_counted() {
+    let port = free_port();
+    let n4 = member(4, port, "test", Some("svc"));
+    let addr = format!("127.0.0.4:{port}");
+    let udp = UdpSocket::bind("127.0.0.4:0").unwrap();
+    udp.send_to(b"definitely not a frame", &addr).unwrap();
+    let mut other = b"SC\x01\x00".to_vec();
+    other.extend_from_slice(&[7; 9]);
+    udp.send_to(&other, &addr).unwrap();
+    udp.send_to(&[0xff; 4000], &addr).unwrap();
+    let mut tcp = TcpStream::connect(&addr).unwrap();
+    tcp.write_all(&u32::MAX.to_be_bytes()).unwrap();
+    let mut tcp2 = TcpStream::connect(&addr).unwrap();
+    tcp2.write_all(&[0, 0, 0, 5, 1, 2, 3, 4, 5]).unwrap();
+    for reason in [
+        "udp.bad_magic",
+        "udp.other_cluster",
+        "udp.too_large",
+        "tcp.too_large",
+        "tcp.too_short",
+    ] {
+        eventually(Duration::from_secs(5), reason, || {
+            dropped(&n4.node, reason).then_some(())
+        });
+    }
+    wait_status(&[&n4.node], "svc", "node-4", ALIVE, Duration::from_secs(10));
+}
+
+#[test]
+fn five_nodes_all_see_each_other_and_a_record_from_any_node() {
+    let port = free_port();
+    let mut nodes = vec![member(1, port, "five", None)];
+    for n in 2..=5 {
+        nodes.push(member(n, port, "five", (n == 4).then_some("db")));
+    }
+    let all: Vec<String> = (1..=5).map(|n| format!("node-{n}")).collect();
+    for m in &nodes {
+        eventually(Duration::from_secs(15), "five members everywhere", || {
+            (members(&m.node) == all).then_some(())
+        });
+    }
+    let refs: Vec<&Sidecar> = nodes.iter().map(|m| &m.node).collect();
+    wait_status(&refs, "db", "node-4", ALIVE, Duration::from_secs(15));
+}
+
+const KEY_1: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
+const KEY_2: &str = "AQEBAQEBAQEBAQEBAQEBAQ==";
+
+#[test]
+fn with_gossip_keys_only_nodes_holding_the_key_take_part() {
+    let port = free_port();
+    let keys = |k| [("SIDECAR_GOSSIP_KEYS", k)];
+    let n1 = member_with(1, port, "sealed", Some("secret"), &keys(KEY_1));
+    let n2 = member_with(2, port, "sealed", None, &keys(KEY_1));
+    let n3 = member_with(3, port, "sealed", None, &keys(KEY_2));
+    wait_status(
+        &[&n2.node],
+        "secret",
+        "node-1",
+        ALIVE,
+        Duration::from_secs(15),
+    );
+    eventually(
+        Duration::from_secs(5),
+        "node 1 refuses node 3's join",
+        || dropped(&n1.node, "tcp.decrypt").then_some(()),
+    );
+    assert_eq!(status(&n3.node, "secret", "node-1"), None);
+    assert_eq!(members(&n3.node), vec!["node-3".to_owned()]);
+    assert!(!members(&n1.node).contains(&"node-3".to_owned()));
+}
+
+#[test]
+fn a_node_whose_seed_is_not_up_yet_keeps_trying_and_joins_later() {
+    let port = free_port();
+    let n2 = member(2, port, "late", Some("early"));
+    eventually(Duration::from_secs(5), "a failed join attempt", || {
+        n2.node
+            .logs_text()
+            .contains("Exchange failed")
+            .then_some(())
+    });
+    let n1 = member(1, port, "late", None);
+    wait_status(
+        &[&n1.node],
+        "early",
+        "node-2",
+        ALIVE,
+        Duration::from_secs(15),
+    );
+    let both = vec!["node-1".to_owned(), "node-2".to_owned()];
+    eventually(Duration::from_secs(5), "both members on node 2", || {
+        (members(&n2.node) == both).then_some(())
+    });
+}
+
+fn restart_gossiper(node: &Sidecar) {
+    let (status, body) = common::http_call(
+        node.http,
+        "POST",
+        "/api/admin/subsystems/gossiper/restart",
+        "Content-Length: 0\r\n",
+    );
+    assert!((200..300).contains(&status), "{status} {body}");
+}
+
+#[test]
+fn restarted_gossipers_rejoin_and_keep_spreading_records() {
+    let port = free_port();
+    let n1 = member(1, port, "again", None);
+    let n2 = member(2, port, "again", Some("first"));
+    let n3 = member(3, port, "again", None);
+    wait_status(
+        &[&n1.node, &n3.node],
+        "first",
+        "node-2",
+        ALIVE,
+        Duration::from_secs(15),
+    );
+    restart_gossiper(&n1.node);
+    restart_gossiper(&n2.node);
+    let n4 = member(4, port, "again", Some("second"));
+    let others = [&n1.node, &n2.node, &n3.node];
+    wait_status(&others, "second", "node-4", ALIVE, Duration::from_secs(15));
+    let all: Vec<String> = (1..=4).map(|n| format!("node-{n}")).collect();
+    for node in [&n1.node, &n2.node, &n3.node, &n4.node] {
+        eventually(Duration::from_secs(15), "four members everywhere", || {
+            (members(node) == all).then_some(())
+        });
+    }
+    assert_eq!(status(&n4.node, "first", "node-2"), Some(ALIVE));
+}
+
+#[test]
+fn a_health_change_on_one_node_reaches_the_others_and_back() {
+    let port = free_port();
+    let n1 = member(1, port, "health", None);
+    let n2 = member(2, port, "health", Some("flaky"));
+    let n3 = member(3, port, "health", None);
+    let others = [&n1.node, &n3.node];
+    wait_status(&others, "flaky", "node-2", ALIVE, Duration::from_secs(15));
+    let target = n2.target.as_ref().unwrap();
+    target.set_failing(true);
+    wait_status(
+        &[&n2.node],
+        "flaky",
+        "node-2",
+        UNHEALTHY,
+        Duration::from_secs(20),
+    );
+    let local = Instant::now();
+    wait_status(
+        &others,
+        "flaky",
+        "node-2",
+        UNHEALTHY,
+        Duration::from_secs(5),
+    );
+    assert!(
+        local.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        local.elapsed()
+    );
+    target.set_failing(false);
+    wait_status(&others, "flaky", "node-2", ALIVE, Duration::from_secs(20));
+}
