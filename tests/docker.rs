@@ -259,3 +259,68 @@ fn an_unknown_namer_a_regex_without_a_group_and_tls_exit_2_naming_the_variable()
         ],
     );
 }
+
+/// A free port for TCP and UDP on 127.0.0.1 and 127.0.0.2 (gossip uses both, on the same
+/// number).
+fn free_gossip_port() -> u16 {
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let free = ["127.0.0.1", "127.0.0.2"].iter().all(|ip| {
+            std::net::TcpListener::bind((*ip, port)).is_ok()
+                && std::net::UdpSocket::bind((*ip, port)).is_ok()
+        });
+        if free {
+            return port;
+        }
+    }
+}
+
+#[test]
+fn a_stopped_container_is_tombstoned_on_the_other_nodes_of_the_cluster_too() {
+    let port = free_gossip_port().to_string();
+    let name = unique("spread");
+    let watcher = node(
+        &local_docker(),
+        &[("SIDECAR_HOSTNAME", "node-a"), ("SIDECAR_BIND_PORT", &port)],
+    );
+    let mut env: BTreeMap<String, String> = base_env();
+    for (k, v) in [
+        ("SIDECAR_HOSTNAME", "node-b"),
+        ("SIDECAR_DISCOVERY", ""),
+        ("SIDECAR_BIND_IP", "127.0.0.2"),
+        ("SIDECAR_ADVERTISE_IP", "127.0.0.2"),
+        ("SIDECAR_HTTP_BIND_IP", "127.0.0.2"),
+        ("SIDECAR_BIND_PORT", &port),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    env.insert("SIDECAR_SEEDS".into(), format!("127.0.0.1:{port}"));
+    let peer = Sidecar::start(&env, &[]);
+
+    let web = Container::run(&name, &web_labels(&name));
+    wait_status(&peer, &name, web.short_id(), ALIVE, Duration::from_secs(15));
+    web.stop();
+    let stopped = Instant::now();
+    wait_status(
+        &watcher,
+        &name,
+        web.short_id(),
+        TOMBSTONE,
+        Duration::from_secs(1),
+    );
+    // Within a second of `docker stop` returning, on the peer too (the time is measured
+    // from before both waits, so the peer gets the same budget).
+    eventually(Duration::from_secs(1), "TOMBSTONE on the peer", || {
+        (stopped.elapsed() <= Duration::from_secs(1)
+            && status(&peer, &name, web.short_id()) == Some(TOMBSTONE))
+        .then_some(())
+    });
+    eprintln!(
+        "tombstoned on the peer {:?} after docker stop returned",
+        stopped.elapsed()
+    );
+}
