@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Sidecar, Target, base_env, eventually, node_with_service, spawn, static_file};
+use common::{
+    Sidecar, Target, base_env, eventually, node_with_service, refused_at_start, spawn, static_file,
+};
 use serde_json::Value;
 
 fn status_of(node: &Sidecar, name: &str) -> Option<i64> {
@@ -82,34 +84,16 @@ fn a_missing_static_file_at_start_exits_2_naming_the_file() {
 
 #[test]
 fn a_bad_environment_value_exits_2_naming_the_variable_and_the_value() {
-    let mut env = base_env();
-    env.insert("SIDECAR_HTTP_PORT".into(), "seventy".into());
-    let (mut child, logs) = spawn(&env, &[]);
-    assert_eq!(child.wait().unwrap().code(), Some(2));
-    eventually(
-        Duration::from_secs(5),
-        "the error names the variable",
-        || {
-            let text = logs.lock().unwrap().join("\n");
-            (text.contains("SIDECAR_HTTP_PORT") && text.contains("seventy")).then_some(())
-        },
+    refused_at_start(
+        &[("SIDECAR_HTTP_PORT", "seventy")],
+        &["SIDECAR_HTTP_PORT", "seventy"],
     );
 }
 
 #[test]
 fn a_bad_listener_url_exits_2_naming_the_variable_and_the_url() {
-    let mut env = base_env();
-    env.insert("LISTENERS_URLS".into(), "http://ok:1/x,not a url".into());
-    let (mut child, logs) = spawn(&env, &[]);
-    assert_eq!(child.wait().unwrap().code(), Some(2));
-    eventually(
-        Duration::from_secs(5),
-        "the error names the variable",
-        || {
-            let text = logs.lock().unwrap().join("\n");
-            (text.contains("LISTENERS_URLS") && text.contains("not a url")).then_some(())
-        },
-    );
+    let urls = ("LISTENERS_URLS", "http://ok:1/x,not a url");
+    refused_at_start(&[urls], &["LISTENERS_URLS", "not a url"]);
 }
 
 #[test]

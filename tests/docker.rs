@@ -226,17 +226,9 @@ fn a_cut_docker_connection_loses_no_service_and_the_fresh_list_wins_when_it_is_b
 
 /// Starts the binary with `extra` on top of docker discovery; expects exit 2 and `needles`.
 fn refused_at_start(extra: &[(&str, &str)], needles: &[&str]) {
-    let mut env = base_env();
-    env.insert("SIDECAR_DISCOVERY".into(), "docker".into());
-    for (k, v) in extra {
-        env.insert(k.to_string(), v.to_string());
-    }
-    let (mut child, logs) = common::spawn(&env, &[]);
-    assert_eq!(child.wait().unwrap().code(), Some(2));
-    eventually(Duration::from_secs(5), "the error explains", || {
-        let text = logs.lock().unwrap().join("\n");
-        needles.iter().all(|n| text.contains(n)).then_some(())
-    });
+    let mut all = vec![("SIDECAR_DISCOVERY", "docker")];
+    all.extend_from_slice(extra);
+    common::refused_at_start(&all, needles);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 pub mod docker_watcher;
 pub mod gossiper;
 pub mod health_checker;
+mod http;
 pub mod listener_notifier;
 pub mod state_keeper;
 pub mod static_watcher;

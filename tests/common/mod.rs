@@ -351,3 +351,18 @@ impl Drop for NetNs {
             .output();
     }
 }
+
+/// Starts the binary with `base_env()` plus `extra`; expects exit code 2 and every one of
+/// `needles` in its log.
+pub fn refused_at_start(extra: &[(&str, &str)], needles: &[&str]) {
+    let mut env = base_env();
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let (mut child, logs) = spawn(&env, &[]);
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    eventually(Duration::from_secs(5), "the error explains", || {
+        let text = logs.lock().unwrap().join("\n");
+        needles.iter().all(|n| text.contains(n)).then_some(())
+    });
+}

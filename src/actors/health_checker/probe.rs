@@ -101,21 +101,9 @@ async fn http_get(client: Option<&reqwest::Client>, url: &str) -> CheckResult {
         },
         Err(err) if err.is_timeout() => CheckResult::TimedOut,
         Err(err) => CheckResult::Error {
-            reason: error_chain(&err),
+            reason: crate::actors::http::error_chain(&err),
         },
     }
-}
-
-/// `err` and its sources, joined with `: `.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Runs `bash -c <command>` in its own process group: exit 0 is healthy, another exit

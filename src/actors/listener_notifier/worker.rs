@@ -189,7 +189,10 @@ impl Run {
         if let Some(cookie) = &poster.cookie {
             request = request.header(COOKIE, cookie.clone());
         }
-        let response = request.send().await.map_err(|err| error_chain(&err))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|err| crate::actors::http::error_chain(&err))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -197,16 +200,4 @@ impl Run {
             Err(format!("bad status code {}", status.as_u16()))
         }
     }
-}
-
-/// An error with its sources, `outer: inner: …` (reqwest's own message hides the cause).
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
