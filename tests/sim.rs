@@ -121,6 +121,15 @@ fn measure_thousand_nodes() {
             );
         }
     }
+    false_downs_among_a_hundred_nodes();
+}
+
+/// The false-down part of [`measure_thousand_nodes`] on its own, since it is much quicker:
+/// `cargo test --release --test sim -- --ignored --nocapture false_downs`.
+#[test]
+#[ignore = "measurement: cargo test --release --test sim -- --ignored --nocapture false_downs"]
+fn false_downs_among_a_hundred_nodes() {
+    let seed = seed();
     for loss in [0.1, 0.2] {
         let mut sim = Sim::new(config(100, loss, seed));
         sim.churn(1, 600 * SEC);
