@@ -74,6 +74,14 @@ fn service(id: &str, kind: &str, args: &str) -> Discovered {
     }
 }
 
+/// Observes one service `a` checked by HttpGet on `addr`.
+fn observe_http(checker: &Addr<HealthChecker>, addr: SocketAddr) {
+    observe(
+        checker,
+        vec![service("a", "HttpGet", &format!("http://{addr}/"))],
+    );
+}
+
 fn observe(checker: &Addr<HealthChecker>, services: Vec<Discovered>) {
     checker.do_send(ObservedLocalServices {
         source: DiscoverySource::Static,
@@ -146,10 +154,7 @@ async fn a_new_service_is_pending_until_its_first_result_then_alive() {
         interval: Duration::from_secs(60),
         ..settings()
     });
-    observe(
-        &checker,
-        vec![service("a", "HttpGet", &format!("http://{addr}/"))],
-    );
+    observe_http(&checker, addr);
     eventually(Duration::from_secs(5), "a is alive", || {
         status_of(&reports, "a") == Some(ServiceStatus::Alive)
     })
@@ -174,10 +179,7 @@ async fn a_failing_http_target_is_unhealthy_and_recovers() {
     let status = Arc::new(AtomicU16::new(500));
     let addr = http_responder(Arc::clone(&status)).await;
     let (checker, reports) = start(settings());
-    observe(
-        &checker,
-        vec![service("a", "HttpGet", &format!("http://{addr}/"))],
-    );
+    observe_http(&checker, addr);
     eventually(Duration::from_secs(5), "a is unhealthy", || {
         status_of(&reports, "a") == Some(ServiceStatus::Unhealthy)
     })
@@ -196,10 +198,7 @@ async fn a_refused_connection_is_unhealthy() {
         listener.local_addr().unwrap()
     };
     let (checker, reports) = start(settings());
-    observe(
-        &checker,
-        vec![service("a", "HttpGet", &format!("http://{addr}/"))],
-    );
+    observe_http(&checker, addr);
     eventually(Duration::from_secs(5), "a is unhealthy", || {
         status_of(&reports, "a") == Some(ServiceStatus::Unhealthy)
     })
@@ -214,10 +213,7 @@ async fn a_hanging_target_fails_at_the_timeout_not_before() {
         ..settings()
     });
     let begun = Instant::now();
-    observe(
-        &checker,
-        vec![service("a", "HttpGet", &format!("http://{addr}/"))],
-    );
+    observe_http(&checker, addr);
     eventually(Duration::from_secs(5), "a has a result", || {
         status_of(&reports, "a").is_some()
     })

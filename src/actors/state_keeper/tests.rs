@@ -51,6 +51,15 @@ fn local(id: &str, status: ServiceStatus) -> Service {
     }
 }
 
+/// Applies ALIVE record `xyz` of host `node-b`, stamped now.
+async fn apply_remote(keeper: &Addr<StateKeeper>, clock: &ManualClock) {
+    let mut remote = local("xyz", ServiceStatus::Alive);
+    remote.hostname = "node-b".into();
+    remote.updated = clock.now();
+    let services = vec![remote];
+    keeper.send(ApplyRemoteServices { services }).await.unwrap();
+}
+
 fn start() -> ManualClock {
     ManualClock::new(Timestamp::parse("2026-11-23T08:00:00Z").unwrap())
 }
@@ -130,15 +139,7 @@ async fn remote_records_expire_on_the_timer_once_their_lifespan_passes() {
     tokio::time::pause();
     let clock = start();
     let keeper = start_keeper(&clock);
-    let mut remote = local("xyz", ServiceStatus::Alive);
-    remote.hostname = "node-b".into();
-    remote.updated = clock.now();
-    keeper
-        .send(ApplyRemoteServices {
-            services: vec![remote],
-        })
-        .await
-        .unwrap();
+    apply_remote(&keeper, &clock).await;
     clock.advance(Duration::from_secs(81));
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let snapshot = keeper.send(GetSnapshot).await.unwrap();
@@ -147,7 +148,7 @@ async fn remote_records_expire_on_the_timer_once_their_lifespan_passes() {
 }
 
 #[actix::test]
-async fn expiring_a_node_tombstones_its_records_and_a_stopped_subscriber_is_dropped() {
+async fn expiring_a_node_tombstones_its_records_and_tells_the_subscribers() {
     let clock = start();
     let keeper = start_keeper(&clock);
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -156,15 +157,7 @@ async fn expiring_a_node_tombstones_its_records_and_a_stopped_subscriber_is_drop
         .send(Subscribe(recorder.clone().recipient()))
         .await
         .unwrap();
-    let mut remote = local("xyz", ServiceStatus::Alive);
-    remote.hostname = "node-b".into();
-    remote.updated = clock.now();
-    keeper
-        .send(ApplyRemoteServices {
-            services: vec![remote],
-        })
-        .await
-        .unwrap();
+    apply_remote(&keeper, &clock).await;
     keeper
         .send(ExpireNode {
             hostname: "node-b".into(),
