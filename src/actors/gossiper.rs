@@ -1,9 +1,11 @@
 //! Gossiper: this node's membership of the cluster and the spreading of service records.
 //!
 //! Does: own the [`Membership`] (SWIM over foca) and carry out its [`Effects`] on the gossip
-//! UDP socket and the actor's timers; broadcast every status change of this node's records
-//! at once, and all of them every 20 s so that peers never expire them at 80 s; join through
-//! the seeds and run push/pull anti-entropy over TCP (`net`); tell the StateKeeper the live
+//! UDP socket and the actor's timers; broadcast every new version of this node's records at
+//! once (a change, a drain, a tombstone, the half-hourly refresh; a steady node sends none:
+//! peers keep a live member's records because the membership vouches for them); join through
+//! the seeds and run push/pull anti-entropy over TCP (`net`), on a period that grows with the
+//! cluster, plus a few exchanges with a member that comes back; tell the StateKeeper the live
 //! members, the records heard and the members confirmed down; leave gracefully on shutdown.
 //! Does not: merge records (the StateKeeper does) or decide SWIM (the membership core does).
 //!
@@ -18,6 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use slog::{Logger, debug, info, o, warn};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
@@ -31,6 +35,7 @@ use crate::gossip::broadcast::BroadcastItem;
 use crate::gossip::crypto::KeyRing;
 use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use crate::gossip::node_id::NodeId;
+use crate::gossip::schedule::heal_exchange;
 use crate::gossip::wire::{ClusterId, Message, WireService};
 use crate::messages::{
     ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, SetMembers,
@@ -51,10 +56,10 @@ pub struct GossiperSettings {
     pub keys: Option<Arc<KeyRing>>,
     /// Seeds as `host:port`.
     pub seeds: Vec<String>,
-    /// One exchange with a random member this often (`SIDECAR_PUSH_PULL_INTERVAL`).
+    /// One exchange with a random member this often (`SIDECAR_PUSH_PULL_INTERVAL`), in
+    /// clusters up to 32 nodes; longer in larger ones
+    /// ([`push_pull_period`](crate::gossip::schedule::push_pull_period)).
     pub push_pull_interval: Duration,
-    /// All of this node's records are broadcast again this often.
-    pub rebroadcast_interval: Duration,
     /// Timeout of each TCP read, write and connect.
     pub session_timeout: Duration,
     /// Most TCP sessions at once (both directions).
@@ -75,7 +80,6 @@ impl GossiperSettings {
             keys: None,
             seeds: Vec::new(),
             push_pull_interval: Duration::from_secs(30),
-            rebroadcast_interval: Duration::from_secs(20),
             session_timeout: Duration::from_secs(2),
             max_sessions: 8,
             max_join_backoff: Duration::from_secs(30),
@@ -110,6 +114,7 @@ pub struct Gossiper {
     local: Arc<Snapshot>,
     sessions: Arc<Semaphore>,
     stats: GossipStats,
+    rng: StdRng,
     join_backoff: Duration,
     leaving: bool,
     log: Logger,
@@ -153,6 +158,7 @@ impl Gossiper {
             wire,
             udp: None,
             stats: GossipStats::default(),
+            rng: StdRng::seed_from_u64(seed),
             leaving: false,
         }
     }
@@ -180,8 +186,16 @@ impl Gossiper {
                 hostname: node.name.clone(),
             });
         }
+        let size = self.membership.members().count() + 1;
         for node in &effects.member_up {
             info!(self.log, "Member up"; "node" => %node);
+            if heal_exchange(size, self.rng.random()) {
+                self.exchange_with(node.addr, false, ctx);
+            }
+        }
+        if effects.rejoined {
+            info!(self.log, "Rejoined the cluster after being declared down");
+            self.exchange_with_random_member(ctx);
         }
         if !effects.member_up.is_empty() || !effects.member_down.is_empty() {
             self.publish_members();
@@ -258,15 +272,6 @@ impl Gossiper {
         let effects = self.membership.broadcast(&item, self.clock.now());
         self.apply(effects, ctx);
     }
-
-    fn rebroadcast_local(&mut self, ctx: &mut Context<Self>) {
-        let local = Arc::clone(&self.local);
-        if let Some(server) = local.state().servers.get(&self.settings.hostname) {
-            for svc in server.services.values() {
-                self.broadcast(svc, ctx);
-            }
-        }
-    }
 }
 
 impl Actor for Gossiper {
@@ -291,12 +296,7 @@ impl Actor for Gossiper {
         self.state
             .subscribe
             .do_send(Subscribe(ctx.address().recipient()));
-        ctx.run_interval(self.settings.rebroadcast_interval, |act, ctx| {
-            act.rebroadcast_local(ctx)
-        });
-        ctx.run_interval(self.settings.push_pull_interval, |act, ctx| {
-            act.push_pull(ctx)
-        });
+        self.schedule_push_pull(ctx);
         self.resume(ctx);
         self.join(ctx);
     }
@@ -329,10 +329,8 @@ impl Handler<StateChanged> for Gossiper {
         if self.leaving {
             return;
         }
-        for change in msg.changes.iter() {
-            if change.service.hostname == self.settings.hostname {
-                self.broadcast(&change.service, ctx);
-            }
+        for svc in msg.announced.iter() {
+            self.broadcast(svc, ctx);
         }
     }
 }

@@ -99,8 +99,9 @@ impl StateKeeper {
         }
     }
 
-    /// Publishes a new snapshot; `changes` are the status changes that led to it.
-    fn publish(&mut self, changes: Vec<ChangeEvent>) {
+    /// Publishes a new snapshot; `changes` are the status changes that led to it and
+    /// `announced` the records this node stamped with a new version.
+    fn publish(&mut self, changes: Vec<ChangeEvent>, announced: Vec<Service>) {
         self.log_changes(&changes);
         let previous = &self.current;
         let change_version = previous.change_version() + u64::from(!changes.is_empty());
@@ -113,6 +114,7 @@ impl StateKeeper {
         let event = StateChanged {
             snapshot: Arc::clone(&self.current),
             changes: changes.into(),
+            announced: announced.into(),
         };
         self.memory.remember(&self.current);
         let mut dropped = 0;
@@ -148,9 +150,12 @@ impl StateKeeper {
     }
 
     fn expire(&mut self) {
-        let changes = self.catalog.expire(self.clock.now());
+        let now = self.clock.now();
+        self.catalog
+            .vouch(self.members.iter().map(String::as_str), now);
+        let changes = self.catalog.expire(now);
         if !changes.is_empty() {
-            self.publish(changes);
+            self.publish(changes, Vec::new());
         }
     }
 }
@@ -169,8 +174,10 @@ impl Handler<ApplyLocalServices> for StateKeeper {
 
     fn handle(&mut self, msg: ApplyLocalServices, _: &mut Context<Self>) {
         let now = self.clock.now();
-        let changes = self.catalog.sync_local(msg.services, &msg.pending, now);
-        self.publish(changes);
+        let sync = self.catalog.sync_local(msg.services, &msg.pending, now);
+        if !sync.announced.is_empty() {
+            self.publish(sync.changes, sync.announced);
+        }
     }
 }
 
@@ -181,13 +188,19 @@ impl Handler<ApplyRemoteServices> for StateKeeper {
         let now = self.clock.now();
         let mut accepted = false;
         let mut changes = Vec::new();
+        let mut reasserted = Vec::new();
         for svc in msg.services {
-            let applied = self.catalog.apply(svc, now);
+            let (applied, mine) = self.catalog.apply_remote(svc, now);
             accepted |= matches!(applied, crate::catalog::Applied::Accepted { .. });
             changes.extend(applied.into_change());
+            reasserted.extend(mine);
+        }
+        if !reasserted.is_empty() {
+            info!(self.log, "Peers held older word on this node's services, re-announcing";
+                "count" => reasserted.len());
         }
         if accepted {
-            self.publish(changes);
+            self.publish(changes, reasserted);
         }
     }
 }
@@ -200,7 +213,7 @@ impl Handler<ExpireNode> for StateKeeper {
         if !changes.is_empty() {
             info!(self.log, "Expired member's services"; "host" => &msg.hostname,
                 "count" => changes.len());
-            self.publish(changes);
+            self.publish(changes, Vec::new());
         }
     }
 }
@@ -213,9 +226,11 @@ impl Handler<SetMembers> for StateKeeper {
         members.push(self.settings.hostname.clone());
         members.sort();
         members.dedup();
+        self.catalog
+            .vouch(members.iter().map(String::as_str), self.clock.now());
         if members != self.members {
             self.members = members;
-            self.publish(Vec::new());
+            self.publish(Vec::new(), Vec::new());
         }
     }
 }
@@ -225,7 +240,7 @@ impl Handler<DrainService> for StateKeeper {
 
     fn handle(&mut self, msg: DrainService, _: &mut Context<Self>) -> Self::Result {
         let (svc, change) = self.catalog.drain(&msg.id, self.clock.now())?;
-        self.publish(change.into_iter().collect());
+        self.publish(change.into_iter().collect(), vec![svc.clone()]);
         Ok(svc)
     }
 }
@@ -245,6 +260,7 @@ impl Handler<Subscribe> for StateKeeper {
         let first = StateChanged {
             snapshot: Arc::clone(&self.current),
             changes: Arc::new([]),
+            announced: Arc::new([]),
         };
         match msg.0.try_send(first) {
             Ok(()) | Err(SendError::Full(_)) => self.memory.subscribers().push(msg.0),

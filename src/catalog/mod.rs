@@ -51,4 +51,4 @@ mod tests;
 pub use server::{ChangeEvent, Server, ServicesState, StateChangedEvent};
 pub use service::{Port, Service, ServiceStatus};
 pub use snapshot::Snapshot;
-pub use state::{Applied, Catalog, DrainError, Lifespans, RecordKey};
+pub use state::{Applied, Catalog, DrainError, Lifespans, LocalSync, RecordKey};

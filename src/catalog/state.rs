@@ -3,7 +3,7 @@
 //! Pure: no actix, tokio, sockets, clocks or randomness. Callers pass `now` and act on what
 //! each method returns.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::server::{ChangeEvent, Server, ServicesState};
@@ -21,6 +21,25 @@ pub struct Lifespans {
     pub tombstone: Duration,
     /// Records older than `tombstone + stale_fudge` are dropped on arrival (1 min).
     pub stale_fudge: Duration,
+    /// This node stamps an unchanged record of its own with a new version this often
+    /// (30 min), well inside the stale horizon, so that no peer ever drops it as stale.
+    /// Between two refreshes nothing is sent: a live member's records never expire, because
+    /// the membership vouches for them ([`Catalog::vouch`]).
+    pub refresh: Duration,
+}
+
+impl Lifespans {
+    /// How often an unchanged record this node announces under `host` is stamped anew: its
+    /// own records every [`Lifespans::refresh`]; records it files under another hostname
+    /// (a static entry's `Hostname`), which no membership vouches for, every quarter of the
+    /// alive lifespan (20 s), so peers never expire them.
+    pub fn refresh_for(&self, host: &str, own: &str) -> Duration {
+        if host == own {
+            self.refresh
+        } else {
+            self.alive / 4
+        }
+    }
 }
 
 impl Default for Lifespans {
@@ -30,6 +49,7 @@ impl Default for Lifespans {
             draining: Duration::from_secs(600),
             tombstone: Duration::from_secs(3 * 3600),
             stale_fudge: Duration::from_secs(60),
+            refresh: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -82,6 +102,20 @@ pub struct Catalog {
     drained: BTreeSet<RecordKey>,
     /// Records this node announced at its last local sync (any hostname).
     announced: BTreeSet<RecordKey>,
+    /// When the membership last vouched for each host (it was a live member then, or its
+    /// first record had just arrived). Lifespans count from the later of this and a record's
+    /// `Updated`.
+    vouched: HashMap<String, Timestamp>,
+}
+
+/// What [`Catalog::sync_local`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalSync {
+    /// The status changes, in order (for listeners and watchers).
+    pub changes: Vec<ChangeEvent>,
+    /// Every record this node stamped with a new version, tombstones included: what it must
+    /// tell the cluster. Empty while nothing changed and no refresh was due.
+    pub announced: Vec<Service>,
 }
 
 impl Catalog {
@@ -92,6 +126,7 @@ impl Catalog {
             lifespans,
             drained: BTreeSet::new(),
             announced: BTreeSet::new(),
+            vouched: HashMap::new(),
         }
     }
 
@@ -109,6 +144,7 @@ impl Catalog {
             lifespans,
             drained,
             announced: BTreeSet::new(),
+            vouched: HashMap::new(),
         }
     }
 
@@ -140,6 +176,9 @@ impl Catalog {
         if drained && new.status == ServiceStatus::Alive {
             new.status = ServiceStatus::Draining;
         }
+        if !self.state.servers.contains_key(&key.0) {
+            self.vouched.entry(key.0.clone()).or_insert(now);
+        }
         let server = self
             .state
             .servers
@@ -167,6 +206,33 @@ impl Catalog {
         }
     }
 
+    /// Merges a record heard from a peer, like [`Catalog::apply`], except that a peer's
+    /// version never overrules this node on a record it announces: when it would replace
+    /// the held record with something else (a tombstone from a time this node was thought
+    /// dead, say), the held record is stamped past it instead and returned, for this node to
+    /// announce. So this node's own view never flaps.
+    pub fn apply_remote(&mut self, new: Service, now: Timestamp) -> (Applied, Option<Service>) {
+        let key = (new.hostname.clone(), new.id.clone());
+        let overruled = self.announced.contains(&key)
+            && self.state.get(&key.0, &key.1).is_some_and(|held| {
+                let same = Service {
+                    updated: held.updated,
+                    ..new.clone()
+                };
+                beats(&new, held) && same != *held
+            });
+        if !overruled {
+            return (self.apply(new, now), None);
+        }
+        let Some(mut mine) = self.state.get(&key.0, &key.1).cloned() else {
+            return (self.apply(new, now), None);
+        };
+        mine.updated = now.max(new.updated.plus(Duration::from_nanos(1)));
+        let applied = self.apply(mine, now);
+        let held = self.state.get(&key.0, &key.1).cloned();
+        (applied, held)
+    }
+
     /// Applies every record of `other` (push/pull anti-entropy, a join).
     pub fn merge(&mut self, other: &ServicesState, now: Timestamp) -> Vec<ChangeEvent> {
         other
@@ -177,25 +243,34 @@ impl Catalog {
 
     /// Brings this node's own records in line with what discovery and health checks report.
     ///
-    /// Every observed record is stamped `now` (or 1 ns past the held version, so a local
-    /// observation always wins) and applied. Records announced before (or filed under this
-    /// node's hostname) that are neither observed nor `pending` (discovered, awaiting their
-    /// first health result) are tombstoned.
+    /// An observed record gets a new version — `now`, or 1 ns past the held version, so that a
+    /// local observation always wins — when it is new, when it differs from the record held
+    /// (status, ports, image…; a peer's version of it included), or when its refresh is due
+    /// ([`Lifespans::refresh_for`]). Otherwise the held record stays as it is, so a steady
+    /// node sends nothing. Records announced before (or filed under this node's hostname)
+    /// that are neither observed nor `pending` (discovered, awaiting their first health
+    /// result) are tombstoned.
     pub fn sync_local(
         &mut self,
         observed: Vec<Service>,
         pending: &BTreeSet<RecordKey>,
         now: Timestamp,
-    ) -> Vec<ChangeEvent> {
+    ) -> LocalSync {
         let mut seen: BTreeSet<RecordKey> = pending.clone();
-        let mut changes = Vec::new();
+        let mut sync = LocalSync::default();
         for mut svc in observed {
             if svc.hostname.is_empty() {
                 svc.hostname = self.state.hostname.clone();
             }
-            svc.updated = self.next_version(&svc.hostname, &svc.id, now);
             seen.insert((svc.hostname.clone(), svc.id.clone()));
-            changes.extend(self.apply(svc, now).into_change());
+            if self.is_current(&svc, now) {
+                continue;
+            }
+            svc.updated = self.next_version(&svc.hostname, &svc.id, now);
+            sync.changes
+                .extend(self.apply(svc.clone(), now).into_change());
+            sync.announced
+                .extend(self.state.get(&svc.hostname, &svc.id).cloned());
         }
         let gone: Vec<RecordKey> = self
             .announced
@@ -205,18 +280,63 @@ impl Catalog {
             .filter(|key| !seen.contains(key))
             .collect();
         for (host, id) in gone {
-            changes.extend(self.tombstone(&host, &id, now));
+            if let Some(change) = self.tombstone(&host, &id, now) {
+                sync.announced.push(change.service.clone());
+                sync.changes.push(change);
+            }
         }
         self.announced = seen;
-        changes
+        sync
     }
 
-    /// Tombstones records unheard of for their lifespan (`Updated` = old + 1 s, so a fresher
-    /// version this node missed still wins) and deletes tombstones older than their lifespan.
+    /// Whether the record held for `observed` says the same (its `Updated` aside, and ALIVE
+    /// read as DRAINING for a drained record) and is not due for a refresh.
+    fn is_current(&self, observed: &Service, now: Timestamp) -> bool {
+        let Some(held) = self.state.get(&observed.hostname, &observed.id) else {
+            return false;
+        };
+        let refresh = self
+            .lifespans
+            .refresh_for(&observed.hostname, &self.state.hostname);
+        if held.updated < now.minus(refresh) {
+            return false;
+        }
+        let key = (observed.hostname.clone(), observed.id.clone());
+        let status = match observed.status {
+            ServiceStatus::Alive if self.drained.contains(&key) => ServiceStatus::Draining,
+            status => status,
+        };
+        *held
+            == Service {
+                updated: held.updated,
+                status,
+                ..observed.clone()
+            }
+    }
+
+    /// Records the membership's word: `hosts` are live members at `now`. A live member's
+    /// records never expire by lifespan, however old their `Updated`; when it leaves or dies
+    /// they are tombstoned at once ([`Catalog::expire_server`]).
+    pub fn vouch<'a>(&mut self, hosts: impl IntoIterator<Item = &'a str>, now: Timestamp) {
+        for host in hosts {
+            match self.vouched.get_mut(host) {
+                Some(at) => *at = (*at).max(now),
+                None => {
+                    self.vouched.insert(host.to_owned(), now);
+                }
+            }
+        }
+    }
+
+    /// Tombstones records unheard of for their lifespan and deletes tombstones older than
+    /// theirs. A record is heard of at its `Updated` and whenever the membership vouches for
+    /// its host ([`Catalog::vouch`]; this node always does for itself). The tombstone's
+    /// `Updated` is the old one + 1 s, so a fresher version this node missed still wins.
     pub fn expire(&mut self, now: Timestamp) -> Vec<ChangeEvent> {
         let life = self.lifespans;
+        let own = self.state.hostname.clone();
         let mut changes = Vec::new();
-        for server in self.state.servers.values_mut() {
+        for (host, server) in &mut self.state.servers {
             server.services.retain(|id, svc| {
                 let keep = svc.status != ServiceStatus::Tombstone
                     || svc.updated >= now.minus(life.tombstone);
@@ -225,13 +345,18 @@ impl Catalog {
                 }
                 keep
             });
+            let vouched = match self.vouched.get(host) {
+                _ if *host == own => now,
+                Some(at) => *at,
+                None => Timestamp::ZERO,
+            };
             for svc in server.services.values_mut() {
                 let lifespan = match svc.status {
                     ServiceStatus::Tombstone => continue,
                     ServiceStatus::Draining => life.draining,
                     _ => life.alive,
                 };
-                if svc.updated < now.minus(lifespan) {
+                if svc.updated.max(vouched) < now.minus(lifespan) {
                     let previous = svc.status;
                     svc.status = ServiceStatus::Tombstone;
                     svc.updated = svc.updated.plus(Duration::from_secs(1));
@@ -240,6 +365,8 @@ impl Catalog {
             }
         }
         self.state.servers.retain(|_, s| !s.services.is_empty());
+        let servers = &self.state.servers;
+        self.vouched.retain(|host, _| servers.contains_key(host));
         self.record_changes(&changes);
         changes
     }

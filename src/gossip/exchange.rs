@@ -6,21 +6,25 @@
 //! and a timeout, so a peer that sends garbage, a huge length or nothing ends the session
 //! with an error, never a panic, a hang or an unbounded allocation.
 //!
-//! # The session: three frames, one and a half round trips
+//! # The session: two frames when in sync, five when not
 //!
 //! ```text
 //!  initiator                                   responder
+//!     ── Summary(S_i) ────────────────────────────►   S_r == S_i: answer Summary(S_r), done
+//!     ◄──────────────────────────── Summary(S_r) | Digest(D_r)
+//!  on a Summary: done. On a Digest:
 //!     ── Digest(D_i) ─────────────────────────────►   plan_r = compare(local_r, D_i)
-//!     ◄──────────────────────────────── Digest(D_r)
 //!     ◄────────── Records(records_for(local_r, plan_r.send))
 //!  plan_i = compare(local_i, D_r)
 //!     ── Records(records_for(local_i, plan_i.send)) ►
 //! ```
 //!
-//! No `Want` is needed: [`compare`] is symmetric, so `plan_i.send` is exactly what the
-//! responder lacks (`plan_r.want`). Both sides return the records they received; the caller
-//! merges them with `Catalog::apply` (a join, so the two catalogues agree afterwards on every
-//! host that differed). A join is the same session, started by the joiner.
+//! Most exchanges of a steady cluster end after the summaries, a few dozen bytes each way.
+//! Each side reads before it writes again, so two large frames never wait on each other. No
+//! `Want` is needed: [`compare`] is symmetric, so `plan_i.send` is exactly what the responder
+//! lacks (`plan_r.want`). Both sides return the records they received; the caller merges them
+//! with `Catalog::apply` (a join, so the two catalogues agree afterwards on every host that
+//! differed). A join is the same session, started by the joiner.
 
 use std::time::Duration;
 
@@ -151,7 +155,7 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
 pub struct Session<'a> {
     /// Cluster, keys and the per-frame size limit (normally [`FrameContext::stream`]).
     pub frame: FrameContext<'a>,
-    /// Timeout of each read and write; a session takes at most five of them.
+    /// Timeout of each read and write; a session takes at most six of them.
     pub timeout: Duration,
 }
 
@@ -170,8 +174,14 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     local: &ServicesState,
     session: &Session<'_>,
 ) -> Result<Outcome, ExchangeError> {
-    send(stream, &Message::Digest(Digest::of(local)), session).await?;
-    let remote = recv_digest(stream, session).await?;
+    let digest = Digest::of(local);
+    send(stream, &Message::Summary(digest.summary()), session).await?;
+    let remote = match recv(stream, session).await? {
+        Message::Summary(_) => return Ok(Outcome::default()),
+        Message::Digest(remote) => remote,
+        other => return Err(unexpected("summary or digest", &other)),
+    };
+    send(stream, &Message::Digest(digest), session).await?;
     let received = recv_records(stream, session).await?;
     let ours = records_for(local, &compare(local, &remote).send);
     let sent = ours.len();
@@ -185,13 +195,33 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     local: &ServicesState,
     session: &Session<'_>,
 ) -> Result<Outcome, ExchangeError> {
-    let remote = recv_digest(stream, session).await?;
-    let ours = records_for(local, &compare(local, &remote).send);
-    let sent = ours.len();
-    send(stream, &Message::Digest(Digest::of(local)), session).await?;
-    send(stream, &Message::Records(ours), session).await?;
+    let theirs = match recv(stream, session).await? {
+        Message::Summary(summary) => summary,
+        other => return Err(unexpected("summary", &other)),
+    };
+    let digest = Digest::of(local);
+    let ours = digest.summary();
+    if ours == theirs {
+        send(stream, &Message::Summary(ours), session).await?;
+        return Ok(Outcome::default());
+    }
+    send(stream, &Message::Digest(digest), session).await?;
+    let remote = match recv(stream, session).await? {
+        Message::Digest(remote) => remote,
+        other => return Err(unexpected("digest", &other)),
+    };
+    let records = records_for(local, &compare(local, &remote).send);
+    let sent = records.len();
+    send(stream, &Message::Records(records), session).await?;
     let received = recv_records(stream, session).await?;
     Ok(Outcome { received, sent })
+}
+
+fn unexpected(expected: &'static str, got: &Message) -> ExchangeError {
+    ExchangeError::Unexpected {
+        expected,
+        got: got.name(),
+    }
 }
 
 async fn send<W: AsyncWrite + Unpin>(
@@ -211,19 +241,6 @@ async fn recv<R: AsyncRead + Unpin>(
     Ok(decode(&frame, &session.frame)?)
 }
 
-async fn recv_digest<R: AsyncRead + Unpin>(
-    stream: &mut R,
-    session: &Session<'_>,
-) -> Result<Digest, ExchangeError> {
-    match recv(stream, session).await? {
-        Message::Digest(digest) => Ok(digest),
-        other => Err(ExchangeError::Unexpected {
-            expected: "digest",
-            got: other.name(),
-        }),
-    }
-}
-
 async fn recv_records<R: AsyncRead + Unpin>(
     stream: &mut R,
     session: &Session<'_>,
@@ -233,10 +250,7 @@ async fn recv_records<R: AsyncRead + Unpin>(
             .into_iter()
             .map(|r: WireService| Service::try_from(r).map_err(ExchangeError::from))
             .collect(),
-        other => Err(ExchangeError::Unexpected {
-            expected: "records",
-            got: other.name(),
-        }),
+        other => Err(unexpected("records", &other)),
     }
 }
 

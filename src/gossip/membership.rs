@@ -316,7 +316,11 @@ impl Membership {
                 self.ask_confirmation(id, effects);
             }
             OwnedNotification::Defunct => self.active = false,
-            OwnedNotification::Active | OwnedNotification::Rejoin(_) => self.active = true,
+            OwnedNotification::Active => self.active = true,
+            OwnedNotification::Rejoin(_) => {
+                self.active = true;
+                effects.rejoined = true;
+            }
             _ => {}
         }
     }

@@ -12,7 +12,9 @@
 //!   the catalogue;
 //! - [`records`]: the compact record structs and datagram packing (re-exported by [`wire`]);
 //! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
-//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session.
+//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session;
+//! - [`schedule`]: when to run anti-entropy (the period for the cluster size, and exchanges
+//!   with members that come back).
 //!
 //! Must not: own sockets, timers or actors. Everything but [`exchange`] is pure; [`exchange`]
 //! only drives a stream it is handed, with a size limit and a timeout on every read.
@@ -25,4 +27,5 @@ pub mod hash;
 pub mod membership;
 pub mod node_id;
 pub mod records;
+pub mod schedule;
 pub mod wire;

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::crypto::{KeyRing, OVERHEAD};
-use super::digest::Digest;
+use super::digest::{Digest, Summary};
 use super::hash::fnv1a64;
 use super::node_id::NodeId;
 pub use super::records::{BadStatus, Packed, WirePort, WireService, nanos, split_services};
@@ -98,12 +98,10 @@ pub enum Message {
     Services(Vec<WireService>),
     /// Anti-entropy: this node's per-host digest.
     Digest(Digest),
-    /// Anti-entropy: a request for every record of these hosts.
-    Want {
-        /// The hosts asked for.
-        hosts: Vec<String>,
-    },
-    /// Anti-entropy: records answering a digest or a want.
+    /// Anti-entropy: the whole catalogue in one hash, sent first; equal summaries end the
+    /// session at once.
+    Summary(Summary),
+    /// Anti-entropy: records answering a digest.
     Records(Vec<WireService>),
     /// The sender is leaving the cluster gracefully.
     Leave {
@@ -127,7 +125,7 @@ impl Message {
             Message::Swim(_) => 1,
             Message::Services(_) => 2,
             Message::Digest(_) => 3,
-            Message::Want { .. } => 4,
+            Message::Summary(_) => 4,
             Message::Records(_) => 5,
             Message::Leave { .. } => 6,
             Message::Hello { .. } => 7,
@@ -140,7 +138,7 @@ impl Message {
             Message::Swim(_) => "swim",
             Message::Services(_) => "services",
             Message::Digest(_) => "digest",
-            Message::Want { .. } => "want",
+            Message::Summary(_) => "summary",
             Message::Records(_) => "records",
             Message::Leave { .. } => "leave",
             Message::Hello { .. } => "hello",
@@ -301,7 +299,7 @@ fn body_of(message: &Message) -> Result<Vec<u8>, EncodeError> {
         Message::Swim(bytes) => Ok(bytes.clone()),
         Message::Services(records) | Message::Records(records) => post(records),
         Message::Digest(digest) => post(digest),
-        Message::Want { hosts } => post(hosts),
+        Message::Summary(summary) => post(summary),
         Message::Leave { name } => post(name),
         Message::Hello { node, exchange } => post(&(node, exchange)),
     }
@@ -312,9 +310,7 @@ fn message_of(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
         1 => Message::Swim(body.to_vec()),
         2 => Message::Services(parse(body)?),
         3 => Message::Digest(parse(body)?),
-        4 => Message::Want {
-            hosts: parse(body)?,
-        },
+        4 => Message::Summary(parse(body)?),
         5 => Message::Records(parse(body)?),
         6 => Message::Leave { name: parse(body)? },
         7 => {

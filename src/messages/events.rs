@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix::Message;
 
-use crate::catalog::{ChangeEvent, Snapshot};
+use crate::catalog::{ChangeEvent, Service, Snapshot};
 use crate::discovery::{Discovered, DiscoverySource};
 
 /// The catalogue changed: a new snapshot, and the status changes since the previous one
@@ -16,6 +16,9 @@ pub struct StateChanged {
     pub snapshot: Arc<Snapshot>,
     /// Records that appeared or changed status, in the order they did.
     pub changes: Arc<[ChangeEvent]>,
+    /// Records this node stamped with a new version (a local change, a refresh, a drain,
+    /// a tombstone): what the Gossiper tells the cluster. Empty for remote changes.
+    pub announced: Arc<[Service]>,
 }
 
 /// A discovery source reports everything it currently sees on this host (a full list, not a

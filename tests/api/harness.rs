@@ -85,6 +85,7 @@ impl FakeKeeper {
         let event = StateChanged {
             snapshot: Arc::clone(&self.current),
             changes: changes.into(),
+            announced: Vec::new().into(),
         };
         for subscriber in &self.subscribers {
             subscriber.do_send(event.clone());
@@ -106,6 +107,7 @@ impl Handler<Subscribe> for FakeKeeper {
         msg.0.do_send(StateChanged {
             snapshot: Arc::clone(&self.current),
             changes: Vec::new().into(),
+            announced: Vec::new().into(),
         });
         self.subscribers.push(msg.0);
     }

@@ -5,12 +5,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use slog::{debug, info, warn};
+use rand::RngExt;
+use slog::{debug, info};
 use tokio::net::TcpStream;
 
 use super::Gossiper;
 use super::net::{self, Exchanged};
 use crate::gossip::exchange::ExchangeError;
+use crate::gossip::schedule::push_pull_period;
 use crate::messages::ApplyRemoteServices;
 
 impl Gossiper {
@@ -146,20 +148,25 @@ impl Gossiper {
         ctx.run_later(delay, |act, ctx| act.join(ctx));
     }
 
-    /// One exchange with a random live member (anti-entropy).
-    pub(super) fn push_pull(&mut self, ctx: &mut Context<Self>) {
-        if self.leaving {
-            return;
-        }
+    /// One exchange with a random live member every push/pull period (anti-entropy).
+    pub(super) fn schedule_push_pull(&mut self, ctx: &mut Context<Self>) {
+        let size = self.membership.members().count() + 1;
+        let period = push_pull_period(self.settings.push_pull_interval, size);
+        ctx.run_later(period, |act, ctx| {
+            if !act.leaving {
+                act.exchange_with_random_member(ctx);
+            }
+            act.schedule_push_pull(ctx);
+        });
+    }
+
+    /// One exchange with a random live member, if there is one.
+    pub(super) fn exchange_with_random_member(&mut self, ctx: &mut Context<Self>) {
         let members: Vec<SocketAddr> = self.membership.members().map(|m| m.addr).collect();
         if members.is_empty() {
             return;
         }
-        let pick = usize::try_from(self.clock.now().unix_nanos().rem_euclid(1 << 30)).unwrap_or(0);
-        if let Some(addr) = members.get(pick % members.len()) {
-            self.exchange_with(*addr, false, ctx);
-        } else {
-            warn!(self.log, "No member to exchange with");
-        }
+        let addr = members[self.rng.random_range(0..members.len())];
+        self.exchange_with(addr, false, ctx);
     }
 }

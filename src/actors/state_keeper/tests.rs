@@ -90,10 +90,13 @@ async fn a_subscriber_gets_the_current_snapshot_at_once_and_every_change_after()
 }
 
 #[actix::test]
-async fn a_refresh_publishes_a_new_version_without_a_change() {
+async fn a_steady_local_service_is_published_again_only_when_its_refresh_is_due() {
     let clock = start();
     let keeper = start_keeper(&clock);
-    for _ in 0..2 {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder(Arc::clone(&seen)).start();
+    keeper.send(Subscribe(recorder.recipient())).await.unwrap();
+    for step in [1, 1800, 0] {
         let services = vec![local("abc", ServiceStatus::Alive)];
         keeper
             .send(ApplyLocalServices {
@@ -102,10 +105,17 @@ async fn a_refresh_publishes_a_new_version_without_a_change() {
             })
             .await
             .unwrap();
-        clock.advance(Duration::from_secs(1));
+        clock.advance(Duration::from_secs(step));
     }
     let snapshot = keeper.send(GetSnapshot).await.unwrap();
     assert_eq!((snapshot.version(), snapshot.change_version()), (2, 1));
+    let seen = seen.lock().unwrap();
+    let announced: Vec<_> = (seen.iter())
+        .map(|e| e.announced.iter().map(|s| s.updated).collect::<Vec<_>>())
+        .collect();
+    let t0 = start().now();
+    let refreshed = t0.plus(Duration::from_secs(1801));
+    assert_eq!(announced, [vec![], vec![t0], vec![refreshed]]);
 }
 
 #[actix::test]

@@ -1,5 +1,6 @@
-//! Lifespans: [`Catalog::expire`] (80 s / 10 min to tombstone, 3 h to deletion) and
-//! [`Catalog::expire_server`] (a member left or died).
+//! Lifespans: [`Catalog::expire`] (80 s / 10 min to tombstone, 3 h to deletion, counted from
+//! the later of a record's `Updated` and the last time the membership vouched for its host)
+//! and [`Catalog::expire_server`] (a member left or died).
 
 use super::*;
 use crate::catalog::ServiceStatus::*;
@@ -9,8 +10,8 @@ fn alive_unhealthy_and_unknown_records_expire_after_80s_stamped_one_second_later
     for status in [Alive, Unhealthy, Unknown] {
         let mut c = catalog();
         let old = now().minus(secs(81));
-        let _ = c.apply(svc(PEER, "a", status, old), now());
-        let _ = c.apply(svc(PEER, "fresh", status, now().minus(secs(80))), now());
+        let _ = c.apply(svc(PEER, "a", status, old), old);
+        let _ = c.apply(svc(PEER, "fresh", status, now().minus(secs(80))), old);
         let change = only(c.expire(now()));
         assert_eq!(change.service.id, "a");
         assert_eq!(
@@ -28,9 +29,9 @@ fn alive_unhealthy_and_unknown_records_expire_after_80s_stamped_one_second_later
 #[test]
 fn draining_records_survive_80s_and_expire_after_10_minutes() {
     let mut c = catalog();
-    let _ = c.apply(svc(PEER, "young", Draining, now().minus(secs(300))), now());
     let old = now().minus(secs(601));
-    let _ = c.apply(svc(PEER, "old", Draining, old), now());
+    let _ = c.apply(svc(PEER, "young", Draining, now().minus(secs(300))), old);
+    let _ = c.apply(svc(PEER, "old", Draining, old), old);
     let change = only(c.expire(now()));
     assert_eq!(change.service.id, "old");
     assert_eq!(
@@ -44,10 +45,46 @@ fn draining_records_survive_80s_and_expire_after_10_minutes() {
 fn expiry_advances_the_server_and_state_last_changed() {
     let mut c = catalog();
     let old = now().minus(secs(100));
-    let _ = c.apply(alive(PEER, "a", old), now());
+    let _ = c.apply(alive(PEER, "a", old), old);
     let _ = c.expire(now());
     assert_eq!(c.state().servers[PEER].last_changed, old.plus(secs(1)));
     assert_eq!(c.state().last_changed, old.plus(secs(1)));
+}
+
+#[test]
+fn a_live_members_records_never_expire_however_old_their_version() {
+    let mut c = catalog();
+    let old = now().minus(secs(3600));
+    let _ = c.apply(alive(PEER, "a", old), old);
+    for minute in 0..30 {
+        let at = now().plus(secs(60 * minute));
+        c.vouch([PEER], at);
+        assert!(c.expire(at).is_empty(), "minute {minute}");
+    }
+    // Once the membership stops vouching, the record lives its 80 s and no more.
+    let last = now().plus(secs(60 * 29));
+    assert!(c.expire(last.plus(secs(80))).is_empty());
+    let change = only(c.expire(last.plus(secs(81))));
+    assert_eq!(change.service.updated, old.plus(secs(1)));
+}
+
+#[test]
+fn a_hosts_first_record_counts_as_heard_at_its_arrival() {
+    // A joining node learns old records before it learns who is a member: they must not be
+    // tombstoned on their age alone.
+    let mut c = catalog();
+    let old = now().minus(secs(3600));
+    let _ = c.apply(alive(PEER, "a", old), now());
+    assert!(c.expire(now().plus(secs(80))).is_empty());
+    assert_eq!(only(c.expire(now().plus(secs(81)))).service.id, "a");
+}
+
+#[test]
+fn this_nodes_own_records_never_expire() {
+    let mut c = catalog();
+    let old = now().minus(secs(3600));
+    let _ = c.apply(alive(NODE, "a", old), old);
+    assert!(c.expire(now()).is_empty());
 }
 
 #[test]

@@ -1,8 +1,11 @@
-//! This node's own records: [`Catalog::sync_local`] (refresh, local observations win,
-//! tombstoning what discovery stopped reporting) and [`Catalog::drain`].
+//! This node's own records: [`Catalog::sync_local`] (new versions only for what changed or is
+//! due for a refresh, local observations win, tombstoning what discovery stopped reporting),
+//! [`Catalog::apply_remote`] (a peer never overrules this node on its records) and
+//! [`Catalog::drain`].
 
 use super::*;
 use crate::catalog::DrainError;
+use crate::catalog::LocalSync;
 use crate::catalog::ServiceStatus::*;
 
 /// What discovery reports: a record without a hostname is filed under this node.
@@ -10,10 +13,24 @@ fn observed(id: &str, status: ServiceStatus) -> Service {
     svc("", id, status, Timestamp::ZERO)
 }
 
+fn sync(c: &mut Catalog, observed: Vec<Service>, at: Timestamp) -> LocalSync {
+    c.sync_local(observed, &no_pending(), at)
+}
+
+/// The IDs and versions a sync announced.
+fn announced(sync: &LocalSync) -> Vec<(&str, Timestamp)> {
+    sync.announced
+        .iter()
+        .map(|s| (s.id.as_str(), s.updated))
+        .collect()
+}
+
 #[test]
-fn sync_local_files_records_under_this_node_stamped_now() {
+fn sync_local_files_records_under_this_node_stamped_now_and_announces_them() {
     let mut c = catalog();
-    let change = only(c.sync_local(vec![observed("a", Alive)], &no_pending(), now()));
+    let first = sync(&mut c, vec![observed("a", Alive)], now());
+    assert_eq!(announced(&first), [("a", now())]);
+    let change = only(first.changes);
     assert_eq!(
         (change.previous_status, change.service.status),
         (Unknown, Alive)
@@ -23,24 +40,66 @@ fn sync_local_files_records_under_this_node_stamped_now() {
 }
 
 #[test]
-fn sync_local_refreshes_updated_without_a_change_while_the_status_holds() {
+fn a_steady_record_keeps_its_version_and_nothing_is_announced() {
     let mut c = catalog();
-    let _ = c.sync_local(vec![observed("a", Alive)], &no_pending(), now());
-    let later = now().plus(secs(1));
-    let changes = c.sync_local(vec![observed("a", Alive)], &no_pending(), later);
-    assert!(changes.is_empty(), "{changes:#?}");
-    assert_eq!(c.state().get(NODE, "a").unwrap().updated, later);
-    assert_eq!(c.state().servers[NODE].last_updated, later);
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    for second in 1..=1799 {
+        let again = sync(&mut c, vec![observed("a", Alive)], now().plus(secs(second)));
+        assert_eq!(again, LocalSync::default(), "second {second}");
+    }
+    assert_eq!(c.state().get(NODE, "a").unwrap().updated, now());
+}
+
+#[test]
+fn a_steady_record_gets_a_new_version_when_its_half_hourly_refresh_is_due() {
+    let mut c = catalog();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let due = now().plus(secs(1801));
+    let refreshed = sync(&mut c, vec![observed("a", Alive)], due);
+    assert!(refreshed.changes.is_empty(), "{refreshed:#?}");
+    assert_eq!(announced(&refreshed), [("a", due)]);
+    assert_eq!(c.state().servers[NODE].last_updated, due);
     assert_eq!(c.state().servers[NODE].last_changed, now());
 }
 
 #[test]
-fn sync_local_reports_a_health_change() {
+fn a_record_filed_under_another_hostname_is_refreshed_every_20_seconds() {
+    // No membership vouches for a static entry's own Hostname: peers would expire it at 80 s.
     let mut c = catalog();
-    let _ = c.sync_local(vec![observed("a", Alive)], &no_pending(), now());
+    let entry = || svc("chaucer", "s", Alive, Timestamp::ZERO);
+    let _ = sync(&mut c, vec![entry()], now());
+    assert!(
+        sync(&mut c, vec![entry()], now().plus(secs(20)))
+            .announced
+            .is_empty()
+    );
+    let due = now().plus(secs(21));
+    assert_eq!(announced(&sync(&mut c, vec![entry()], due)), [("s", due)]);
+}
+
+#[test]
+fn a_record_whose_ports_changed_gets_a_new_version_without_a_status_change() {
+    let mut c = catalog();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let mut moved = observed("a", Alive);
+    if let Some(port) = moved.ports.as_mut().and_then(|p| p.first_mut()) {
+        port.port = 20000;
+    }
     let later = now().plus(secs(1));
-    let changes = c.sync_local(vec![observed("a", Unhealthy)], &no_pending(), later);
-    let change = only(changes);
+    let changed = sync(&mut c, vec![moved], later);
+    assert!(changed.changes.is_empty(), "{changed:#?}");
+    assert_eq!(announced(&changed), [("a", later)]);
+    assert_eq!(c.state().get(NODE, "a").unwrap().ports()[0].port, 20000);
+}
+
+#[test]
+fn sync_local_reports_and_announces_a_health_change() {
+    let mut c = catalog();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let later = now().plus(secs(1));
+    let changed = sync(&mut c, vec![observed("a", Unhealthy)], later);
+    assert_eq!(announced(&changed), [("a", later)]);
+    let change = only(changed.changes);
     assert_eq!((change.previous_status, change.time), (Alive, later));
 }
 
@@ -48,21 +107,23 @@ fn sync_local_reports_a_health_change() {
 fn a_local_observation_wins_even_when_the_held_version_is_newer_than_now() {
     let mut c = catalog();
     let ahead = now().plus(secs(30));
-    let _ = c.sync_local(vec![observed("a", Alive)], &no_pending(), ahead);
+    let _ = sync(&mut c, vec![observed("a", Alive)], ahead);
     // The clock stepped back 30 s; the next observation must still be the newest version.
-    let changes = c.sync_local(vec![observed("a", Unhealthy)], &no_pending(), now());
-    assert_eq!(only(changes).service.status, Unhealthy);
+    let changed = sync(&mut c, vec![observed("a", Unhealthy)], now());
+    assert_eq!(only(changed.changes).service.status, Unhealthy);
     let held = c.state().get(NODE, "a").unwrap();
     assert_eq!(held.updated, ahead.plus(Duration::from_nanos(1)));
 }
 
 #[test]
-fn a_vanished_local_record_is_tombstoned_exactly_once() {
+fn a_vanished_local_record_is_tombstoned_and_announced_exactly_once() {
     let mut c = catalog();
     let both = vec![observed("a", Alive), observed("b", Unhealthy)];
-    let _ = c.sync_local(both, &no_pending(), now());
+    let _ = sync(&mut c, both, now());
     let later = now().plus(secs(1));
-    let change = only(c.sync_local(vec![observed("a", Alive)], &no_pending(), later));
+    let gone = sync(&mut c, vec![observed("a", Alive)], later);
+    assert_eq!(announced(&gone), [("b", later)]);
+    let change = only(gone.changes);
     assert_eq!(change.service.id, "b");
     assert_eq!(
         (change.previous_status, change.service.status),
@@ -70,22 +131,18 @@ fn a_vanished_local_record_is_tombstoned_exactly_once() {
     );
     assert_eq!(change.service.updated, later);
     assert_eq!(c.state().servers[NODE].last_changed, later);
-    let again = c.sync_local(
-        vec![observed("a", Alive)],
-        &no_pending(),
-        later.plus(secs(1)),
-    );
-    assert!(again.is_empty(), "{again:#?}");
+    let again = sync(&mut c, vec![observed("a", Alive)], later.plus(secs(1)));
+    assert_eq!(again, LocalSync::default());
     assert_eq!(c.state().get(NODE, "b").unwrap().updated, later);
 }
 
 #[test]
 fn pending_records_are_left_alone() {
     let mut c = catalog();
-    let _ = c.sync_local(vec![observed("a", Alive)], &no_pending(), now());
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
     let pending = BTreeSet::from([(NODE.to_owned(), "a".to_owned())]);
-    let changes = c.sync_local(Vec::new(), &pending, now().plus(secs(1)));
-    assert!(changes.is_empty(), "{changes:#?}");
+    let left = c.sync_local(Vec::new(), &pending, now().plus(secs(1)));
+    assert_eq!(left, LocalSync::default());
     let held = c.state().get(NODE, "a").unwrap();
     assert_eq!((held.status, held.updated), (Alive, now()));
 }
@@ -95,9 +152,11 @@ fn own_records_learned_from_peers_that_discovery_does_not_report_are_tombstoned(
     let mut c = catalog();
     // A previous incarnation of this node announced "old"; a peer hands it back.
     let _ = c.apply(alive(NODE, "old", now().minus(secs(10))), now());
-    let changes = c.sync_local(vec![observed("a", Alive)], &no_pending(), now());
-    let tombstoned: Vec<_> = changes.iter().filter(|e| e.service.id == "old").collect();
-    assert_eq!(tombstoned.len(), 1, "{changes:#?}");
+    let synced = sync(&mut c, vec![observed("a", Alive)], now());
+    let tombstoned: Vec<_> = (synced.changes.iter())
+        .filter(|e| e.service.id == "old")
+        .collect();
+    assert_eq!(tombstoned.len(), 1, "{synced:#?}");
     assert_eq!(tombstoned[0].service.status, Tombstone);
     assert_eq!(status_of(&c, NODE, "old"), Tombstone);
 }
@@ -107,10 +166,10 @@ fn records_announced_under_another_hostname_are_tombstoned_when_they_vanish() {
     let mut c = catalog();
     let static_entry = svc("chaucer", "s", Alive, Timestamp::ZERO);
     let _ = c.apply(alive(PEER, "p", now()), now());
-    let _ = c.sync_local(vec![static_entry], &no_pending(), now());
+    let _ = sync(&mut c, vec![static_entry], now());
     assert_eq!(c.state().get("chaucer", "s").unwrap().updated, now());
     let later = now().plus(secs(1));
-    let change = only(c.sync_local(Vec::new(), &no_pending(), later));
+    let change = only(sync(&mut c, Vec::new(), later).changes);
     assert_eq!(
         (change.service.hostname.as_str(), change.service.id.as_str()),
         ("chaucer", "s")
@@ -124,9 +183,39 @@ fn records_announced_under_another_hostname_are_tombstoned_when_they_vanish() {
 }
 
 #[test]
+fn a_peers_tombstone_of_a_record_this_node_announces_is_overruled_not_taken() {
+    // Peers tombstone a member's records when they think it died; when it was alive all
+    // along, it hears of that and must re-assert, without its own view ever flapping.
+    let mut c = catalog();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let theirs = svc(NODE, "a", Tombstone, now().plus(secs(5)));
+    let at = now().plus(secs(6));
+    let (applied, mine) = c.apply_remote(theirs, at);
+    assert_eq!(applied.into_change(), None);
+    let mine = mine.unwrap();
+    assert_eq!((mine.status, mine.updated), (Alive, at));
+    assert_eq!(c.state().get(NODE, "a"), Some(&mine));
+    // A peer's word is still taken on records this node does not announce.
+    let (applied, mine) = c.apply_remote(svc(NODE, "old", Alive, now()), at);
+    assert!(mine.is_none());
+    assert!(matches!(applied, crate::catalog::Applied::Accepted { .. }));
+}
+
+#[test]
+fn a_peers_copy_of_this_nodes_record_is_taken_when_it_says_the_same() {
+    let mut c = catalog();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let mut same = c.state().get(NODE, "a").unwrap().clone();
+    same.updated = now().plus(secs(1));
+    let (_, mine) = c.apply_remote(same.clone(), now().plus(secs(2)));
+    assert!(mine.is_none());
+    assert_eq!(c.state().get(NODE, "a"), Some(&same));
+}
+
+#[test]
 fn drain_sets_a_local_record_draining_and_returns_it_with_an_event() {
     let mut c = catalog();
-    let _ = c.sync_local(vec![observed("a", Alive)], &no_pending(), now());
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
     let later = now().plus(secs(1));
     let (held, change) = c.drain("a", later).unwrap();
     assert_eq!((held.status, held.updated), (Draining, later));
@@ -138,22 +227,23 @@ fn drain_sets_a_local_record_draining_and_returns_it_with_an_event() {
 #[test]
 fn a_drained_local_record_stays_draining_while_discovery_reports_it_alive() {
     let mut c = catalog();
-    let _ = c.sync_local(vec![observed("a", Alive)], &no_pending(), now());
-    let _ = c.drain("a", now().plus(secs(1))).unwrap();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let drained_at = now().plus(secs(1));
+    let _ = c.drain("a", drained_at).unwrap();
     let later = now().plus(secs(2));
-    let changes = c.sync_local(vec![observed("a", Alive)], &no_pending(), later);
-    assert!(changes.is_empty(), "{changes:#?}");
+    let steady = sync(&mut c, vec![observed("a", Alive)], later);
+    assert_eq!(steady, LocalSync::default());
     let held = c.state().get(NODE, "a").unwrap();
-    assert_eq!((held.status, held.updated), (Draining, later));
+    assert_eq!((held.status, held.updated), (Draining, drained_at));
 }
 
 #[test]
 fn drain_refuses_unknown_ids_other_hosts_ids_and_tombstones() {
     let mut c = catalog();
-    let _ = c.sync_local(vec![observed("a", Alive)], &no_pending(), now());
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
     let _ = c.apply(alive(PEER, "p", now()), now());
     let later = now().plus(secs(1));
-    let _ = c.sync_local(Vec::new(), &no_pending(), later);
+    let _ = sync(&mut c, Vec::new(), later);
     let before = c.state().clone();
     for id in ["nope", "p", "a"] {
         assert_eq!(c.drain(id, later), Err(DrainError::NotFound(id.to_owned())));

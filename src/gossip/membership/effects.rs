@@ -36,6 +36,9 @@ pub struct Effects {
     pub confirm_down: Vec<NodeId>,
     /// Records new to this node, received from peers (foca relays them).
     pub received: Vec<BroadcastItem>,
+    /// This node had been declared down and rejoined under a renewed identity: peers may
+    /// hold its records as tombstones, so it should exchange with a member and re-assert them.
+    pub rejoined: bool,
     /// The input was refused (count it); everything above still applies.
     pub error: Option<MembershipError>,
 }
@@ -49,6 +52,7 @@ impl Effects {
         self.member_down.extend(other.member_down);
         self.confirm_down.extend(other.confirm_down);
         self.received.extend(other.received);
+        self.rejoined |= other.rejoined;
         self.error = self.error.take().or(other.error);
     }
 

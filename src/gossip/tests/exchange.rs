@@ -194,3 +194,20 @@ async fn a_peer_of_another_cluster_or_key_is_refused() {
         assert_eq!(mine.unwrap_err().kind(), kind);
     }
 }
+
+#[tokio::test]
+async fn agreeing_catalogues_stop_after_the_summaries() {
+    let (a, _) = catalogs();
+    let (mut peer, mut ours) = duplex(64 * 1024);
+    let s = session(None);
+    let summary = Digest::of(a.state()).summary();
+    let hello = encode(&Message::Summary(summary), &s.frame).unwrap();
+    write_frame(&mut peer, &hello, s.timeout).await.unwrap();
+    let outcome = respond(&mut ours, a.state(), &s).await.unwrap();
+    assert_eq!(outcome, Outcome::default());
+    let reply = read_frame(&mut peer, s.frame.max_size, s.timeout)
+        .await
+        .unwrap();
+    assert_eq!(decode(&reply, &s.frame).unwrap(), Message::Summary(summary));
+    assert!(reply.len() < 32, "a summary frame is {} bytes", reply.len());
+}

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::catalog::{Port, Service, ServiceStatus};
 use crate::clock::Timestamp;
-use crate::gossip::digest::ServerDigest;
+use crate::gossip::digest::{ServerDigest, Summary};
 
 fn ring(byte: u8) -> KeyRing {
     KeyRing::new(&[[byte; 32]]).unwrap()
@@ -57,7 +57,6 @@ fn wire_service() -> impl Strategy<Value = WireService> {
 
 fn message() -> impl Strategy<Value = Message> {
     let records = || proptest::collection::vec(wire_service(), 0..6);
-    let names = proptest::collection::vec("\\PC{0,12}", 0..6);
     let server = ("\\PC{0,12}", timestamp(), any::<u32>(), any::<u64>()).prop_map(
         |(host, newest, count, hash)| ServerDigest {
             host,
@@ -71,7 +70,8 @@ fn message() -> impl Strategy<Value = Message> {
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(Message::Swim),
         records().prop_map(Message::Services),
         digest.prop_map(Message::Digest),
-        names.prop_map(|hosts| Message::Want { hosts }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(hash, hosts)| Message::Summary(Summary { hash, hosts })),
         records().prop_map(Message::Records),
         "\\PC{0,12}".prop_map(|name| Message::Leave { name }),
         ("\\PC{0,12}", any::<u64>(), any::<bool>()).prop_map(|(name, inc, exchange)| {
