@@ -152,6 +152,33 @@ fn three_nodes_share_records_and_members_and_detect_a_sigkill() {
 }
 
 #[test]
+fn a_node_frozen_until_declared_down_is_whole_again_everywhere_once_it_thaws() {
+    // Peers tombstone a member's records when it is declared down. A member that was alive
+    // all along (a long pause, a partition) must get them back everywhere, although it no
+    // longer re-broadcasts its records periodically: it learns of the tombstones and
+    // re-asserts its records.
+    let port = free_port();
+    let n1 = member(1, port, "test", None);
+    let n2 = member(2, port, "test", Some("web"));
+    let n3 = member(3, port, "test", None);
+    let others = [&n1.node, &n3.node];
+    wait_status(&others, "web", "node-2", ALIVE, Duration::from_secs(20));
+    n2.node.signal("STOP");
+    wait_status(&others, "web", "node-2", TOMBSTONE, Duration::from_secs(20));
+    n2.node.signal("CONT");
+    let thawed = Instant::now();
+    let all = [&n1.node, &n2.node, &n3.node];
+    // Well inside the 20 s push/pull period: this is the heal path, not the periodic repair.
+    wait_status(&all, "web", "node-2", ALIVE, Duration::from_secs(5));
+    eprintln!("ALIVE everywhere {:?} after the thaw", thawed.elapsed());
+    eventually(
+        Duration::from_secs(10),
+        "node 1 lists node 2 again",
+        || members(&n1.node).contains(&"node-2".to_owned()).then_some(()),
+    );
+}
+
+#[test]
 fn sigterm_tombstones_the_leaving_nodes_records_everywhere_quickly() {
     let port = free_port();
     let n1 = member(1, port, "test", None);
