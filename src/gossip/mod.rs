@@ -13,6 +13,7 @@
 //! - [`records`]: the compact record structs and datagram packing (re-exported by [`wire`]);
 //! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
 //! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session;
+//! - [`repeat`]: the tombstone schedule (a vanished service announced ten times, 1 s apart);
 //! - [`schedule`]: when to run anti-entropy (the period for the cluster size, and exchanges
 //!   with members that come back).
 //!
@@ -27,5 +28,6 @@ pub mod hash;
 pub mod membership;
 pub mod node_id;
 pub mod records;
+pub mod repeat;
 pub mod schedule;
 pub mod wire;
