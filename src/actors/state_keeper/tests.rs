@@ -184,3 +184,24 @@ async fn set_members_is_published_with_this_node_kept_and_survives_a_restart() {
     let snapshot = restarted.send(GetSnapshot).await.unwrap();
     assert_eq!(snapshot.members(), ["node-a", "node-b", "node-c"]);
 }
+
+#[actix::test]
+async fn a_subscriber_whose_mailbox_closed_is_dropped_at_the_next_publish() {
+    let clock = start();
+    let memory = StateKeeperMemory::default();
+    let keeper = start_keeper_with(&clock, memory.clone());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let live = Recorder(Arc::clone(&seen)).start();
+    keeper.send(Subscribe(live.recipient())).await.unwrap();
+    // A subscriber that never runs: its mailbox closes when its context is dropped.
+    let gone = Context::<Recorder>::new();
+    let gone_addr = gone.address();
+    keeper.send(Subscribe(gone_addr.recipient())).await.unwrap();
+    assert_eq!(memory.subscribers().len(), 2);
+
+    drop(gone);
+    apply_local(&keeper).await;
+    assert_eq!(memory.subscribers().len(), 1, "the closed one is dropped");
+    keeper.send(GetSnapshot).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2, "the live one still hears");
+}
