@@ -245,6 +245,16 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
             "method" => unsupported.as_str());
     }
 
+    // Before the WebApi: the admin API reaches the gossiper through its slot.
+    let gossip_addr = prepared.gossip_settings.advertise;
+    let gossiper = start_gossiper(
+        &mut supervisor,
+        &state_keeper,
+        (prepared.gossip_settings, prepared.gossip),
+        &clock,
+        log,
+    );
+
     let mut settings = WebSettings::new(
         prepared.http_addr,
         &prepared.hostname,
@@ -253,6 +263,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     settings.admin = Some(AdminAccess {
         supervisor: supervisor_ctx.address(),
         token: config.sidecar.admin_token.clone(),
+        gossip: Some(gossiper.link()),
     });
     let (listener, sk, lg) = (prepared.listener, state_keeper.clone(), log.clone());
     let (child, web_api) = ActorChild::start("web_api", move || {
@@ -267,15 +278,6 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         .start()
     });
     supervisor.add(Box::new(child));
-
-    let gossip_addr = prepared.gossip_settings.advertise;
-    let gossiper = start_gossiper(
-        &mut supervisor,
-        &state_keeper,
-        (prepared.gossip_settings, prepared.gossip),
-        &clock,
-        log,
-    );
 
     Ok(NodeHandle {
         http_addr: prepared.http_addr,

@@ -7,6 +7,10 @@
 #[path = "api/harness.rs"]
 mod harness;
 
+#[cfg(test)]
+#[path = "api/admin.rs"]
+mod admin;
+
 use std::time::Duration;
 
 use harness::{

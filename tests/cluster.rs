@@ -225,6 +225,18 @@ fn dropped(node: &Sidecar, reason: &str) -> bool {
     })
 }
 
+/// `GET /api/admin/gossip` (the test runs on loopback, which the admin API answers).
+fn gossip_stats(node: &Sidecar) -> Value {
+    node.get_json("/api/admin/gossip")
+}
+
+/// The gossiper's restarts, from `GET /api/admin/subsystems`.
+fn gossiper_restarts(node: &Sidecar) -> Option<u64> {
+    let list = node.get_json("/api/admin/subsystems");
+    let gossiper = list.as_array()?.iter().find(|s| s["name"] == "gossiper")?;
+    gossiper["restarts"].as_u64()
+}
+
 #[test]
 fn garbage_on_the_gossip_ports_is_dropped_and_counted() {
     let port = free_port();
@@ -240,18 +252,26 @@ fn garbage_on_the_gossip_ports_is_dropped_and_counted() {
     tcp.write_all(&u32::MAX.to_be_bytes()).unwrap();
     let mut tcp2 = TcpStream::connect(&addr).unwrap();
     tcp2.write_all(&[0, 0, 0, 5, 1, 2, 3, 4, 5]).unwrap();
-    for reason in [
+    let reasons = [
         "udp.bad_magic",
         "udp.other_cluster",
         "udp.too_large",
         "tcp.too_large",
         "tcp.too_short",
-    ] {
-        eventually(Duration::from_secs(5), reason, || {
-            dropped(&n4.node, reason).then_some(())
-        });
-    }
+    ];
+    let counted = |stats: &Value, reason: &str| stats["dropped"][reason].as_u64().unwrap_or(0);
+    let stats = eventually(Duration::from_secs(5), "every reason counted", || {
+        let stats = gossip_stats(&n4.node);
+        reasons
+            .iter()
+            .all(|r| counted(&stats, r) >= 1)
+            .then_some(stats)
+    });
+    assert!(stats["exchanges"].is_u64(), "{stats}");
+    assert!(stats["members"].is_array(), "{stats}");
+    // Still healthy: its service stays ALIVE and the gossiper did not have to be restarted.
     wait_status(&[&n4.node], "svc", "node-4", ALIVE, Duration::from_secs(10));
+    assert_eq!(gossiper_restarts(&n4.node), Some(0));
 }
 
 #[test]

@@ -20,6 +20,13 @@ const SUBSYSTEMS: [&str; 5] = [
     "gossiper",
 ];
 
+/// The admin API's GET paths (all behind the same access rule), each with a word its answer
+/// contains.
+const ADMIN_READS: [(&str, &str); 2] = [
+    ("/api/admin/subsystems", "state_keeper"),
+    ("/api/admin/gossip", "exchanges"),
+];
+
 fn node_with_a_healthy_service(extra: &[(&str, &str)]) -> (Sidecar, Target, tempfile::TempDir) {
     let (node, target, dir) = node_with_service("web", extra);
     eventually(Duration::from_secs(10), "web ALIVE", || {
@@ -106,16 +113,14 @@ fn operators_restart_one_subsystem_by_name_and_unknown_names_are_404() {
 fn the_admin_api_refuses_a_non_loopback_client_without_the_token_and_accepts_it_with_it() {
     let ns = NetNs::create(7);
     let (node, _target, _dir) = node_with_a_healthy_service(&[("SIDECAR_HTTP_BIND_IP", "0.0.0.0")]);
-    let url = format!(
-        "http://{}:{}/api/admin/subsystems",
-        ns.host_ip,
-        node.http.port()
-    );
-    let (status, body) = ns.curl("GET", &url, None);
-    assert_eq!(status, 403, "{body}");
-    assert!(body.contains("loopback"), "{body}");
+    let base = format!("http://{}:{}", ns.host_ip, node.http.port());
+    for (path, _) in ADMIN_READS {
+        let (status, body) = ns.curl("GET", &format!("{base}{path}"), None);
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("loopback"), "{path}: {body}");
+    }
     // The rest of the API still answers that client.
-    let services = url.replace("/api/admin/subsystems", "/api/services.json");
+    let services = format!("{base}/api/services.json");
     assert_eq!(ns.curl("GET", &services, None).0, 200);
     drop(node);
 
@@ -124,19 +129,16 @@ fn the_admin_api_refuses_a_non_loopback_client_without_the_token_and_accepts_it_
         ("SIDECAR_ADMIN_TOKEN", "s3cret"),
     ];
     let (node, _target2, _dir2) = node_with_a_healthy_service(&token);
-    let url = format!(
-        "http://{}:{}/api/admin/subsystems",
-        ns.host_ip,
-        node.http.port()
-    );
-    assert_eq!(ns.curl("GET", &url, None).0, 401);
-    assert_eq!(
-        ns.curl("GET", &url, Some("Authorization: Bearer wrong")).0,
-        401
-    );
-    let (status, body) = ns.curl("GET", &url, Some("Authorization: Bearer s3cret"));
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("state_keeper"));
-    // With a token, loopback needs it too.
-    assert_eq!(node.get("/api/admin/subsystems").0, 401);
+    let base = format!("http://{}:{}", ns.host_ip, node.http.port());
+    for (path, word) in ADMIN_READS {
+        let url = format!("{base}{path}");
+        assert_eq!(ns.curl("GET", &url, None).0, 401, "{path}");
+        let wrong = ns.curl("GET", &url, Some("Authorization: Bearer wrong"));
+        assert_eq!(wrong.0, 401, "{path}");
+        let (status, body) = ns.curl("GET", &url, Some("Authorization: Bearer s3cret"));
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(word), "{path}: {body}");
+        // With a token, loopback needs it too.
+        assert_eq!(node.get(path).0, 401, "{path}");
+    }
 }

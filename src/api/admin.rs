@@ -1,11 +1,13 @@
 //! The admin API under `/api/admin/`: list the subsystems (state, restarts, last error,
-//! uptime) and restart one by name.
+//! uptime), restart one by name, and show the gossiper's statistics (members, exchanges,
+//! dropped input by reason).
 //!
 //! Access: without `SIDECAR_ADMIN_TOKEN` only loopback clients are answered (403 otherwise);
 //! with it, every client must send `Authorization: Bearer <token>` (401 otherwise), loopback
 //! included. The decision is the pure [`authorize`]; handlers only translate.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use actix::Addr;
 use actix_web::http::StatusCode;
@@ -14,8 +16,12 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use super::state::ApiState;
+use crate::messages::GetGossipStats;
 use crate::messages::supervisor::{GetSubsystems, RestartSubsystem, UnknownSubsystem};
-use crate::supervisor::Supervisor;
+use crate::supervisor::{Link, Supervisor};
+
+/// How long `GET /api/admin/gossip` waits for the gossiper (busy, or being replaced).
+const GOSSIP_STATS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the admin API reaches and who may use it.
 #[derive(Clone, Debug)]
@@ -24,6 +30,8 @@ pub struct AdminAccess {
     pub supervisor: Addr<Supervisor>,
     /// `SIDECAR_ADMIN_TOKEN`, if set.
     pub token: Option<String>,
+    /// The gossiper's statistics; `None` on a node without a gossiper (503).
+    pub gossip: Option<Link<GetGossipStats>>,
 }
 
 /// Why a request to the admin API is refused.
@@ -112,6 +120,19 @@ pub(super) async fn restart(
         .supervisor
         .send(RestartSubsystem { name: name.clone() });
     answer(asked.await, &format!("restarting {name}"), &name)
+}
+
+/// `GET /api/admin/gossip`: 503 when there is no gossiper or it does not answer in time.
+pub(super) async fn gossip(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let access = admitted(&req, &state)?;
+    let gossiper = access.gossip.as_ref();
+    let gossiper = gossiper.ok_or_else(ApiError::gossiper_unavailable)?;
+    let stats = gossiper.send(GetGossipStats).timeout(GOSSIP_STATS_TIMEOUT);
+    let stats = stats.await.map_err(|_| ApiError::gossiper_unavailable())?;
+    Ok(pretty(StatusCode::OK, &stats))
 }
 
 /// `POST /api/admin/subsystems/{name}/panic`: the fault-injection hook (tests only).

@@ -85,13 +85,22 @@ impl ApiError {
 
     /// 503: the admin API is not wired to a supervisor, or it could not be reached.
     pub fn supervisor_unavailable() -> ApiError {
-        let text = "Service Unavailable - the supervisor cannot be reached";
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, text, false)
+        ApiError::unavailable("supervisor")
+    }
+
+    /// 503: the node has no gossiper, or it is restarting or did not answer in time.
+    pub fn gossiper_unavailable() -> ApiError {
+        ApiError::unavailable("gossiper")
     }
 
     /// The message text.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    fn unavailable(what: &str) -> ApiError {
+        let text = format!("Service Unavailable - the {what} cannot be reached");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &text, false)
     }
 
     fn new(status: StatusCode, message: &str, cors: bool) -> ApiError {

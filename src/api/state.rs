@@ -1,6 +1,8 @@
-//! [`ApiState`]: what every handler can reach (the latest snapshot and the drain inbox).
+//! [`ApiState`]: what every handler can reach (the latest snapshot, the drain inbox and, for
+//! the admin API, the supervisor and the gossiper's statistics).
 //!
 //! Holds no catalogue data of its own: the snapshot belongs to the WebApi actor's channel.
+//! Supervised actors are reached through [`Link`]s, which follow a restarted instance.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +36,7 @@ impl ApiState {
         }
     }
 
-    /// The same state with the admin API enabled.
+    /// The same state with the admin API enabled (its supervisor, token and gossiper).
     pub fn with_admin(mut self, admin: Option<AdminAccess>) -> Self {
         self.admin = admin;
         self

@@ -85,11 +85,15 @@ impl TombstoneSchedule {
         self.pending.insert(key, first);
     }
 
-    /// The repetitions due at this tick (one per tracked tombstone). Records that had all
-    /// their announcements are forgotten.
+    /// The repetitions due at this tick (one per tracked tombstone). A record that had all
+    /// its announcements is kept one tick more, so that the echo of its last repetition is
+    /// recognised, then forgotten.
     pub fn tick(&mut self) -> Vec<Repeat> {
         let mut due = Vec::with_capacity(self.pending.len());
         self.pending.retain(|(host, id), pending| {
+            if pending.sent >= ANNOUNCEMENTS {
+                return false;
+            }
             due.push(Repeat {
                 host: host.clone(),
                 id: id.clone(),
@@ -97,7 +101,7 @@ impl TombstoneSchedule {
             });
             pending.version = pending.version.plus(STEP);
             pending.sent += 1;
-            pending.sent < ANNOUNCEMENTS
+            true
         });
         due
     }

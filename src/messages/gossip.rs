@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use actix::Message;
+use serde::Serialize;
 
-/// Counters of the gossip ports.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Counters of the gossip ports; served as JSON by `GET /api/admin/gossip`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct GossipStats {
     /// Refused datagrams and TCP sessions, by reason (`udp.bad_magic`, `tcp.timeout`, …).
     pub dropped: BTreeMap<String, u64>,

@@ -9,6 +9,7 @@ use actix::prelude::*;
 use reqwest::{Method, Response};
 use sidecar::actors::web_api::{self, GetLocalAddr, StopServer};
 use sidecar::actors::{WebApi, WebSettings};
+use sidecar::api::admin::AdminAccess;
 use sidecar::catalog::{
     Catalog, ChangeEvent, DrainError, Lifespans, Port, Service, ServiceStatus, Snapshot,
 };
@@ -151,10 +152,16 @@ pub(crate) struct Node {
 impl Node {
     /// Starts the keeper and the API; returns once the API serves the keeper's snapshot.
     pub(crate) async fn start(catalog: Catalog) -> Node {
+        Node::start_with_admin(catalog, None).await
+    }
+
+    /// [`Node::start`] with the admin API reaching `admin` (`None`: no admin API, 503).
+    pub(crate) async fn start_with_admin(catalog: Catalog, admin: Option<AdminAccess>) -> Node {
         let keeper = FakeKeeper::new(catalog).start();
         let listener = web_api::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let mut settings = WebSettings::new(listener.local_addr().unwrap(), "vm", "default");
         settings.workers = 1;
+        settings.admin = admin;
         let log = slog::Logger::root(slog::Discard, slog::o!());
         let subscribe = Link::fixed(keeper.clone().recipient());
         let drain = Link::fixed(keeper.clone().recipient());
@@ -183,6 +190,13 @@ impl Node {
 
     pub(crate) async fn get(&self, path: &str) -> Response {
         self.request(Method::GET, path).await
+    }
+
+    /// `GET path` with `Authorization: Bearer <token>`.
+    pub(crate) async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        let url = format!("{}{path}", self.base);
+        let request = self.client.get(url).bearer_auth(token);
+        request.send().await.unwrap()
     }
 
     /// Status, headers and body of a finished request.

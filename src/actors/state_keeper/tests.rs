@@ -24,21 +24,33 @@ impl Handler<StateChanged> for Recorder {
     }
 }
 
-fn start_keeper(clock: &ManualClock) -> Addr<StateKeeper> {
-    let settings = StateKeeperSettings {
+fn settings() -> StateKeeperSettings {
+    StateKeeperSettings {
         hostname: "node-a".into(),
         cluster_name: "default".into(),
         lifespans: Lifespans::default(),
         expire_interval: Duration::from_secs(2),
-    };
+    }
+}
+
+fn start_keeper(clock: &ManualClock) -> Addr<StateKeeper> {
+    start_keeper_with(clock, StateKeeperMemory::default())
+}
+
+/// A keeper whose subscribers (and last snapshot) live in `memory`, where the test sees them.
+fn start_keeper_with(clock: &ManualClock, memory: StateKeeperMemory) -> Addr<StateKeeper> {
     let log = Logger::root(slog::Discard, o!());
-    StateKeeper::new(
-        settings,
-        Arc::new(clock.clone()),
-        StateKeeperMemory::default(),
-        &log,
-    )
-    .start()
+    StateKeeper::new(settings(), Arc::new(clock.clone()), memory, &log).start()
+}
+
+/// Applies one ALIVE local record `abc`, stamped now.
+async fn apply_local(keeper: &Addr<StateKeeper>) {
+    let services = vec![local("abc", ServiceStatus::Alive)];
+    let pending = BTreeSet::new();
+    keeper
+        .send(ApplyLocalServices { services, pending })
+        .await
+        .unwrap();
 }
 
 fn local(id: &str, status: ServiceStatus) -> Service {
@@ -71,14 +83,7 @@ async fn a_subscriber_gets_the_current_snapshot_at_once_and_every_change_after()
     let seen = Arc::new(Mutex::new(Vec::new()));
     let recorder = Recorder(Arc::clone(&seen)).start();
     keeper.send(Subscribe(recorder.recipient())).await.unwrap();
-    let services = vec![local("abc", ServiceStatus::Alive)];
-    keeper
-        .send(ApplyLocalServices {
-            services,
-            pending: BTreeSet::new(),
-        })
-        .await
-        .unwrap();
+    apply_local(&keeper).await;
     keeper.send(GetSnapshot).await.unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
@@ -97,14 +102,7 @@ async fn a_steady_local_service_is_published_again_only_when_its_refresh_is_due(
     let recorder = Recorder(Arc::clone(&seen)).start();
     keeper.send(Subscribe(recorder.recipient())).await.unwrap();
     for step in [1, 1800, 0] {
-        let services = vec![local("abc", ServiceStatus::Alive)];
-        keeper
-            .send(ApplyLocalServices {
-                services,
-                pending: BTreeSet::new(),
-            })
-            .await
-            .unwrap();
+        apply_local(&keeper).await;
         clock.advance(Duration::from_secs(step));
     }
     let snapshot = keeper.send(GetSnapshot).await.unwrap();
@@ -185,23 +183,35 @@ async fn expiring_a_node_tombstones_its_records_and_tells_the_subscribers() {
 #[actix::test]
 async fn set_members_is_published_with_this_node_kept_and_survives_a_restart() {
     let clock = start();
-    let settings = StateKeeperSettings {
-        hostname: "node-a".into(),
-        cluster_name: "default".into(),
-        lifespans: Lifespans::default(),
-        expire_interval: Duration::from_secs(2),
-    };
-    let log = Logger::root(slog::Discard, o!());
     let memory = StateKeeperMemory::default();
-    let shared: SharedClock = Arc::new(clock.clone());
-    let keeper =
-        StateKeeper::new(settings.clone(), Arc::clone(&shared), memory.clone(), &log).start();
+    let keeper = start_keeper_with(&clock, memory.clone());
     let members = vec!["node-c".to_owned(), "node-b".to_owned()];
     keeper.send(SetMembers(members)).await.unwrap();
     let snapshot = keeper.send(GetSnapshot).await.unwrap();
     assert_eq!(snapshot.members(), ["node-a", "node-b", "node-c"]);
 
-    let restarted = StateKeeper::new(settings, shared, memory, &log).start();
+    let restarted = start_keeper_with(&clock, memory);
     let snapshot = restarted.send(GetSnapshot).await.unwrap();
     assert_eq!(snapshot.members(), ["node-a", "node-b", "node-c"]);
+}
+
+#[actix::test]
+async fn a_subscriber_whose_mailbox_closed_is_dropped_at_the_next_publish() {
+    let clock = start();
+    let memory = StateKeeperMemory::default();
+    let keeper = start_keeper_with(&clock, memory.clone());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let live = Recorder(Arc::clone(&seen)).start();
+    keeper.send(Subscribe(live.recipient())).await.unwrap();
+    // A subscriber that never runs: its mailbox closes when its context is dropped.
+    let gone = Context::<Recorder>::new();
+    let gone_addr = gone.address();
+    keeper.send(Subscribe(gone_addr.recipient())).await.unwrap();
+    assert_eq!(memory.subscribers().len(), 2);
+
+    drop(gone);
+    apply_local(&keeper).await;
+    assert_eq!(memory.subscribers().len(), 1, "the closed one is dropped");
+    keeper.send(GetSnapshot).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2, "the live one still hears");
 }
