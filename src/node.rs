@@ -18,7 +18,7 @@ use crate::actors::health_checker::{HealthChecker, HealthSettings};
 use crate::actors::listener_notifier::{ListenerNotifier, ListenerSettings};
 use crate::actors::static_watcher::{StaticWatcher, StaticWatcherSettings};
 use crate::actors::web_api::{self, WebApi, WebSettings};
-use crate::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
+use crate::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings, TombstoneRepeater};
 use crate::api::admin::AdminAccess;
 use crate::catalog::Lifespans;
 use crate::clock::{SharedClock, SystemClock};
@@ -83,6 +83,8 @@ pub struct NodeHandle {
     pub static_watcher: Option<Slot<StaticWatcher>>,
     /// POSTs every change to the listeners.
     pub listener_notifier: Slot<ListenerNotifier>,
+    /// Announces this node's tombstones again, ten times in all (SPEC §2.6).
+    pub tombstone_repeater: Slot<TombstoneRepeater>,
     /// The Docker watcher, when docker discovery is on.
     pub docker_watcher: Option<Slot<DockerWatcher>>,
     /// The HTTP API.
@@ -206,6 +208,12 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     });
     supervisor.add(Box::new(child));
 
+    let (sk, lg) = (state_keeper.clone(), log.clone());
+    let (child, tombstone_repeater) = ActorChild::start("tombstone_repeater", move || {
+        TombstoneRepeater::new(sk.link(), sk.link(), Duration::from_secs(1), &lg).start()
+    });
+    supervisor.add(Box::new(child));
+
     let static_watcher = prepared.static_initial.map(|initial| {
         let settings = StaticWatcherSettings {
             path: config.static_discovery.config_file.clone(),
@@ -288,6 +296,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         health_checker,
         static_watcher,
         listener_notifier,
+        tombstone_repeater,
         docker_watcher,
         web_api,
     })

@@ -171,11 +171,11 @@ fn a_node_frozen_until_declared_down_is_whole_again_everywhere_once_it_thaws() {
     // Well inside the 20 s push/pull period: this is the heal path, not the periodic repair.
     wait_status(&all, "web", "node-2", ALIVE, Duration::from_secs(5));
     eprintln!("ALIVE everywhere {:?} after the thaw", thawed.elapsed());
-    eventually(
-        Duration::from_secs(10),
-        "node 1 lists node 2 again",
-        || members(&n1.node).contains(&"node-2".to_owned()).then_some(()),
-    );
+    eventually(Duration::from_secs(10), "node 1 lists node 2 again", || {
+        members(&n1.node)
+            .contains(&"node-2".to_owned())
+            .then_some(())
+    });
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod http;
 pub mod listener_notifier;
 pub mod state_keeper;
 pub mod static_watcher;
+pub mod tombstone_repeater;
 pub mod web_api;
 
 pub use docker_watcher::{DockerWatcher, DockerWatcherSettings};
@@ -17,4 +18,5 @@ pub use health_checker::{HealthChecker, HealthSettings};
 pub use listener_notifier::{ListenerNotifier, ListenerSettings};
 pub use state_keeper::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
 pub use static_watcher::{StaticWatcher, StaticWatcherSettings};
+pub use tombstone_repeater::TombstoneRepeater;
 pub use web_api::{WebApi, WebSettings};

@@ -13,8 +13,8 @@ use slog::{Logger, debug, info, o, warn};
 use crate::catalog::{Catalog, ChangeEvent, Lifespans, Service, ServicesState, Snapshot};
 use crate::clock::SharedClock;
 use crate::messages::{
-    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, SetMembers,
-    StateChanged, Subscribe,
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot,
+    RepeatTombstone, SetMembers, StateChanged, Subscribe,
 };
 
 /// What the StateKeeper needs to know besides its inputs.
@@ -231,6 +231,25 @@ impl Handler<SetMembers> for StateKeeper {
         if members != self.members {
             self.members = members;
             self.publish(Vec::new(), Vec::new());
+        }
+    }
+}
+
+impl Handler<RepeatTombstone> for StateKeeper {
+    type Result = ();
+
+    fn handle(&mut self, msg: RepeatTombstone, _: &mut Context<Self>) {
+        let RepeatTombstone(repeat) = msg;
+        let now = self.clock.now();
+        let again = (self.catalog).repeat_tombstone(
+            &repeat.host,
+            &repeat.id,
+            repeat.version,
+            crate::gossip::repeat::STEP,
+            now,
+        );
+        if let Some(again) = again {
+            self.publish(Vec::new(), vec![again]);
         }
     }
 }

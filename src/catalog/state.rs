@@ -408,6 +408,28 @@ impl Catalog {
             .ok_or_else(|| DrainError::NotFound(id.to_owned()))
     }
 
+    /// Announces a tombstone again (the schedule of [`crate::gossip::repeat`]): if `(host,
+    /// id)` is still held as a tombstone at exactly `version`, it is stamped `version + step`
+    /// and returned, for this node to announce. Otherwise (the record came back, or a newer
+    /// version arrived) nothing changes.
+    pub fn repeat_tombstone(
+        &mut self,
+        host: &str,
+        id: &str,
+        version: Timestamp,
+        step: Duration,
+        now: Timestamp,
+    ) -> Option<Service> {
+        let held = self.state.get(host, id)?;
+        if held.status != ServiceStatus::Tombstone || held.updated != version {
+            return None;
+        }
+        let mut again = held.clone();
+        again.updated = version.plus(step);
+        let _ = self.apply(again, now);
+        self.state.get(host, id).cloned()
+    }
+
     /// Tombstones one held live record with a version that beats it.
     fn tombstone(&mut self, host: &str, id: &str, now: Timestamp) -> Option<ChangeEvent> {
         let held = self.state.get(host, id)?;

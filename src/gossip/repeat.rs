@@ -71,7 +71,11 @@ impl TombstoneSchedule {
             self.pending.remove(&key);
             return;
         }
-        if self.pending.get(&key).is_some_and(|p| p.version == svc.updated) {
+        if self
+            .pending
+            .get(&key)
+            .is_some_and(|p| p.version == svc.updated)
+        {
             return;
         }
         if !self.pending.contains_key(&key) && self.pending.len() >= self.capacity {

@@ -17,6 +17,6 @@ pub use gossip::{GetGossipStats, GossipStats, LeaveCluster};
 pub use health::{GetHealthStats, HealthStats};
 pub use listeners::{GetListenerStats, ListenerStats};
 pub use state::{
-    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, SetMembers,
-    Subscribe,
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot,
+    RepeatTombstone, SetMembers, Subscribe,
 };

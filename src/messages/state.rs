@@ -8,6 +8,7 @@ use actix::{Message, Recipient};
 
 use super::events::StateChanged;
 use crate::catalog::{DrainError, RecordKey, Service, Snapshot};
+use crate::gossip::repeat::Repeat;
 
 /// Bring this node's own records in line with local discovery and health checks: every
 /// record in `services` (status already set from its check) is refreshed; records announced
@@ -36,6 +37,12 @@ pub struct ExpireNode {
     /// The member's node name.
     pub hostname: String,
 }
+
+/// Announce one of this node's tombstones again (the TombstoneRepeater's schedule), if the
+/// catalogue still holds it at the given version.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct RepeatTombstone(pub Repeat);
 
 /// Set one of this node's services DRAINING; answers the record as now held.
 #[derive(Debug, Message)]

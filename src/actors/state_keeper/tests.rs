@@ -215,3 +215,46 @@ async fn a_subscriber_whose_mailbox_closed_is_dropped_at_the_next_publish() {
     keeper.send(GetSnapshot).await.unwrap();
     assert_eq!(seen.lock().unwrap().len(), 2, "the live one still hears");
 }
+
+#[actix::test]
+async fn a_vanished_local_service_is_announced_ten_times_with_the_tombstone_repeater() {
+    use crate::actors::TombstoneRepeater;
+    use crate::gossip::repeat::STEP;
+    use crate::supervisor::Link;
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder(Arc::clone(&seen)).start();
+    keeper.send(Subscribe(recorder.recipient())).await.unwrap();
+    let log = Logger::root(slog::Discard, o!());
+    let (subscribe, repeat) = (
+        Link::fixed(keeper.clone().recipient()),
+        Link::fixed(keeper.clone().recipient()),
+    );
+    let _repeater =
+        TombstoneRepeater::new(subscribe, repeat, Duration::from_millis(5), &log).start();
+    apply_local(&keeper).await;
+    clock.advance(Duration::from_secs(1));
+    let gone = clock.now();
+    let pending = BTreeSet::new();
+    keeper
+        .send(ApplyLocalServices {
+            services: Vec::new(),
+            pending,
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = seen.lock().unwrap();
+    let tombstones: Vec<Timestamp> = (seen.iter())
+        .flat_map(|e| e.announced.iter())
+        .filter(|s| s.status == ServiceStatus::Tombstone)
+        .map(|s| s.updated)
+        .collect();
+    let want: Vec<Timestamp> = (0..10).map(|k| gone.plus(STEP * k)).collect();
+    assert_eq!(tombstones, want);
+    let last = seen.last().unwrap();
+    let changes: usize = seen.iter().map(|e| e.changes.len()).sum();
+    assert_eq!(changes, 2, "the repetitions are no status changes");
+    assert_eq!(last.snapshot.change_version(), 2);
+}

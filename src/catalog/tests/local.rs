@@ -250,3 +250,22 @@ fn drain_refuses_unknown_ids_other_hosts_ids_and_tombstones() {
     }
     assert_eq!(c.state(), &before);
 }
+
+#[test]
+fn a_tombstone_is_repeated_50ns_newer_only_while_held_at_that_version() {
+    let mut c = catalog();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let gone = now().plus(secs(1));
+    let _ = sync(&mut c, Vec::new(), gone);
+    let step = Duration::from_nanos(50);
+    let again = c.repeat_tombstone(NODE, "a", gone, step, gone).unwrap();
+    assert_eq!((again.status, again.updated), (Tombstone, gone.plus(step)));
+    assert_eq!(c.state().get(NODE, "a"), Some(&again));
+    // A stale request (the version moved on) changes nothing.
+    assert_eq!(c.repeat_tombstone(NODE, "a", gone, step, gone), None);
+    // Nor does one for a record that came back.
+    let back = gone.plus(secs(1));
+    let _ = sync(&mut c, vec![observed("a", Alive)], back);
+    assert_eq!(c.repeat_tombstone(NODE, "a", back, step, back), None);
+    assert_eq!(status_of(&c, NODE, "a"), Alive);
+}
