@@ -238,6 +238,31 @@ fn gossiper_restarts(node: &Sidecar) -> Option<u64> {
 }
 
 #[test]
+fn a_steady_cluster_exchanges_only_summaries_and_broadcasts_no_records() {
+    // In Go every node re-announces every record every minute; here a steady node sends
+    // none, and anti-entropy finds the catalogues equal from one hash each way.
+    let port = free_port();
+    let fast = [("SIDECAR_PUSH_PULL_INTERVAL", "1s")];
+    let n1 = member_with(1, port, "test", Some("web"), &fast);
+    let n2 = member_with(2, port, "test", Some("api"), &fast);
+    let n3 = member_with(3, port, "test", None, &fast);
+    let nodes = [&n1.node, &n2.node, &n3.node];
+    wait_status(&nodes, "web", "node-1", ALIVE, Duration::from_secs(20));
+    wait_status(&nodes, "api", "node-2", ALIVE, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+    let before: Vec<Value> = nodes.iter().map(|n| gossip_stats(n)).collect();
+    std::thread::sleep(Duration::from_secs(6));
+    for (node, before) in nodes.iter().zip(&before) {
+        let after = gossip_stats(node);
+        let grew = |key: &str| after[key].as_u64().unwrap() - before[key].as_u64().unwrap();
+        assert!(grew("exchanges") >= 3, "{before} → {after}");
+        assert_eq!(grew("exchanges_in_sync"), grew("exchanges"), "{after}");
+        assert_eq!(grew("exchange_records_sent"), 0, "{after}");
+        assert_eq!(grew("broadcasts"), 0, "{after}");
+    }
+}
+
+#[test]
 fn garbage_on_the_gossip_ports_is_dropped_and_counted() {
     let port = free_port();
     let n4 = member(4, port, "test", Some("svc"));

@@ -17,6 +17,7 @@ mod sessions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -142,6 +143,7 @@ impl Gossiper {
             cluster: ClusterId::of(&settings.cluster_name),
             keys: settings.keys.clone(),
             timeout: settings.session_timeout,
+            tcp: Arc::default(),
         };
         let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
         Gossiper {
@@ -212,8 +214,9 @@ impl Gossiper {
             return;
         };
         let sent = self.udp.as_ref().map(|udp| udp.try_send_to(&frame, to));
-        if !matches!(sent, Some(Ok(_))) {
-            self.count("send.udp".to_owned());
+        match sent {
+            Some(Ok(len)) => self.stats.udp_sent.count(len),
+            _ => self.count("send.udp".to_owned()),
         }
     }
 
@@ -270,6 +273,7 @@ impl Gossiper {
             payload,
         };
         let effects = self.membership.broadcast(&item, self.clock.now());
+        self.stats.broadcasts += 1;
         self.apply(effects, ctx);
     }
 }
@@ -304,6 +308,7 @@ impl Actor for Gossiper {
 
 impl StreamHandler<Datagram> for Gossiper {
     fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
+        self.stats.udp_received.count(msg.0.len());
         match self.wire.open_datagram(&msg.0) {
             Ok(Message::Swim(data)) => {
                 let effects = self.membership.handle_data(&data, self.clock.now());
@@ -339,7 +344,10 @@ impl Handler<GetGossipStats> for Gossiper {
     type Result = MessageResult<GetGossipStats>;
 
     fn handle(&mut self, _: GetGossipStats, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.stats.clone())
+        let mut stats = self.stats.clone();
+        stats.tcp_sent_bytes = self.wire.tcp.sent.load(Ordering::Relaxed);
+        stats.tcp_received_bytes = self.wire.tcp.received.load(Ordering::Relaxed);
+        MessageResult(stats)
     }
 }
 

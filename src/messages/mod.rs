@@ -13,7 +13,7 @@ pub mod supervisor;
 
 pub use docker::{DockerStatus, GetDockerStatus};
 pub use events::{ObservedLocalServices, StateChanged};
-pub use gossip::{GetGossipStats, GossipStats, LeaveCluster};
+pub use gossip::{GetGossipStats, GossipStats, LeaveCluster, Traffic};
 pub use health::{GetHealthStats, HealthStats};
 pub use listeners::{GetListenerStats, ListenerStats};
 pub use state::{

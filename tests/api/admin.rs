@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde_json::{Value, json};
 use sidecar::api::admin::AdminAccess;
-use sidecar::messages::{GetGossipStats, GossipStats};
+use sidecar::messages::{GetGossipStats, GossipStats, Traffic};
 use sidecar::supervisor::{Link, RestartPolicy, Supervisor};
 
 use crate::harness::{Node, go_catalog};
@@ -43,7 +43,15 @@ fn some_stats() -> GossipStats {
     GossipStats {
         dropped: BTreeMap::from(dropped.map(|(reason, n)| (reason.to_owned(), n))),
         exchanges: 7,
+        exchanges_in_sync: 5,
+        broadcasts: 2,
+        udp_sent: Traffic {
+            packets: 10,
+            bytes: 900,
+        },
+        tcp_sent_bytes: 4000,
         members: vec!["node-b".to_owned()],
+        ..GossipStats::default()
     }
 }
 
@@ -83,6 +91,14 @@ async fn gossip_stats_are_the_gossipers_members_exchanges_and_drops_as_json() {
     let expected = json!({
         "members": ["node-b"],
         "exchanges": 7,
+        "exchanges_in_sync": 5,
+        "exchange_records_sent": 0,
+        "exchange_records_received": 0,
+        "broadcasts": 2,
+        "udp_sent": {"packets": 10, "bytes": 900},
+        "udp_received": {"packets": 0, "bytes": 0},
+        "tcp_sent_bytes": 4000,
+        "tcp_received_bytes": 0,
         "dropped": {"udp.bad_magic": 3, "tcp.timeout": 1},
     });
     assert_eq!(body, expected);

@@ -6,10 +6,14 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::Stream;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::catalog::{Service, Snapshot};
@@ -102,6 +106,57 @@ pub(super) struct Wire {
     pub(super) cluster: ClusterId,
     pub(super) keys: Option<Arc<KeyRing>>,
     pub(super) timeout: Duration,
+    /// Bytes through every TCP session, shared by all of them.
+    pub(super) tcp: Arc<TcpBytes>,
+}
+
+/// Bytes sent and received over the gossip TCP sessions, failed ones included.
+#[derive(Debug, Default)]
+pub(super) struct TcpBytes {
+    pub(super) sent: AtomicU64,
+    pub(super) received: AtomicU64,
+}
+
+/// A stream that adds the bytes through it to [`TcpBytes`].
+struct Counted<'a, S> {
+    inner: S,
+    bytes: &'a TcpBytes,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<'_, S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len().saturating_sub(before);
+        (self.bytes.received).fetch_add(read as u64, Ordering::Relaxed);
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<'_, S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = &poll {
+            (self.bytes.sent).fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 impl Wire {
@@ -137,10 +192,12 @@ impl Wire {
 pub(super) struct Exchanged {
     pub(super) peer: NodeId,
     pub(super) received: Vec<Service>,
+    /// How many records we sent.
+    pub(super) sent: usize,
 }
 
-async fn send_hello(
-    stream: &mut TcpStream,
+async fn send_hello<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     me: &NodeId,
     exchange: bool,
     wire: &Wire,
@@ -158,7 +215,10 @@ async fn send_hello(
 /// before the session proves to be of this cluster (the exchange's frames may be 32 MiB).
 const MAX_HELLO: usize = 4096;
 
-async fn recv_hello(stream: &mut TcpStream, wire: &Wire) -> Result<(NodeId, bool), ExchangeError> {
+async fn recv_hello<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    wire: &Wire,
+) -> Result<(NodeId, bool), ExchangeError> {
     let mut session = wire.session();
     session.frame.max_size = MAX_HELLO;
     let frame = exchange::read_frame(stream, MAX_HELLO, session.timeout).await?;
@@ -179,27 +239,36 @@ pub(super) async fn initiate(
     wire: Wire,
 ) -> Result<Exchanged, ExchangeError> {
     let connect = TcpStream::connect(addr);
-    let mut stream = tokio::time::timeout(wire.timeout, connect)
+    let stream = tokio::time::timeout(wire.timeout, connect)
         .await
         .map_err(|_| ExchangeError::Timeout(wire.timeout))??;
+    let mut stream = Counted {
+        inner: stream,
+        bytes: &wire.tcp,
+    };
     send_hello(&mut stream, &me, true, &wire).await?;
     let (peer, _) = recv_hello(&mut stream, &wire).await?;
     let outcome = exchange::initiate(&mut stream, local.state(), &wire.session()).await?;
     Ok(Exchanged {
         peer,
         received: outcome.received,
+        sent: outcome.sent,
     })
 }
 
 /// Serves one accepted connection: answers the hello when `active`, then the exchange if
 /// one was asked for. `None` for a liveness check.
 pub(super) async fn respond(
-    mut stream: TcpStream,
+    stream: TcpStream,
     me: NodeId,
     active: bool,
     local: Arc<Snapshot>,
     wire: Wire,
 ) -> Result<Option<Exchanged>, ExchangeError> {
+    let mut stream = Counted {
+        inner: stream,
+        bytes: &wire.tcp,
+    };
     let (peer, wants_exchange) = recv_hello(&mut stream, &wire).await?;
     if !active {
         return Ok(None);
@@ -212,6 +281,7 @@ pub(super) async fn respond(
     Ok(Some(Exchanged {
         peer,
         received: outcome.received,
+        sent: outcome.sent,
     }))
 }
 
@@ -219,7 +289,11 @@ pub(super) async fn respond(
 /// `timeout`; refused, silent, closed or someone else means dead.
 pub(super) async fn probe(node: NodeId, me: NodeId, wire: Wire, timeout: Duration) -> bool {
     let check = async {
-        let mut stream = TcpStream::connect(node.addr).await.ok()?;
+        let stream = TcpStream::connect(node.addr).await.ok()?;
+        let mut stream = Counted {
+            inner: stream,
+            bytes: &wire.tcp,
+        };
         send_hello(&mut stream, &me, false, &wire).await.ok()?;
         let (peer, _) = recv_hello(&mut stream, &wire).await.ok()?;
         Some(peer.name == node.name)

@@ -70,6 +70,9 @@ impl Gossiper {
     /// member, and the seed is then the only node that knows them.
     fn exchanged(&mut self, done: Exchanged, join: bool, ctx: &mut Context<Self>) {
         self.stats.exchanges += 1;
+        self.stats.exchanges_in_sync += u64::from(done.sent == 0 && done.received.is_empty());
+        self.stats.exchange_records_sent += done.sent as u64;
+        self.stats.exchange_records_received += done.received.len() as u64;
         if !self.leaving {
             let own = done
                 .received
