@@ -3,6 +3,8 @@
 # announcing one static service checked on a local HTTP target. Per trial: node 2 started →
 # its service ALIVE on every other node; SIGKILL node 2 → TOMBSTONE everywhere; node 2
 # started again, then SIGTERM → TOMBSTONE everywhere, and → node 2 exited. Prints p50 and max as a Markdown table.
+# Then the steady state: every node announcing the service, catalogues converged, the gossip
+# traffic per node per second over STEADY_SECONDS (default 60) from GET /api/admin/gossip.
 # Usage: scripts/bench-cluster.sh [trials] [nodes]   (debug build under $CARGO_TARGET_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,7 @@ import http.server, json, os, signal, socket, subprocess, sys, tempfile, threadi
 import urllib.request
 
 trials, nodes, binary = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+steady_seconds = int(os.environ.get("STEADY_SECONDS", "60"))
 
 class Ok(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -46,26 +49,29 @@ def free_port():
             pass
 
 HTTP = 18000
-def start(n, port):
+def start(n, port, announcing=(2,)):
     ip = f"127.0.0.{n}"
     env = {"PATH": os.environ["PATH"], "SIDECAR_HOSTNAME": f"node-{n}",
            "SIDECAR_BIND_IP": ip, "SIDECAR_ADVERTISE_IP": ip, "SIDECAR_HTTP_BIND_IP": ip,
            "SIDECAR_HTTP_PORT": str(HTTP), "SIDECAR_BIND_PORT": str(port),
            "SIDECAR_SEEDS": f"127.0.0.1:{port}", "SIDECAR_LOGGING_LEVEL": "warn",
            "HAPROXY_DISABLE": "true",
-           "SIDECAR_DISCOVERY": "static" if n == 2 else "", "STATIC_CONFIG_FILE": static}
+           "SIDECAR_DISCOVERY": "static" if n in announcing else "",
+           "STATIC_CONFIG_FILE": static}
     return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
-def status(n):
+def get(n, path):
     try:
-        url = f"http://127.0.0.{n}:{HTTP}/api/services.json"
-        with urllib.request.urlopen(url, timeout=1) as r:
-            doc = json.load(r)
+        with urllib.request.urlopen(f"http://127.0.0.{n}:{HTTP}{path}", timeout=1) as r:
+            return json.load(r)
     except OSError:
         return None
+
+def status(n, host="node-2"):
+    doc = get(n, "/api/services.json") or {}
     for s in doc.get("Services", {}).get("bench") or []:
-        if s["Hostname"] == "node-2":
+        if s["Hostname"] == host:
             return s["Status"]
     return None
 
@@ -104,4 +110,45 @@ print("|---|---|---|")
 for name, xs in results.items():
     xs.sort()
     print(f"| {name} | {xs[len(xs) // 2]:.2f} s | {xs[-1]:.2f} s |")
+
+# Steady state: every node announces "bench"; no change happens while the counters run.
+everyone = range(1, nodes + 1)
+port = free_port()
+procs = {n: start(n, port, announcing=everyone) for n in everyone}
+try:
+    since = time.monotonic()
+    while not all(status(n, f"node-{m}") == 0 for n in everyone for m in everyone):
+        if time.monotonic() - since > 60:
+            raise SystemExit("the steady-state cluster did not converge in 60 s")
+        time.sleep(0.1)
+    time.sleep(5)
+    before = {n: get(n, "/api/admin/gossip") for n in everyone}
+    time.sleep(steady_seconds)
+    after = {n: get(n, "/api/admin/gossip") for n in everyone}
+finally:
+    for p in procs.values():
+        p.kill(); p.wait()
+
+def grew(n, *path):
+    a, b = after[n], before[n]
+    for key in path:
+        a, b = a[key], b[key]
+    return a - b
+
+# Bytes on the wire: payload plus 28 bytes of IPv4 + UDP header per datagram; TCP payload
+# only (handshakes and ACKs not counted; exchanges are rare and small in a steady cluster).
+udp = sum(grew(n, "udp_sent", "bytes") + 28 * grew(n, "udp_sent", "packets") for n in everyone)
+tcp = sum(grew(n, "tcp_sent_bytes") for n in everyone)
+exchanges = sum(grew(n, "exchanges") for n in everyone)
+in_sync = sum(grew(n, "exchanges_in_sync") for n in everyone)
+broadcasts = sum(grew(n, "broadcasts") for n in everyone)
+per = nodes * steady_seconds
+print()
+print(f"| steady state, {nodes} nodes, {steady_seconds} s, each announcing 1 service | per node |")
+print("|---|---|")
+print(f"| gossip sent (UDP incl. headers + TCP payload) | {(udp + tcp) / per:.0f} B/s |")
+print(f"| of which UDP (SWIM) | {udp / per:.0f} B/s |")
+print(f"| of which TCP (anti-entropy) | {tcp / per:.0f} B/s |")
+print(f"| exchanges (in sync) | {exchanges} ({in_sync}) in all |")
+print(f"| record broadcasts | {broadcasts} in all |")
 PY

@@ -117,14 +117,26 @@ fn wait_status(nodes: &[&Sidecar], svc: &str, host: &str, want: i64, within: Dur
     }
 }
 
-#[test]
-fn three_nodes_share_records_and_members_and_detect_a_sigkill() {
+/// Nodes 1–3 with node 2 announcing `web`, once nodes 1 and 3 see it ALIVE.
+fn three_nodes_with_web_on_node_2() -> [Member; 3] {
     let port = free_port();
     let n1 = member(1, port, "test", None);
     let n2 = member(2, port, "test", Some("web"));
     let n3 = member(3, port, "test", None);
+    wait_status(
+        &[&n1.node, &n3.node],
+        "web",
+        "node-2",
+        ALIVE,
+        Duration::from_secs(20),
+    );
+    [n1, n2, n3]
+}
+
+#[test]
+fn three_nodes_share_records_and_members_and_detect_a_sigkill() {
+    let [n1, n2, n3] = three_nodes_with_web_on_node_2();
     let others = [&n1.node, &n3.node];
-    wait_status(&others, "web", "node-2", ALIVE, Duration::from_secs(20));
     let all = vec![
         "node-1".to_owned(),
         "node-2".to_owned(),
@@ -157,12 +169,8 @@ fn a_node_frozen_until_declared_down_is_whole_again_everywhere_once_it_thaws() {
     // all along (a long pause, a partition) must get them back everywhere, although it no
     // longer re-broadcasts its records periodically: it learns of the tombstones and
     // re-asserts its records.
-    let port = free_port();
-    let n1 = member(1, port, "test", None);
-    let n2 = member(2, port, "test", Some("web"));
-    let n3 = member(3, port, "test", None);
+    let [n1, n2, n3] = three_nodes_with_web_on_node_2();
     let others = [&n1.node, &n3.node];
-    wait_status(&others, "web", "node-2", ALIVE, Duration::from_secs(20));
     n2.node.signal("STOP");
     wait_status(&others, "web", "node-2", TOMBSTONE, Duration::from_secs(20));
     n2.node.signal("CONT");

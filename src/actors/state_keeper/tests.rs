@@ -24,6 +24,14 @@ impl Handler<StateChanged> for Recorder {
     }
 }
 
+/// Subscribes a [`Recorder`] to `keeper`; what it records.
+async fn subscribe_recorder(keeper: &Addr<StateKeeper>) -> Arc<Mutex<Vec<StateChanged>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder(Arc::clone(&seen)).start();
+    keeper.send(Subscribe(recorder.recipient())).await.unwrap();
+    seen
+}
+
 fn settings() -> StateKeeperSettings {
     StateKeeperSettings {
         hostname: "node-a".into(),
@@ -80,9 +88,7 @@ fn start() -> ManualClock {
 async fn a_subscriber_gets_the_current_snapshot_at_once_and_every_change_after() {
     let clock = start();
     let keeper = start_keeper(&clock);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Recorder(Arc::clone(&seen)).start();
-    keeper.send(Subscribe(recorder.recipient())).await.unwrap();
+    let seen = subscribe_recorder(&keeper).await;
     apply_local(&keeper).await;
     keeper.send(GetSnapshot).await.unwrap();
     let seen = seen.lock().unwrap();
@@ -98,9 +104,7 @@ async fn a_subscriber_gets_the_current_snapshot_at_once_and_every_change_after()
 async fn a_steady_local_service_is_published_again_only_when_its_refresh_is_due() {
     let clock = start();
     let keeper = start_keeper(&clock);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Recorder(Arc::clone(&seen)).start();
-    keeper.send(Subscribe(recorder.recipient())).await.unwrap();
+    let seen = subscribe_recorder(&keeper).await;
     for step in [1, 1800, 0] {
         apply_local(&keeper).await;
         clock.advance(Duration::from_secs(step));
@@ -223,9 +227,7 @@ async fn a_vanished_local_service_is_announced_ten_times_with_the_tombstone_repe
     use crate::supervisor::Link;
     let clock = start();
     let keeper = start_keeper(&clock);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let recorder = Recorder(Arc::clone(&seen)).start();
-    keeper.send(Subscribe(recorder.recipient())).await.unwrap();
+    let seen = subscribe_recorder(&keeper).await;
     let log = Logger::root(slog::Discard, o!());
     let (subscribe, repeat) = (
         Link::fixed(keeper.clone().recipient()),
