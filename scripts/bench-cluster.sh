@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cluster latency (issue 5): N nodes (default 5) on 127.0.0.1..N with one gossip port, node 2
 # announcing one static service checked on a local HTTP target. Per trial: node 2 started →
-# its service ALIVE on every other node; SIGKILL node 2 → TOMBSTONE everywhere; node 2
+# its service ALIVE on every other node; after a random 0–2 s, SIGKILL node 2 → TOMBSTONE everywhere; node 2
 # started again, then SIGTERM → TOMBSTONE everywhere, and → node 2 exited. Prints p50 and max as a Markdown table.
 # Then the steady state: every node announcing the service, catalogues converged, the gossip
 # traffic per node per second over STEADY_SECONDS (default 60) from GET /api/admin/gossip.
@@ -13,11 +13,12 @@ NODES=${2:-5}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build --quiet --bin sidecar
 python3 - "$TRIALS" "$NODES" "$TARGET_DIR/debug/sidecar" <<'PY'
-import http.server, json, os, signal, socket, subprocess, sys, tempfile, threading, time
+import http.server, json, os, random, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.request
 
 trials, nodes, binary = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 steady_seconds = int(os.environ.get("STEADY_SECONDS", "60"))
+rng = random.Random(int(os.environ.get("BENCH_SEED", "5")))
 
 class Ok(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -93,6 +94,8 @@ for trial in range(trials):
     try:
         t = time.monotonic(); procs[2] = start(2, port)
         results["join → ALIVE everywhere"].append(wait_all(0, t))
+        # A death comes at any point of the probe cycle, not always right after the join.
+        time.sleep(rng.uniform(0.0, 2.0))
         t = time.monotonic(); procs[2].send_signal(signal.SIGKILL)
         results["SIGKILL → TOMBSTONE everywhere"].append(wait_all(1, t))
         procs[2].wait()
