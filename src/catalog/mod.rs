@@ -20,9 +20,14 @@
 //!
 //! Lifespans ([`Lifespans`]): ALIVE, UNHEALTHY and UNKNOWN records not heard of for 80 s, and
 //! DRAINING ones for 10 minutes, become tombstones stamped one second after their last
-//! version ([`Catalog::expire`]); tombstones are deleted after 3 hours. This node's own
-//! records are kept in line with discovery by [`Catalog::sync_local`], which tombstones what
-//! discovery no longer reports. `LastUpdated` and `LastChanged` only move forward.
+//! version ([`Catalog::expire`]); tombstones are deleted after 3 hours. A record is heard of
+//! at its `Updated` and whenever the membership vouches for its host ([`Catalog::vouch`]), so
+//! a live member's records never expire, however long they stay unchanged. This node's own
+//! records are kept in line with discovery by [`Catalog::sync_local`], which gives a record a
+//! new version only when it changed or its half-hourly refresh is due (a steady node has
+//! nothing to announce), tombstones what discovery no longer reports, and never lets a peer's
+//! version overrule this node on its own records ([`Catalog::apply_remote`]). `LastUpdated`
+//! and `LastChanged` only move forward.
 //!
 //! ```
 //! use sidecar::catalog::{Catalog, Lifespans, Service, ServiceStatus};
