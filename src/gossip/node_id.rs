@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::hash::fnv1a64;
+
 /// Who a member is. foca treats two identities with the same `name` as one member: the one
 /// with the greater `incarnation` wins, so a restarted node rejoins under its name and
 /// supersedes its previous life.
@@ -40,7 +42,11 @@ impl fmt::Display for NodeId {
 }
 
 impl foca::Identity for NodeId {
-    type Addr = String;
+    /// The name, as its FNV-1a 64 hash: foca compares the address of every member it holds
+    /// on each update it applies, so it asks for a lean type. Two names of one cluster that
+    /// hash alike are vanishingly unlikely, and a name is no secret a member could not
+    /// already claim outright.
+    type Addr = u64;
 
     fn renew(&self) -> Option<Self> {
         Some(NodeId {
@@ -49,8 +55,8 @@ impl foca::Identity for NodeId {
         })
     }
 
-    fn addr(&self) -> String {
-        self.name.clone()
+    fn addr(&self) -> u64 {
+        fnv1a64(self.name.as_bytes())
     }
 
     fn win_addr_conflict(&self, adversary: &Self) -> bool {
@@ -72,5 +78,12 @@ mod tests {
         assert_eq!(new.addr(), old.addr());
         assert!(new.win_addr_conflict(&old));
         assert!(!old.win_addr_conflict(&new));
+    }
+
+    #[test]
+    fn another_name_is_another_member() {
+        let a = NodeId::new("a", "127.0.0.1:7946".parse().unwrap(), 5);
+        let b = NodeId::new("b", a.addr, 5);
+        assert_ne!(a.addr(), b.addr());
     }
 }
