@@ -39,7 +39,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::broadcast::{BroadcastItem, SeenHandle, ServiceBroadcasts};
+use super::crypto::OVERHEAD;
 use super::node_id::NodeId;
+use super::wire::{HEADER_LEN, MAX_DATAGRAM};
 use crate::clock::Timestamp;
 
 mod effects;
@@ -64,7 +66,9 @@ pub struct MembershipConfig {
     pub announce_down_every: Duration,
     /// Down members are forgotten (no more announces to them) after this.
     pub remove_down_after: Duration,
-    /// The largest datagram foca may produce.
+    /// The largest datagram foca may produce. The default is what one gossip frame can carry,
+    /// sealed or not ([`MAX_DATAGRAM`] less the header and the sealing): a bigger packet
+    /// could not be framed, and would be dropped before it was sent.
     pub max_packet_size: usize,
     /// Broadcast items older than this are refused (the tombstone lifespan plus a minute).
     pub item_horizon: Duration,
@@ -86,7 +90,7 @@ impl Default for MembershipConfig {
             recheck_after: Duration::from_secs(10),
             announce_down_every: Duration::from_secs(2),
             remove_down_after: Duration::from_secs(3600),
-            max_packet_size: 1400,
+            max_packet_size: MAX_DATAGRAM - HEADER_LEN - OVERHEAD,
             item_horizon: Duration::from_secs(3 * 3600 + 60),
             max_seen_keys: 1 << 20,
             min_transmissions: 5,

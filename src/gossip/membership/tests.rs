@@ -224,3 +224,16 @@ fn restart_with_a_renewed_identity_is_accepted() {
     assert!(net.nodes[1].members().any(|m| *m == id(2, 9)));
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn the_largest_packet_fits_a_sealed_datagram_frame() {
+    use crate::gossip::crypto::KeyRing;
+    use crate::gossip::wire::{ClusterId, FrameContext, Message, encode};
+
+    let keys = KeyRing::new(&[[7_u8; 32]]).unwrap();
+    let largest = Message::Swim(vec![0; MembershipConfig::default().max_packet_size]);
+    for keys in [None, Some(&keys)] {
+        let ctx = FrameContext::datagram(ClusterId::of("test"), keys);
+        assert!(encode(&largest, &ctx).is_ok(), "sealed: {}", keys.is_some());
+    }
+}
