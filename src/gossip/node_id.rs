@@ -6,8 +6,6 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::hash::fnv1a64;
-
 /// Who a member is. foca treats two identities with the same `name` as one member: the one
 /// with the greater `incarnation` wins, so a restarted node rejoins under its name and
 /// supersedes its previous life.
@@ -42,10 +40,8 @@ impl fmt::Display for NodeId {
 }
 
 impl foca::Identity for NodeId {
-    /// The name, as its FNV-1a 64 hash: foca compares the address of every member it holds
-    /// on each update it applies, so it asks for a lean type. Two names of one cluster that
-    /// hash alike are vanishingly unlikely, and a name is no secret a member could not
-    /// already claim outright.
+    /// The name, folded into 64 bits ([`fold`]): foca compares the address of every member
+    /// it holds on each update it applies, so it asks for a lean type.
     type Addr = u64;
 
     fn renew(&self) -> Option<Self> {
@@ -56,12 +52,35 @@ impl foca::Identity for NodeId {
     }
 
     fn addr(&self) -> u64 {
-        fnv1a64(self.name.as_bytes())
+        fold(self.name.as_bytes())
     }
 
     fn win_addr_conflict(&self, adversary: &Self) -> bool {
         self.incarnation > adversary.incarnation
     }
+}
+
+/// Folds `bytes` into 64 bits eight at a time, as rustc's FxHasher does: several times
+/// quicker than a byte-wise hash on the short strings hostnames are. Names of up to eight
+/// bytes and one length never collide; longer names collide about as rarely as under any
+/// 64-bit hash unless crafted to, and a name is no secret a member could not already claim
+/// outright.
+fn fold(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let step = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(K);
+    let mut words = bytes.chunks_exact(8);
+    let mut hash = (bytes.len() as u64).wrapping_mul(K);
+    for word in &mut words {
+        hash = step(
+            hash,
+            u64::from_le_bytes(word.try_into().unwrap_or_default()),
+        );
+    }
+    let tail = words.remainder().iter().rev();
+    step(
+        hash,
+        tail.fold(0, |word, byte| word << 8 | u64::from(*byte)),
+    )
 }
 
 #[cfg(test)]

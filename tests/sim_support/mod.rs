@@ -1,28 +1,55 @@
-//! A deterministic cluster simulation: N nodes, each a real `Membership` and a real `Catalog`,
-//! on a virtual clock with a `BinaryHeap` event queue, a seeded `StdRng`, per-link latency,
-//! loss and partitions. Datagrams are foca's; anti-entropy is modelled as a digest exchange
-//! that ships only differing records; a direct down-confirmation as ping attempts 250 ms apart.
+//! A deterministic cluster simulation: N nodes, each a real `Membership` (foca SWIM plus the
+//! direct down-check) and a real `Catalog`, on a virtual clock with a `BinaryHeap` event queue,
+//! a seeded `StdRng`, per-link latency, loss and partitions. Each node runs what the daemon's
+//! actors run, on their timers:
+//!
+//! - discovery reports its services every second (`Catalog::sync_local`): a record gets a new
+//!   version only when it changes or its half-hourly refresh is due, and that version is
+//!   broadcast on foca (records start with a random refresh phase per node);
+//! - the StateKeeper vouches for the live members, then expires, every 2 s;
+//! - records heard from peers are merged with `Catalog::apply_remote`; a record of its own that
+//!   it overrules is broadcast again;
+//! - push/pull with a random member every `push_pull_period(base, members)`; a member that
+//!   comes up gets a heal exchange with probability `heal_exchange(size, draw)`; a node that
+//!   was declared down exchanges with one random member when it rejoins;
+//! - a member foca declares down is checked directly before it is reported down.
+//!
+//! Modelled rather than run: datagrams (lost per hop, 1–5 ms latency), TCP sessions ([`exchange`]:
+//! real frames, counted with TCP/IP overhead and resends; applied at once when connected) and
+//! the direct check ([`net`]). Bytes are counted by kind ([`Bytes`]).
+//!
+//! Must not: read the wall clock or any unseeded randomness. One seed, one run.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use sidecar::catalog::{Applied, Catalog, Lifespans, Service};
+use sidecar::catalog::{Catalog, Lifespans, ServicesState};
 use sidecar::clock::Timestamp;
-use sidecar::gossip::broadcast::BroadcastItem;
-use sidecar::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
+use sidecar::gossip::membership::{Membership, MembershipConfig, TimerToken};
 use sidecar::gossip::node_id::NodeId;
-use sidecar::gossip::wire::WireService;
+use sidecar::gossip::schedule::push_pull_period;
+use sidecar::gossip::wire::ClusterId;
 
+mod exchange;
+mod metrics;
+mod net;
+mod node;
 mod scenario;
 
+pub use metrics::{Bytes, Convergence, ExchangeStats, pct};
+use node::Node;
+
 const T0_NANOS: i128 = 1_800_000_000_000_000_000;
-const MS: u64 = 1_000;
-/// Bytes of a digest line per server (name hash, newest version, count).
-const DIGEST_PER_SERVER: u64 = 32;
+pub const MS: u64 = 1_000;
+pub const SEC: u64 = 1_000_000;
+/// The health checker reports local services this often (`refresh_interval`).
+const DISCOVERY_EVERY: u64 = SEC;
+/// The StateKeeper's vouch-and-expire pass (`expire_interval`).
+const EXPIRE_EVERY: u64 = 2 * SEC;
 
 /// How the simulated network and cluster behave.
 #[derive(Clone, Debug)]
@@ -31,9 +58,10 @@ pub struct SimConfig {
     pub services: usize,
     pub loss: f64,
     pub seed: u64,
-    /// Anti-entropy period (None: off).
-    pub anti_entropy: Option<Duration>,
+    /// `SIDECAR_PUSH_PULL_INTERVAL`, the base of `push_pull_period` (None: no anti-entropy).
+    pub push_pull: Option<Duration>,
     pub membership: MembershipConfig,
+    pub lifespans: Lifespans,
 }
 
 enum Ev {
@@ -50,122 +78,197 @@ enum Ev {
         target: NodeId,
         alive: bool,
     },
-    AntiEntropy {
+    PushPull {
         node: usize,
     },
     Exchange {
         a: usize,
         b: usize,
     },
+    Discover {
+        node: usize,
+    },
+    Expire {
+        node: usize,
+    },
 }
 
-struct Node {
-    m: Membership,
-    catalog: Catalog,
-    own: Vec<Service>,
-    alive: bool,
-    group: u8,
+/// An event due at `at`; `seq` keeps events of one instant in the order they were queued.
+struct Queued {
+    at: u64,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
 }
 
 /// The simulated cluster.
 pub struct Sim {
     pub cfg: SimConfig,
     nodes: Vec<Node>,
-    addrs: HashMap<SocketAddr, usize>,
-    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
-    events: HashMap<usize, Ev>,
+    queue: BinaryHeap<Reverse<Queued>>,
     seq: u64,
     pub now_us: u64,
     rng: StdRng,
-    pub partitioned: bool,
-    pub bytes: u64,
-    /// (host, id, version) → (start µs, nodes holding it).
-    tracked: HashMap<(String, String, Timestamp), (u64, usize)>,
-    pub convergence_us: Vec<u64>,
+    partitioned: bool,
+    /// Nodes not killed (kept up to date by `kill`).
+    live: usize,
+    /// Set while the cluster is being assembled: the member-ups of the initial join trigger
+    /// no heal exchange (the catalogues start converged, as after the join exchanges).
+    booting: bool,
+    cluster: ClusterId,
+    pub bytes: Bytes,
+    pub exchanges: ExchangeStats,
+    pub convergence: Convergence,
     pub false_downs: u64,
     pub foca_false_downs: u64,
+    /// Record versions nodes stamped and broadcast: changes and refreshes.
+    pub announced: u64,
+    /// Records a node re-announced because a peer held another word on them.
+    pub reasserted: u64,
     /// name of a killed node → (kill µs, observers that tombstoned it).
     killed: HashMap<String, (u64, usize)>,
     pub death_us: Vec<u64>,
     pub errors: u64,
+    /// Datagrams too big for a gossip frame, dropped unsent.
+    pub oversize: u64,
+    /// Members reported up to the Gossiper (after the initial join), and rejoins after a down.
+    pub member_ups: u64,
+    pub rejoins: u64,
+    /// Direct checks of members foca declared down.
+    pub checks: u64,
 }
 
+/// Node `i`'s address; [`index`] reads `i` back.
 fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 7946))
 }
 
+fn index(addr: SocketAddr) -> Option<usize> {
+    match addr {
+        SocketAddr::V4(v4) => {
+            let [_, a, b, c] = v4.ip().octets();
+            Some(usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c))
+        }
+        SocketAddr::V6(_) => None,
+    }
+}
+
 impl Sim {
-    /// A cluster whose members all know each other (as after a join), services announced.
+    /// A cluster whose members all know each other and hold every record, as after a join.
     pub fn new(cfg: SimConfig) -> Sim {
         let mut sim = Sim {
-            nodes: Vec::new(),
-            addrs: HashMap::new(),
-            heap: BinaryHeap::new(),
-            events: HashMap::new(),
+            nodes: Vec::with_capacity(cfg.nodes),
+            queue: BinaryHeap::new(),
             seq: 0,
             now_us: 0,
             rng: StdRng::seed_from_u64(cfg.seed),
             partitioned: false,
-            bytes: 0,
-            tracked: HashMap::new(),
-            convergence_us: Vec::new(),
+            live: cfg.nodes,
+            booting: true,
+            cluster: ClusterId::of("sim"),
+            bytes: Bytes::default(),
+            exchanges: ExchangeStats::default(),
+            convergence: Convergence::default(),
             false_downs: 0,
             foca_false_downs: 0,
+            announced: 0,
+            reasserted: 0,
             killed: HashMap::new(),
             death_us: Vec::new(),
             errors: 0,
+            oversize: 0,
+            member_ups: 0,
+            rejoins: 0,
+            checks: 0,
             cfg,
         };
         let ids: Vec<NodeId> = (0..sim.cfg.nodes)
             .map(|i| NodeId::new(&format!("node-{i}"), addr(i), 1))
             .collect();
+        let everything = sim.announce_all(&ids);
         for (i, id) in ids.iter().enumerate() {
-            let m = Membership::new(
-                id.clone(),
-                sim.cfg.membership.clone(),
-                sim.cfg.seed ^ (i as u64) << 20,
-            );
-            let mut catalog = Catalog::new(&id.name, "sim", Lifespans::default());
-            let own: Vec<Service> = (0..sim.cfg.services)
-                .map(|s| Service {
-                    id: format!("{i:06}{s:06}"),
-                    name: format!("svc-{s}"),
-                    hostname: id.name.clone(),
-                    updated: sim.now(),
-                    ..Service::default()
-                })
-                .collect();
-            for svc in &own {
-                let _ = catalog.apply(svc.clone(), sim.now());
-            }
-            sim.addrs.insert(id.addr, i);
-            sim.nodes.push(Node {
+            let seed = sim.cfg.seed ^ (i as u64) << 20;
+            let m = Membership::new(id.clone(), sim.cfg.membership.clone(), seed);
+            let mut state = everything.clone();
+            state.hostname.clone_from(&id.name);
+            let mut node = Node {
                 m,
-                catalog,
-                own,
+                catalog: Catalog::from_state(state, sim.cfg.lifespans),
+                observed: node::services(i, &id.name, sim.cfg.services),
                 alive: true,
                 group: 0,
-            });
+            };
+            // Fills the catalogue's list of what this node announces; nothing is due yet.
+            let fresh = node.discover(sim.now());
+            assert!(fresh.is_empty(), "records were stamped at boot");
+            sim.nodes.push(node);
         }
         for i in 0..sim.cfg.nodes {
             let others = ids.iter().filter(|o| o.name != ids[i].name).cloned();
             let fx = sim.nodes[i].m.apply_members(others);
             sim.effects(i, fx);
-            if let Some(period) = sim.cfg.anti_entropy {
-                let first = sim.rng.random_range(0..period.as_micros() as u64);
-                sim.push(first, Ev::AntiEntropy { node: i });
-            }
+            sim.start_timers(i);
         }
-        // Start from a converged catalogue, as after the join exchanges.
-        let all: Vec<Service> = sim.nodes.iter().flat_map(|n| n.own.clone()).collect();
-        for n in &mut sim.nodes {
-            for svc in &all {
-                let _ = n
-                    .catalog
-                    .apply(svc.clone(), Timestamp::from_unix_nanos(T0_NANOS));
-            }
-        }
+        sim.booting = false;
         sim
+    }
+
+    /// Every node's records, each stamped at a random point of the last refresh period (a
+    /// random refresh phase per node), as one catalogue.
+    fn announce_all(&mut self, ids: &[NodeId]) -> ServicesState {
+        let refresh = self.cfg.lifespans.refresh.as_nanos() as i128;
+        let mut everything = ServicesState::new("", "sim");
+        for (i, id) in ids.iter().enumerate() {
+            let phase = self.rng.random_range(1..refresh);
+            let stamped = Timestamp::from_unix_nanos(T0_NANOS - phase);
+            let mut own = Catalog::new(&id.name, "sim", self.cfg.lifespans);
+            let sync = own.sync_local(
+                node::services(i, &id.name, self.cfg.services),
+                &Default::default(),
+                stamped,
+            );
+            assert_eq!(sync.announced.len(), self.cfg.services);
+            everything.servers.append(&mut own.state().clone().servers);
+        }
+        everything
+    }
+
+    /// The node's periodic work, each at a random phase of its period.
+    fn start_timers(&mut self, node: usize) {
+        let discover = self.rng.random_range(0..DISCOVERY_EVERY);
+        self.push(discover, Ev::Discover { node });
+        let expire = self.rng.random_range(0..EXPIRE_EVERY);
+        self.push(expire, Ev::Expire { node });
+        if let Some(period) = self.push_pull_period(node) {
+            let first = self.rng.random_range(0..period);
+            self.push(first, Ev::PushPull { node });
+        }
+    }
+
+    /// The node's push/pull period for its current member count, in µs.
+    fn push_pull_period(&self, node: usize) -> Option<u64> {
+        let size = self.nodes[node].m.members().count() + 1;
+        let base = self.cfg.push_pull?;
+        Some(push_pull_period(base, size).as_micros() as u64)
     }
 
     pub fn now(&self) -> Timestamp {
@@ -174,20 +277,20 @@ impl Sim {
 
     fn push(&mut self, after_us: u64, ev: Ev) {
         self.seq += 1;
-        self.heap.push(Reverse((
-            self.now_us + after_us,
-            self.seq,
-            self.seq as usize,
-        )));
-        self.events.insert(self.seq as usize, ev);
+        self.queue.push(Reverse(Queued {
+            at: self.now_us + after_us,
+            seq: self.seq,
+            ev,
+        }));
     }
 
     fn linked(&self, a: usize, b: usize) -> bool {
         !self.partitioned || self.nodes[a].group == self.nodes[b].group
     }
 
-    fn hop_ok(&mut self) -> bool {
-        !self.rng.random_bool(self.cfg.loss)
+    /// Whether one hop loses a packet.
+    fn lost(&mut self) -> bool {
+        self.rng.random_bool(self.cfg.loss)
     }
 
     fn latency(&mut self) -> u64 {
@@ -197,15 +300,12 @@ impl Sim {
     /// Runs events until `us` microseconds of virtual time have passed.
     pub fn run_for(&mut self, us: u64) {
         let end = self.now_us + us;
-        while let Some(Reverse((at, _, key))) = self.heap.peek().copied() {
-            if at > end {
+        while self.queue.peek().is_some_and(|Reverse(q)| q.at <= end) {
+            let Some(Reverse(next)) = self.queue.pop() else {
                 break;
-            }
-            self.heap.pop();
-            self.now_us = at;
-            if let Some(ev) = self.events.remove(&key) {
-                self.handle(ev);
-            }
+            };
+            self.now_us = next.at;
+            self.handle(next.ev);
         }
         self.now_us = end;
     }
@@ -229,201 +329,25 @@ impl Sim {
                 let fx = self.nodes[node].m.confirm_result(&target, alive);
                 self.effects(node, fx);
             }
-            Ev::AntiEntropy { node } if self.nodes[node].alive => {
-                if let Some(period) = self.cfg.anti_entropy {
-                    self.push(period.as_micros() as u64, Ev::AntiEntropy { node });
-                }
-                let peers: Vec<usize> = self.nodes[node]
-                    .m
-                    .members()
-                    .filter_map(|m| self.addrs.get(&m.addr).copied())
-                    .collect();
-                if !peers.is_empty() {
-                    let peer = peers[self.rng.random_range(0..peers.len())];
-                    self.exchange(node, peer);
+            Ev::PushPull { node } if self.nodes[node].alive => {
+                self.exchange_with_random_member(node, metrics::Why::Periodic);
+                if let Some(period) = self.push_pull_period(node) {
+                    self.push(period, Ev::PushPull { node });
                 }
             }
             Ev::Exchange { a, b } if self.nodes[a].alive => self.exchange(a, b),
+            Ev::Discover { node } if self.nodes[node].alive => {
+                self.push(DISCOVERY_EVERY, Ev::Discover { node });
+                for svc in self.nodes[node].discover(now) {
+                    self.announced += 1;
+                    self.broadcast(node, &svc);
+                }
+            }
+            Ev::Expire { node } if self.nodes[node].alive => {
+                self.push(EXPIRE_EVERY, Ev::Expire { node });
+                self.nodes[node].expire(now);
+            }
             _ => {}
         }
     }
-
-    fn effects(&mut self, at: usize, fx: Effects) {
-        self.errors += u64::from(fx.error.is_some());
-        for (token, after) in fx.timers {
-            self.push(after.as_micros() as u64, Ev::Timer { node: at, token });
-        }
-        for (to, data) in fx.send {
-            self.bytes += data.len() as u64 + 28;
-            let Some(&dst) = self.addrs.get(&to) else {
-                continue;
-            };
-            if self.linked(at, dst) && self.hop_ok() {
-                let lat = self.latency();
-                self.push(lat, Ev::Deliver { to: dst, data });
-            }
-        }
-        for target in fx.confirm_down {
-            self.confirm(at, target);
-        }
-        for item in fx.received {
-            let decoded = postcard::from_bytes::<WireService>(&item.payload).ok();
-            if let Some(svc) = decoded.and_then(|w| Service::try_from(w).ok()) {
-                self.apply(at, svc);
-            }
-        }
-        for node in fx.member_down {
-            self.member_down(at, &node);
-        }
-        if !fx.member_up.is_empty() && self.now_us > 0 {
-            for node in fx.member_up {
-                if let Some(&peer) = self.addrs.get(&node.addr) {
-                    self.push(
-                        self.cfg.membership.announce_down_every.as_micros() as u64 / 4,
-                        Ev::Exchange { a: at, b: peer },
-                    );
-                }
-            }
-        }
-    }
-
-    /// The direct check: ping attempts 250 ms apart until one round trip gets through; a
-    /// killed node's host refuses (dead), a live member answers (alive), a partition is silent.
-    fn confirm(&mut self, at: usize, target: NodeId) {
-        let Some(&t) = self.addrs.get(&target.addr) else {
-            return;
-        };
-        let answers = self.linked(at, t);
-        let alive = self.nodes[t].alive && self.nodes[t].m.is_active();
-        if alive && self.nodes[t].m.identity().name == target.name {
-            self.foca_false_downs += 1;
-        }
-        let deadline = self.cfg.membership.confirm_timeout.as_micros() as u64;
-        let mut when = 0;
-        while answers && when < deadline {
-            self.bytes += 2 * 60;
-            if self.hop_ok() && self.hop_ok() {
-                let rtt = self.latency() + self.latency();
-                self.push(
-                    when + rtt,
-                    Ev::Confirmed {
-                        node: at,
-                        target,
-                        alive,
-                    },
-                );
-                return;
-            }
-            when += 250 * MS;
-        }
-    }
-
-    fn member_down(&mut self, at: usize, node: &NodeId) {
-        let target = self.addrs.get(&node.addr).copied();
-        if target.is_some_and(|t| self.nodes[t].alive && self.nodes[t].m.is_active()) {
-            self.false_downs += 1;
-        }
-        let now = self.now();
-        let _ = self.nodes[at].catalog.expire_server(&node.name, now);
-        let live = self.nodes.iter().filter(|n| n.alive).count();
-        if let Some((start, seen)) = self.killed.get_mut(&node.name) {
-            *seen += 1;
-            if *seen == live {
-                self.death_us.push(self.now_us - *start);
-            }
-        }
-    }
-
-    /// Applies a record at `at`; counts tracked changes; re-asserts own records.
-    fn apply(&mut self, at: usize, svc: Service) {
-        let key = (svc.hostname.clone(), svc.id.clone(), svc.updated);
-        let own = svc.hostname == self.nodes[at].m.identity().name;
-        let now = self.now();
-        let applied = self.nodes[at].catalog.apply(svc, now);
-        if matches!(applied, Applied::Accepted { .. }) && self.tracked.contains_key(&key) {
-            let live = self.nodes.iter().filter(|n| n.alive).count();
-            if let Some((start, count)) = self.tracked.get_mut(&key) {
-                *count += 1;
-                if *count == live {
-                    self.convergence_us.push(self.now_us - *start);
-                    self.tracked.remove(&key);
-                }
-            }
-        }
-        if own {
-            self.reassert(at);
-        }
-    }
-
-    /// A node that hears of its own records with another status re-announces them (as its
-    /// next discovery pass would).
-    fn reassert(&mut self, at: usize) {
-        let now = self.now();
-        let stale: Vec<Service> = self.nodes[at]
-            .own
-            .iter()
-            .filter(|want| {
-                let held = self.nodes[at].catalog.state().get(&want.hostname, &want.id);
-                held.is_none_or(|h| h.status != want.status)
-            })
-            .cloned()
-            .collect();
-        for mut svc in stale {
-            svc.updated = now.max(
-                self.nodes[at]
-                    .catalog
-                    .state()
-                    .get(&svc.hostname, &svc.id)
-                    .map_or(now, |h| h.updated.plus(Duration::from_nanos(1))),
-            );
-            self.publish(at, svc);
-        }
-    }
-
-    fn publish(&mut self, at: usize, svc: Service) {
-        let now = self.now();
-        let _ = self.nodes[at].catalog.apply(svc.clone(), now);
-        let item = BroadcastItem {
-            key: (svc.hostname.clone(), svc.id.clone()),
-            version: svc.updated,
-            // What the Gossiper puts on the wire: the compact record, postcard-encoded.
-            payload: postcard::to_allocvec(&WireService::from(&svc)).unwrap_or_default(),
-        };
-        let fx = self.nodes[at].m.broadcast(&item, now);
-        self.effects(at, fx);
-    }
-
-    /// Anti-entropy between `a` and `b`: digests both ways, then the differing records.
-    fn exchange(&mut self, a: usize, b: usize) {
-        if !self.nodes[b].alive || !self.linked(a, b) {
-            return;
-        }
-        let servers = self.nodes[a].catalog.state().servers.len()
-            + self.nodes[b].catalog.state().servers.len();
-        self.bytes += DIGEST_PER_SERVER * servers as u64;
-        for (from, to) in [(a, b), (b, a)] {
-            let differing: Vec<Service> = self.nodes[from]
-                .catalog
-                .state()
-                .records()
-                .filter(|r| self.nodes[to].catalog.state().get(&r.hostname, &r.id) != Some(r))
-                .cloned()
-                .collect();
-            for svc in differing {
-                self.bytes += 250;
-                self.apply(to, svc);
-            }
-        }
-    }
-}
-
-/// p-th percentile (0..=100) of `v` in seconds.
-pub fn pct(v: &[u64], p: usize) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_unstable();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((v.len() - 1) * p).div_ceil(100);
-    v[i] as f64 / 1e6
 }

@@ -4,31 +4,34 @@ use rand::RngExt;
 use sidecar::catalog::ServiceStatus;
 use sidecar::clock::Timestamp;
 
-use super::{Node, Sim};
+use super::{Node, SEC, Sim};
 
 impl Sim {
-    /// Node `i` changes one of its services (ALIVE ↔ UNHEALTHY) and broadcasts it.
+    /// Node `i`'s discovery sees one of its services change (ALIVE ↔ UNHEALTHY); the new
+    /// version is broadcast and followed until every live node holds it.
     pub fn change(&mut self, i: usize) {
-        let s = self.rng.random_range(0..self.nodes[i].own.len());
-        let now = self.now();
-        let svc = &mut self.nodes[i].own[s];
+        let s = self.rng.random_range(0..self.nodes[i].observed.len());
+        let svc = &mut self.nodes[i].observed[s];
         svc.status = if svc.status == ServiceStatus::Alive {
             ServiceStatus::Unhealthy
         } else {
             ServiceStatus::Alive
         };
-        svc.updated = now;
-        let svc = svc.clone();
-        self.tracked.insert(
-            (svc.hostname.clone(), svc.id.clone(), svc.updated),
-            (self.now_us, 1),
-        );
-        self.publish(i, svc);
+        let id = svc.id.clone();
+        let now = self.now();
+        for svc in self.nodes[i].discover(now) {
+            self.announced += 1;
+            if svc.id == id {
+                let nodes = self.nodes.len();
+                self.convergence.start(&svc, i, nodes, self.now_us);
+            }
+            self.broadcast(i, &svc);
+        }
     }
 
     /// Random changes at `per_sec` cluster-wide for `us` of virtual time.
     pub fn churn(&mut self, per_sec: u64, us: u64) {
-        let step = 1_000_000 / per_sec.max(1);
+        let step = SEC / per_sec.max(1);
         let end = self.now_us + us;
         while self.now_us < end {
             let i = self.rng.random_range(0..self.nodes.len());
@@ -41,7 +44,11 @@ impl Sim {
 
     /// SIGKILL: the node stops; its host still refuses connections.
     pub fn kill(&mut self, i: usize) {
+        if !self.nodes[i].alive {
+            return;
+        }
         self.nodes[i].alive = false;
+        self.live -= 1;
         let name = self.nodes[i].m.identity().name.clone();
         self.killed.insert(name, (self.now_us, 0));
     }
@@ -61,6 +68,14 @@ impl Sim {
         let half = self.nodes.len() / 2;
         for (i, n) in self.nodes.iter_mut().enumerate() {
             n.group = u8::from(i >= half);
+        }
+    }
+
+    /// Cuts node `i` off from every other node (undone by `partition(false)`).
+    pub fn isolate(&mut self, i: usize) {
+        self.partitioned = true;
+        for (j, n) in self.nodes.iter_mut().enumerate() {
+            n.group = u8::from(j == i);
         }
     }
 
@@ -88,19 +103,43 @@ impl Sim {
         live.filter(|n| view(n) != first).count()
     }
 
+    /// Live nodes that hold every record of node `i`, all with status `status`.
+    pub fn holders(&self, i: usize, status: ServiceStatus) -> usize {
+        let name = format!("node-{i}");
+        let all = |n: &&Node| {
+            n.catalog.state().servers.get(&name).is_some_and(|s| {
+                s.services.len() == self.cfg.services
+                    && s.services.values().all(|r| r.status == status)
+            })
+        };
+        self.nodes.iter().filter(|n| n.alive).filter(all).count()
+    }
+
     /// Whether every live node holds every record of node `i` as TOMBSTONE.
     pub fn tombstoned_everywhere(&self, i: usize) -> bool {
-        let name = format!("node-{i}");
-        self.nodes.iter().filter(|n| n.alive).all(|n| {
-            n.catalog.state().servers.get(&name).is_some_and(|s| {
-                s.services
-                    .values()
-                    .all(|r| r.status == ServiceStatus::Tombstone)
+        self.holders(i, ServiceStatus::Tombstone) == self.live
+    }
+
+    /// Records that live nodes hold with another status than their live owner gives them
+    /// (a tombstone of a live member's service, say), summed over the live nodes.
+    pub fn misreported(&self) -> usize {
+        let owner = |host: &str| -> Option<&Node> {
+            let i: usize = host.strip_prefix("node-")?.parse().ok()?;
+            self.nodes.get(i).filter(|n| n.alive)
+        };
+        let status =
+            |n: &Node, host: &str, id: &str| n.catalog.state().get(host, id).map(|r| r.status);
+        self.nodes
+            .iter()
+            .filter(|n| n.alive)
+            .flat_map(|n| n.catalog.state().records())
+            .filter(|r| {
+                owner(&r.hostname).is_some_and(|o| status(o, &r.hostname, &r.id) != Some(r.status))
             })
-        })
+            .count()
     }
 
     pub fn unconverged_changes(&self) -> usize {
-        self.tracked.len()
+        self.convergence.unconverged()
     }
 }
