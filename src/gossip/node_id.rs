@@ -40,7 +40,7 @@ impl fmt::Display for NodeId {
 }
 
 impl foca::Identity for NodeId {
-    /// The name, folded into 64 bits ([`fold`]): foca compares the address of every member
+    /// The name, folded into 64 bits (`fold`): foca compares the address of every member
     /// it holds on each update it applies, so it asks for a lean type.
     type Addr = u64;
 
