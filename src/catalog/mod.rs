@@ -24,7 +24,7 @@
 //! at its `Updated` and whenever the membership vouches for its host ([`Catalog::vouch`]), so
 //! a live member's records never expire, however long they stay unchanged. This node's own
 //! records are kept in line with discovery by [`Catalog::sync_local`], which gives a record a
-//! new version only when it changed or its half-hourly refresh is due (a steady node has
+//! new version only when it changed or its two-hourly refresh is due (a steady node has
 //! nothing to announce), tombstones what discovery no longer reports, and never lets a peer's
 //! version overrule this node on its own records ([`Catalog::apply_remote`]). `LastUpdated`
 //! and `LastChanged` only move forward.

@@ -4,7 +4,7 @@
 //! actors run, on their timers:
 //!
 //! - discovery reports its services every second (`Catalog::sync_local`): a record gets a new
-//!   version only when it changes or its half-hourly refresh is due, and that version is
+//!   version only when it changes or its two-hourly refresh is due, and that version is
 //!   broadcast on foca (records start with a random refresh phase per node);
 //! - the StateKeeper vouches for the live members, then expires, every 2 s;
 //! - records heard from peers are merged with `Catalog::apply_remote`; a record of its own that

@@ -105,7 +105,8 @@ async fn a_steady_local_service_is_published_again_only_when_its_refresh_is_due(
     let clock = start();
     let keeper = start_keeper(&clock);
     let seen = subscribe_recorder(&keeper).await;
-    for step in [1, 1800, 0] {
+    let refresh = Lifespans::default().refresh;
+    for step in [1, refresh.as_secs(), 0] {
         apply_local(&keeper).await;
         clock.advance(Duration::from_secs(step));
     }
@@ -116,7 +117,7 @@ async fn a_steady_local_service_is_published_again_only_when_its_refresh_is_due(
         .map(|e| e.announced.iter().map(|s| s.updated).collect::<Vec<_>>())
         .collect();
     let t0 = start().now();
-    let refreshed = t0.plus(Duration::from_secs(1801));
+    let refreshed = t0.plus(refresh + Duration::from_secs(1));
     assert_eq!(announced, [vec![], vec![t0], vec![refreshed]]);
 }
 
