@@ -236,6 +236,52 @@ fn kills(sim: &mut Sim) -> String {
     )
 }
 
+/// SWIM under loss at scale, on its own and quickly: what false suspicions cost (downs that
+/// the direct check refutes, rejoins, checks, bytes) for a given suspicion window. Knobs:
+/// `SIM_NODES` (1000), `SIM_LOSS` (0.2), `SIM_SECONDS` (60), `SIM_SUSPICION_MS` and
+/// `SIM_INDIRECT` (the defaults of `suspicion_base` and `indirect_probes`):
+/// `cargo test --release --test sim -- --ignored --nocapture swim_under_loss`.
+#[test]
+#[ignore = "measurement: cargo test --release --test sim -- --ignored --nocapture swim_under_loss"]
+fn swim_under_loss() {
+    let knob = |name: &str, default: f64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let nodes = knob("SIM_NODES", 1000.0) as usize;
+    let (loss, seconds) = (knob("SIM_LOSS", 0.2), knob("SIM_SECONDS", 60.0) as u64);
+    let mut cfg = config(nodes, loss, seed());
+    let base = cfg.membership.suspicion_base.as_millis() as f64;
+    cfg.membership.suspicion_base = Duration::from_millis(knob("SIM_SUSPICION_MS", base) as u64);
+    let indirect = cfg.membership.indirect_probes as f64;
+    cfg.membership.indirect_probes = knob("SIM_INDIRECT", indirect) as usize;
+    let mut sim = Sim::new(cfg);
+    sim.run_for(seconds * SEC);
+    let b = sim.bytes;
+    let rate = |n: u64| n as f64 / nodes as f64 / seconds as f64;
+    println!(
+        "| nodes | loss | s | suspicion base | indirect probes | false downs | refuted downs | rejoins | checks | B/node/s | SWIM | records | anti-entropy | checks |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {nodes} | {:.0} % | {seconds} | {:?} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        loss * 100.0,
+        sim.cfg.membership.suspicion_base,
+        sim.cfg.membership.indirect_probes,
+        sim.false_downs,
+        sim.foca_false_downs - sim.false_downs,
+        sim.rejoins,
+        sim.checks,
+        rate(b.total()),
+        rate(b.swim),
+        rate(b.records),
+        rate(b.exchange),
+        rate(b.check)
+    );
+}
+
 /// The false-down part of [`measure_thousand_nodes`] on its own, since it is much quicker:
 /// `cargo test --release --test sim -- --ignored --nocapture false_downs`.
 #[test]

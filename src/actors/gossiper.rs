@@ -2,7 +2,7 @@
 //!
 //! Does: own the [`Membership`] (SWIM over foca) and carry out its [`Effects`] on the gossip
 //! UDP socket and the actor's timers; broadcast every new version of this node's records at
-//! once (a change, a drain, a tombstone, the half-hourly refresh; a steady node sends none:
+//! once (a change, a drain, a tombstone, the two-hourly refresh; a steady node sends none:
 //! peers keep a live member's records because the membership vouches for them); join through
 //! the seeds and run push/pull anti-entropy over TCP (`net`), on a period that grows with the
 //! cluster, plus a few exchanges with a member that comes back; tell the StateKeeper the live
@@ -199,7 +199,13 @@ impl Gossiper {
             info!(self.log, "Rejoined the cluster after being declared down");
             self.exchange_with_random_member(ctx);
         }
-        if !effects.member_up.is_empty() || !effects.member_down.is_empty() {
+        for node in &effects.member_renewed {
+            debug!(self.log, "Member renewed its identity"; "node" => %node);
+        }
+        if !effects.member_up.is_empty()
+            || !effects.member_down.is_empty()
+            || !effects.member_renewed.is_empty()
+        {
             self.publish_members();
         }
         if let Some(error) = effects.error {

@@ -27,8 +27,12 @@ pub struct Effects {
     pub send: Vec<(SocketAddr, Vec<u8>)>,
     /// Timers to deliver back after their delay.
     pub timers: Vec<(TimerToken, Duration)>,
-    /// Members now up for the application (new, or a new identity of a known name).
+    /// Members now up for the application: new, or back after they were reported down.
     pub member_up: Vec<NodeId>,
+    /// Members that stayed up for the application and now go by a renewed identity (foca
+    /// declared them down, the direct check said otherwise, and they rejoined). Nothing of
+    /// theirs was tombstoned here, so there is nothing to heal.
+    pub member_renewed: Vec<NodeId>,
     /// Members confirmed down: tombstone their records.
     pub member_down: Vec<NodeId>,
     /// Members foca declared down: check each directly and answer with
@@ -49,6 +53,7 @@ impl Effects {
         self.send.extend(other.send);
         self.timers.extend(other.timers);
         self.member_up.extend(other.member_up);
+        self.member_renewed.extend(other.member_renewed);
         self.member_down.extend(other.member_down);
         self.confirm_down.extend(other.confirm_down);
         self.received.extend(other.received);
