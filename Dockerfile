@@ -3,14 +3,14 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked && strip target/release/sidecar
+RUN cargo build --profile dist --locked && strip target/dist/sidecar
 
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends haproxy ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /sidecar
-COPY --from=build /src/target/release/sidecar /sidecar/sidecar
+COPY --from=build /src/target/dist/sidecar /sidecar/sidecar
 COPY templates /sidecar/templates
 COPY static /sidecar/static
 COPY config /sidecar/config

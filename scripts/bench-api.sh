@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of one node's HTTP API with 200 static services (issue 2 / BASELINE.md §2, §4).
-# Builds release, starts a check target and the node, waits until all 200 are ALIVE, then
+# Builds the `dist` profile (release with LTO, what the Dockerfile ships), starts a check
+# target and the node, waits until all 200 are ALIVE, then
 # measures RSS and runs wrk against the API. Needs `wrk` (apt-get install wrk).
 # Usage: scripts/bench-api.sh [duration-seconds]   (prints a Markdown table)
 set -euo pipefail
@@ -12,8 +13,8 @@ work=$(mktemp -d)
 cleanup() { kill "${node_pid:-}" "${target_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-cargo build --release --locked --quiet --bin sidecar --example okserver
-target/release/examples/okserver "$TARGET" & target_pid=$!
+cargo build --profile dist --locked --quiet --bin sidecar --example okserver
+target/dist/examples/okserver "$TARGET" & target_pid=$!
 
 python3 - "$work/static.json" "$TARGET" <<'PY'
 import json, sys
@@ -29,7 +30,7 @@ PY
 env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
   SIDECAR_ADVERTISE_IP=127.0.0.1 SIDECAR_HTTP_BIND_IP=127.0.0.1 SIDECAR_HTTP_PORT=$PORT \
   SIDECAR_HOSTNAME=bench HAPROXY_DISABLE=true SIDECAR_LOGGING_LEVEL=warn \
-  target/release/sidecar 2>"$work/node.log" & node_pid=$!
+  target/dist/sidecar 2>"$work/node.log" & node_pid=$!
 
 alive() { curl -sf "http://127.0.0.1:$PORT/api/state.json" | grep -o '"Status":0' | wc -l; }
 for _ in $(seq 1 100); do [ "$(alive)" -ge 200 ] && break; sleep 0.1; done
