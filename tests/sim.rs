@@ -192,16 +192,13 @@ fn notes_row(sim: &Sim, loss: f64) -> String {
 }
 
 fn steady_row(sim: &Sim, before: &Bytes, loss: f64) -> String {
-    let b = sim.bytes.since(before);
-    let rate = |n: u64| format!("{:.0}", n as f64 / sim.cfg.nodes as f64 / STEADY as f64);
+    let [total, swim, records, exchange, check] = sim
+        .bytes
+        .since(before)
+        .per_node_per_second(sim.cfg.nodes, STEADY);
     format!(
-        "| {:.0} % loss | **{}** | {} | {} | {} | {} |",
-        loss * 100.0,
-        rate(b.total()),
-        rate(b.swim),
-        rate(b.records),
-        rate(b.exchange),
-        rate(b.check)
+        "| {:.0} % loss | **{total:.0}** | {swim:.0} | {records:.0} | {exchange:.0} | {check:.0} |",
+        loss * 100.0
     )
 }
 
@@ -252,8 +249,9 @@ fn kills(sim: &mut Sim) -> String {
 /// SWIM under loss at scale, on its own and quickly: what false suspicions cost (downs that
 /// the direct check refutes, rejoins, checks, bytes) for a given suspicion window. Knobs:
 /// `SIM_NODES` (1000), `SIM_LOSS` (0.2), `SIM_SECONDS` (60), `SIM_SUSPICION_MS` and
-/// `SIM_INDIRECT` and `SIM_FANOUT` (the defaults of `suspicion_base`, `indirect_probes` and
-/// `gossip_fanout`), `SIM_CHURN` (changes a second cluster-wide, then how they converged):
+/// `SIM_INDIRECT`, `SIM_FANOUT` and `SIM_EXTRA_TX` (the defaults of `suspicion_base`,
+/// `indirect_probes`, `gossip_fanout` and `extra_transmissions`), `SIM_CHURN` (changes a
+/// second cluster-wide, then how they converged):
 /// `cargo test --release --test sim -- --ignored --nocapture swim_under_loss`.
 #[test]
 #[ignore = "measurement: cargo test --release --test sim -- --ignored --nocapture swim_under_loss"]
@@ -273,6 +271,8 @@ fn swim_under_loss() {
     cfg.membership.indirect_probes = knob("SIM_INDIRECT", indirect) as usize;
     let fanout = cfg.membership.gossip_fanout as f64;
     cfg.membership.gossip_fanout = knob("SIM_FANOUT", fanout) as usize;
+    let extra = f64::from(cfg.membership.extra_transmissions);
+    cfg.membership.extra_transmissions = knob("SIM_EXTRA_TX", extra) as u8;
     let churn = knob("SIM_CHURN", 0.0) as u64;
     let mut sim = Sim::new(cfg);
     if churn > 0 {
@@ -291,14 +291,13 @@ fn swim_under_loss() {
     } else {
         sim.run_for(seconds * SEC);
     }
-    let b = sim.bytes;
-    let rate = |n: u64| n as f64 / nodes as f64 / seconds as f64;
+    let [total, swim, records, exchange, check] = sim.bytes.per_node_per_second(nodes, seconds);
     println!(
         "| nodes | loss | s | suspicion base | indirect probes | false downs | refuted downs | rejoins | checks | B/node/s | SWIM | records | anti-entropy | checks |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {nodes} | {:.0} % | {seconds} | {:?} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        "| {nodes} | {:.0} % | {seconds} | {:?} | {} | {} | {} | {} | {} | {total:.0} | {swim:.0} | {records:.0} | {exchange:.0} | {check:.0} |",
         loss * 100.0,
         sim.cfg.membership.suspicion_base,
         sim.cfg.membership.indirect_probes,
@@ -306,11 +305,6 @@ fn swim_under_loss() {
         sim.foca_false_downs - sim.false_downs,
         sim.rejoins,
         sim.checks,
-        rate(b.total()),
-        rate(b.swim),
-        rate(b.records),
-        rate(b.exchange),
-        rate(b.check)
     );
 }
 

@@ -132,8 +132,7 @@ impl MembershipConfig {
         let mut config = Config::new_lan(n);
         let scale = f64::max(1.0, f64::from(n.get()).log10());
         config.suspect_to_down_after = self.suspicion_base.mul_f64(scale);
-        config.num_indirect_probes =
-            NonZeroUsize::new(self.indirect_probes).unwrap_or(NonZeroUsize::MIN);
+        config.num_indirect_probes = at_least_one(self.indirect_probes);
         let transmissions = config
             .max_transmissions
             .get()
@@ -141,18 +140,21 @@ impl MembershipConfig {
             .max(self.min_transmissions);
         config.max_transmissions = NonZeroU8::new(transmissions).unwrap_or(NonZeroU8::MIN);
         config.remove_down_after = Some(self.remove_down_after);
-        config.max_packet_size =
-            NonZeroUsize::new(self.max_packet_size).unwrap_or(NonZeroUsize::MIN);
-        config.periodic_gossip = Some(PeriodicParams {
-            frequency: Duration::from_millis(200),
-            num_members: NonZeroUsize::new(self.gossip_fanout).unwrap_or(NonZeroUsize::MIN),
-        });
+        config.max_packet_size = at_least_one(self.max_packet_size);
+        if let Some(gossip) = config.periodic_gossip.as_mut() {
+            gossip.num_members = at_least_one(self.gossip_fanout);
+        }
         config.periodic_announce_to_down_members = Some(PeriodicParams {
             frequency: self.announce_down_every,
-            num_members: NonZeroUsize::new(2).unwrap_or(NonZeroUsize::MIN),
+            num_members: at_least_one(2),
         });
         config
     }
+}
+
+/// `n`, or 1 if it is 0 (foca's counts and sizes are non-zero).
+fn at_least_one(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// One node's view of the cluster (see the module docs).

@@ -44,6 +44,18 @@ impl Bytes {
         }
     }
 
+    /// Bytes per node per second over `seconds`: total, SWIM, records, anti-entropy, checks.
+    pub fn per_node_per_second(&self, nodes: usize, seconds: u64) -> [f64; 5] {
+        let rate = |n: u64| n as f64 / nodes as f64 / seconds as f64;
+        [
+            rate(self.total()),
+            rate(self.swim),
+            rate(self.records),
+            rate(self.exchange),
+            rate(self.check),
+        ]
+    }
+
     pub(super) fn add(&mut self, kind: Tcp, bytes: u64) {
         match kind {
             Tcp::Exchange => self.exchange += bytes,
