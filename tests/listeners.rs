@@ -381,7 +381,8 @@ async fn a_node_notifies_its_static_and_its_discovered_listeners() {
     .collect();
     let config = sidecar::config::load(&sidecar::config::Cli::default(), &env).unwrap();
     let log = Logger::root(slog::Discard, o!());
-    let _node = sidecar::node::start(&config, Arc::new(SystemClock), &log).unwrap();
+    let plan = sidecar::config::NodePlan::new(&config).unwrap();
+    let _node = sidecar::node::start(&plan, Arc::new(SystemClock), &log).unwrap();
     for receiver in [&fixed, &found] {
         eventually(Duration::from_secs(10), "web ALIVE is POSTed", || {
             receiver.bodies().iter().find_map(|body| {

@@ -48,23 +48,6 @@ pub struct DockerWatcherSettings {
     pub backoff_max: Duration,
 }
 
-impl DockerWatcherSettings {
-    /// The production timings: re-list every 10 s, lists time out after 5 s, backoff
-    /// 100 ms → 5 s.
-    pub fn new(endpoint: String, hostname: String, published_ip: String, namer: Namer) -> Self {
-        DockerWatcherSettings {
-            endpoint,
-            hostname,
-            published_ip,
-            namer,
-            relist_interval: Duration::from_secs(10),
-            list_timeout: Duration::from_secs(5),
-            backoff_min: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(5),
-        }
-    }
-}
-
 /// How often the current list is re-sent without asking Docker.
 const RESEND_INTERVAL: Duration = Duration::from_secs(1);
 

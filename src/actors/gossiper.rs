@@ -71,24 +71,6 @@ pub struct GossiperSettings {
     pub membership: MembershipConfig,
 }
 
-impl GossiperSettings {
-    /// Defaults for `hostname` reachable at `advertise` in `cluster_name`.
-    pub fn new(hostname: &str, advertise: SocketAddr, cluster_name: &str) -> GossiperSettings {
-        GossiperSettings {
-            hostname: hostname.to_owned(),
-            advertise,
-            cluster_name: cluster_name.to_owned(),
-            keys: None,
-            seeds: Vec::new(),
-            push_pull_interval: Duration::from_secs(30),
-            session_timeout: Duration::from_secs(2),
-            max_sessions: 8,
-            max_join_backoff: Duration::from_secs(30),
-            membership: MembershipConfig::default(),
-        }
-    }
-}
-
 /// The StateKeeper's inboxes the Gossiper writes to.
 #[derive(Clone)]
 pub struct StateLinks {

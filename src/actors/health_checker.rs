@@ -55,21 +55,6 @@ pub struct HealthSettings {
     pub first_report_grace: Duration,
 }
 
-impl Default for HealthSettings {
-    fn default() -> HealthSettings {
-        HealthSettings {
-            interval: Duration::from_secs(3),
-            timeout: Duration::from_millis(2999),
-            concurrency: 64,
-            refresh_interval: Duration::from_secs(1),
-            published_ip: "127.0.0.1".into(),
-            default_check_endpoint: "/version".into(),
-            sources: BTreeSet::from([DiscoverySource::Static]),
-            first_report_grace: Duration::from_secs(5),
-        }
-    }
-}
-
 /// One run of a check has finished (internal).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]

@@ -43,19 +43,6 @@ pub struct ListenerSettings {
     pub static_urls: Vec<String>,
 }
 
-impl ListenerSettings {
-    /// The defaults (3 s, 6 attempts, a queue of 64) for `hostname` and `static_urls`.
-    pub fn new(hostname: &str, static_urls: Vec<String>) -> ListenerSettings {
-        ListenerSettings {
-            hostname: hostname.to_owned(),
-            attempt_timeout: Duration::from_secs(3),
-            max_attempts: 6,
-            queue: 64,
-            static_urls,
-        }
-    }
-}
-
 /// The actor that notifies listeners. See the [module docs](self).
 pub struct ListenerNotifier {
     settings: ListenerSettings,

@@ -7,7 +7,7 @@
 use figment::value::Value;
 
 use super::duration::{format_go_duration, parse_go_duration};
-use super::values::{LogLevel, split_list};
+use super::values::{LogLevel, parse_discovery, split_list};
 
 /// How a variable's text is parsed (Go envconfig rules, with the fixes noted per kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub enum EnvKind {
     OptStr,
     /// Comma list; elements trimmed, empty elements dropped (Go kept both).
     List,
+    /// Comma list of discovery methods (`docker`, `static`, `kubernetes_api`).
+    Methods,
     /// Go `strconv.ParseBool`.
     Bool,
     /// Go `time.ParseDuration` (negative refused).
@@ -63,7 +65,7 @@ const fn var(
     }
 }
 
-use EnvKind::{Bool, Duration as Dur, Level, List, OptStr, Str, U16, U32, Usize};
+use EnvKind::{Bool, Duration as Dur, Level, List, Methods, OptStr, Str, U16, U32, Usize};
 
 /// Every supported variable, in SPEC.md §10.1 order, then the new ones (no bare fallback,
 /// because `BIND_IP`, `CONFIG_FILE`… already mean something else in Go). Bare `BIND_IP` feeds
@@ -73,7 +75,7 @@ use EnvKind::{Bool, Duration as Dur, Level, List, OptStr, Str, U16, U32, Usize};
 pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "logging_level", Level, "SIDECAR_LOGGING_LEVEL", Some("LOGGING_LEVEL")),
     var("sidecar", "logging_format", Str, "SIDECAR_LOGGING_FORMAT", Some("LOGGING_FORMAT")),
-    var("sidecar", "discovery", List, "SIDECAR_DISCOVERY", Some("DISCOVERY")),
+    var("sidecar", "discovery", Methods, "SIDECAR_DISCOVERY", Some("DISCOVERY")),
     var("sidecar", "seeds", List, "SIDECAR_SEEDS", Some("SEEDS")),
     var("sidecar", "cluster_name", Str, "SIDECAR_CLUSTER_NAME", Some("CLUSTER_NAME")),
     var("sidecar", "bind_port", U16, "SIDECAR_BIND_PORT", Some("BIND_PORT")),
@@ -142,6 +144,8 @@ impl EnvKind {
         match self {
             Str | OptStr => Ok(Value::from(text)),
             List => Ok(Value::from(split_list(text))),
+            Methods => parse_discovery(text)
+                .map(|methods| Value::from(methods.iter().map(|m| m.as_str()).collect::<Vec<_>>())),
             Bool => parse_go_bool(text).map(Value::from).ok_or_else(|| {
                 "expected a boolean (1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False)"
                     .to_owned()

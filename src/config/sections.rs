@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::duration::serde_go;
-use super::values::{LogFormat, LogLevel, empty_is_none, string_list};
+use super::values::{
+    DiscoveryMethod, LogFormat, LogLevel, discovery_list, empty_is_none, string_list,
+};
 
 /// `[sidecar]`: the daemon itself (gossip, HTTP, health checks, logging).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,8 +27,8 @@ pub struct SidecarConfig {
     pub logging_format: LogFormat,
     /// `SIDECAR_DISCOVERY` (`DISCOVERY`), default `docker`; any of `docker`, `static`,
     /// `kubernetes_api`.
-    #[serde(deserialize_with = "string_list")]
-    pub discovery: Vec<String>,
+    #[serde(deserialize_with = "discovery_list")]
+    pub discovery: Vec<DiscoveryMethod>,
     /// `SIDECAR_SEEDS` (`SEEDS`), default empty: seed hosts (`host` or `host:port`) to join.
     #[serde(deserialize_with = "string_list")]
     pub seeds: Vec<String>,
@@ -109,7 +111,7 @@ impl Default for SidecarConfig {
         Self {
             logging_level: LogLevel::Info,
             logging_format: LogFormat::Text,
-            discovery: vec!["docker".to_owned()],
+            discovery: vec![DiscoveryMethod::Docker],
             seeds: Vec::new(),
             cluster_name: "default".to_owned(),
             bind_port: 7946,
