@@ -30,7 +30,7 @@ use tokio::sync::Semaphore;
 pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
-use crate::catalog::{Service, ServicesState, Snapshot};
+use crate::catalog::{Service, Snapshot};
 use crate::clock::SharedClock;
 use crate::gossip::broadcast::BroadcastItem;
 use crate::gossip::crypto::KeyRing;
@@ -127,11 +127,10 @@ impl Gossiper {
             timeout: settings.session_timeout,
             tcp: Arc::default(),
         };
-        let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
         Gossiper {
             sessions: Arc::new(Semaphore::new(settings.max_sessions)),
             join_backoff: Duration::from_secs(1),
-            local: Arc::new(Snapshot::new(empty, Vec::new(), 0, 0)),
+            local: Arc::new(Snapshot::empty(&settings.hostname, &settings.cluster_name)),
             log: log.new(o!("actor" => "gossiper")),
             settings,
             sockets,

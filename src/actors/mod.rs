@@ -8,6 +8,8 @@ pub mod gossiper;
 pub mod health_checker;
 mod http;
 pub mod listener_notifier;
+#[cfg(test)]
+mod recorder;
 pub mod state_keeper;
 pub mod static_watcher;
 pub mod tombstone_repeater;

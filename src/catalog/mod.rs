@@ -44,6 +44,7 @@
 //! assert_eq!(catalog.state().get("node-b", "abc").unwrap().status, ServiceStatus::Alive);
 //! ```
 
+pub(crate) mod go_json;
 pub mod server;
 pub mod service;
 pub mod snapshot;

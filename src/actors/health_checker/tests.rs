@@ -1,6 +1,7 @@
 //! HealthChecker actor tests against real local targets: an HTTP responder, a listener that
 //! never answers, and `bash -c` commands.
 
+use crate::actors::recorder::Recorder;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -20,19 +21,6 @@ use crate::discovery::{CheckDefinition, Discovered, DiscoverySource};
 type Reports = Arc<Mutex<Vec<ApplyLocalServices>>>;
 
 /// Stores every ApplyLocalServices it is sent.
-struct Recorder(Reports);
-
-impl Actor for Recorder {
-    type Context = Context<Self>;
-}
-
-impl Handler<ApplyLocalServices> for Recorder {
-    type Result = ();
-    fn handle(&mut self, msg: ApplyLocalServices, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg);
-    }
-}
-
 fn settings() -> HealthSettings {
     HealthSettings {
         interval: Duration::from_millis(100),

@@ -1,5 +1,6 @@
 //! StateKeeper actor tests: real catalogue, a recording subscriber, a manual clock.
 
+use crate::actors::recorder::Recorder;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,19 +12,6 @@ use crate::catalog::ServiceStatus;
 use crate::clock::{Clock, ManualClock, Timestamp};
 
 /// Stores every StateChanged it is sent.
-struct Recorder(Arc<Mutex<Vec<StateChanged>>>);
-
-impl Actor for Recorder {
-    type Context = Context<Self>;
-}
-
-impl Handler<StateChanged> for Recorder {
-    type Result = ();
-    fn handle(&mut self, msg: StateChanged, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg);
-    }
-}
-
 /// Subscribes a [`Recorder`] to `keeper`; what it records.
 async fn subscribe_recorder(keeper: &Addr<StateKeeper>) -> Arc<Mutex<Vec<StateChanged>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -209,7 +197,7 @@ async fn a_subscriber_whose_mailbox_closed_is_dropped_at_the_next_publish() {
     let live = Recorder(Arc::clone(&seen)).start();
     keeper.send(Subscribe(live.recipient())).await.unwrap();
     // A subscriber that never runs: its mailbox closes when its context is dropped.
-    let gone = Context::<Recorder>::new();
+    let gone = Context::<Recorder<StateChanged>>::new();
     let gone_addr = gone.address();
     keeper.send(Subscribe(gone_addr.recipient())).await.unwrap();
     assert_eq!(memory.subscribers().len(), 2);
