@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         config.sidecar.logging_level,
         config.sidecar.logging_format,
         std::io::stderr(),
-        true,
+        logging::LogBridge::Install,
     );
     for line in config.describe() {
         info!(log, "Config"; "setting" => line);
