@@ -83,7 +83,7 @@ pub struct NodeHandle {
     pub static_watcher: Option<Slot<StaticWatcher>>,
     /// POSTs every change to the listeners.
     pub listener_notifier: Slot<ListenerNotifier>,
-    /// Announces this node's tombstones again, ten times in all (SPEC §2.6).
+    /// Announces this node's tombstones again, ten times in all (docs/PROTOCOL.md §10).
     pub tombstone_repeater: Slot<TombstoneRepeater>,
     /// The Docker watcher, when docker discovery is on.
     pub docker_watcher: Option<Slot<DockerWatcher>>,

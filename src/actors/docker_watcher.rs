@@ -1,5 +1,5 @@
 //! DockerWatcher: reports the running containers of the Docker engine as services
-//! (SPEC §4.3) and follows their lifecycle events.
+//! (docs/COMPATIBILITY.md §10) and follows their lifecycle events.
 //!
 //! Does: list the running containers, then follow the container event stream. `die`, `stop`
 //! and `destroy` drop that container at once and re-send the list (so its service is
@@ -30,7 +30,8 @@ use crate::supervisor::Link;
 /// Where Docker is and how to follow it.
 #[derive(Clone, Debug)]
 pub struct DockerWatcherSettings {
-    /// The engine (`unix://`, `tcp://` or `http://`), from [`crate::config::DockerConfig::endpoint`].
+    /// The engine (`unix://`, `tcp://` or `http://`), from
+    /// [`crate::config::DockerConfig::endpoint`].
     pub endpoint: String,
     /// The OS hostname (`Hostname` of every service).
     pub hostname: String,
