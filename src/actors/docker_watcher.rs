@@ -6,8 +6,8 @@
 //! tombstoned within a second); `start` triggers a re-list; a re-list also runs every
 //! `relist_interval` as a safety net. A lost connection (the stream ends or fails, a list
 //! fails or times out) is retried with exponential backoff, and every reconnection re-lists.
-//! While Docker is unreachable it sends nothing, so the HealthChecker keeps the last list and
-//! nothing is dropped or tombstoned; once back, the fresh list wins. Label problems are
+//! While Docker is unreachable it keeps re-sending the last good list every second, so nothing
+//! is dropped or tombstoned; once back, the fresh list wins. Label problems are
 //! logged once per container.
 //! Does not: map containers (that is [`crate::discovery::docker`]) or health-check anything.
 
