@@ -1,5 +1,5 @@
-//! Configuration: Go Sidecar's environment variables (SPEC.md §10), an optional TOML file and
-//! the command-line flags, merged into one [`Config`].
+//! Configuration: Go Sidecar's environment variables (docs/COMPATIBILITY.md §2–§3), an optional
+//! TOML file and the command-line flags, merged into one [`Config`].
 //!
 //! Layers, lowest first: the `Default` impls < the TOML file (`--config` or
 //! `SIDECAR_CONFIG_FILE`) < the environment < the flags that were given. [`load`] parses and
@@ -237,8 +237,8 @@ impl Config {
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned())
     }
 
-    /// The published IP (SPEC §10.4): the advertise IP, else the first private IPv4 of the
-    /// interfaces that is not excluded.
+    /// The published IP (docs/COMPATIBILITY.md §2): the advertise IP, else the first private IPv4
+    /// of the interfaces that is not excluded.
     pub fn published_ip(&self) -> Result<IpAddr, ConfigError> {
         let s = &self.sidecar;
         let advertise = s.advertise_ip.as_deref();

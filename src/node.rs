@@ -81,7 +81,7 @@ pub struct NodeHandle {
     pub health_checker: Slot<HealthChecker>,
     /// POSTs every change to the listeners.
     pub listener_notifier: Slot<ListenerNotifier>,
-    /// Announces this node's tombstones again, ten times in all (docs/PROTOCOL.md).
+    /// Announces this node's tombstones again, ten times in all (docs/PROTOCOL.md §10).
     pub tombstone_repeater: Slot<TombstoneRepeater>,
     /// The static file watcher, when static discovery is on.
     pub static_watcher: Option<Slot<StaticWatcher>>,

@@ -111,7 +111,7 @@ fn settings(urls: &[&str]) -> ListenerSettings {
     ListenerSettings::new("node-a", urls.iter().map(|u| u.to_string()).collect())
 }
 
-/// The receiver library's `ShouldNotify(old, new)` on Go status codes (SPEC §7.4).
+/// The receiver library's `ShouldNotify(old, new)` on Go status codes (docs/COMPATIBILITY.md §12).
 fn should_notify(old: u8, new: u8) -> bool {
     const ALIVE: u8 = 0;
     match new {

@@ -1,5 +1,5 @@
 //! HealthChecker: the pool that health-checks this host's services and tells the StateKeeper
-//! their status (SPEC §5).
+//! their status (docs/COMPATIBILITY.md §11).
 //!
 //! Does: keep a [`Monitor`] in line with every [`ObservedLocalServices`], run each new check at
 //! once and then every `interval` (off the actor, each under a timeout, at most `concurrency`

@@ -1,4 +1,4 @@
-//! ListenerNotifier: POSTs every catalogue change to every listener (SPEC §7).
+//! ListenerNotifier: POSTs every catalogue change to every listener (docs/COMPATIBILITY.md §12).
 //!
 //! Does: keep the [`Registry`] of static (`LISTENERS_URLS`) and discovered listeners in line
 //! with [`ObservedLocalServices`], start a delivery worker per listener and stop it when the

@@ -1,5 +1,5 @@
 //! The catalogue reads: `/api/state.{ext}`, `/api/services.{ext}`,
-//! `/api/services/{name}.{ext}` and their deprecated aliases (SPEC §1.5–1.7, §6.2, §6.5).
+//! `/api/services/{name}.{ext}` and their deprecated aliases (docs/COMPATIBILITY.md §4, §6).
 //!
 //! Every body is one of the snapshot's cached encodings, sent without copying.
 

@@ -1,5 +1,5 @@
-//! `POST /api/services/{id}/drain` (SPEC §6.4): asks the StateKeeper to set one of this node's
-//! services DRAINING and reports what it answered. Decides nothing itself.
+//! `POST /api/services/{id}/drain` (docs/COMPATIBILITY.md §8): asks the StateKeeper to set one of
+//! this node's services DRAINING and reports what it answered. Decides nothing itself.
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;

@@ -1,5 +1,5 @@
-//! [`ApiError`]: the JSON error answers of the API (SPEC §1.8, §6.5), with or without the CORS
-//! headers exactly where Go sends them (SPEC §6.2).
+//! [`ApiError`]: the JSON error answers of the API (docs/COMPATIBILITY.md §6), with or without the
+//! CORS headers exactly where Go sends them (the same section).
 
 use std::fmt;
 

@@ -1,9 +1,10 @@
-//! The HTTP API (SPEC §6): Go Sidecar's routes, bodies, headers and status codes on actix-web.
+//! The HTTP API (docs/COMPATIBILITY.md §6): Go Sidecar's routes, bodies, headers and status codes
+//! on actix-web.
 //!
-//! Handlers only translate HTTP to and from the current [`Snapshot`](crate::catalog::Snapshot)
-//! and the StateKeeper's messages. They read the snapshot the [`WebApi`](crate::actors::WebApi)
-//! actor keeps in a `tokio::sync::watch` channel (an `Arc` clone per request, never a message
-//! round trip) and answer with its cached encodings (no copy). They must not hold state of their own, decide
+//! Handlers only translate HTTP to and from the current [`Snapshot`](crate::catalog::Snapshot) and
+//! the StateKeeper's messages. They read the snapshot the [`WebApi`](crate::actors::WebApi) actor
+//! keeps in a `tokio::sync::watch` channel (an `Arc` clone per request, never a message round trip)
+//! and answer with its cached encodings (no copy). They must not hold state of their own, decide
 //! anything about the catalogue, or panic on any input.
 //!
 //! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers` and Go's 301 to cleaned
@@ -24,7 +25,7 @@ use actix_web::web;
 pub use error::ApiError;
 pub use state::ApiState;
 
-/// Registers every route of the API (SPEC §6.1) and the 404 for unmatched paths.
+/// Registers every route of the API (docs/COMPATIBILITY.md §6) and the 404 for unmatched paths.
 ///
 /// Expects an [`ApiState`] in the app data (`App::app_data(web::Data::new(state))`). A path
 /// that matches a route with another method answers 405 with an empty body, as Go's router

@@ -1,5 +1,5 @@
 //! One service record ([`Service`]), its [`Port`]s and its [`ServiceStatus`], with the exact JSON
-//! shapes of Go Sidecar (SPEC §1.2–1.3).
+//! shapes of Go Sidecar (docs/COMPATIBILITY.md §4).
 //!
 //! Pure data: no I/O, no clock. Decoding follows Go's `encoding/json`: unknown keys are
 //! ignored, missing keys leave zero values, and key matching is case-insensitive.
@@ -84,7 +84,8 @@ impl<'de> Deserialize<'de> for ServiceStatus {
     }
 }
 
-/// One reachable port of a service (SPEC §1.2). Field order is the Go JSON key order.
+/// One reachable port of a service (docs/COMPATIBILITY.md §4). Field order is the Go JSON key
+/// order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Port {
     /// `"tcp"` or `"udp"` (static files may say anything).
@@ -101,7 +102,8 @@ pub struct Port {
     pub ip: String,
 }
 
-/// One service instance on one host (SPEC §1.3). Field order is the Go JSON key order.
+/// One service instance on one host (docs/COMPATIBILITY.md §4). Field order is the Go JSON key
+/// order.
 ///
 /// The derived order (field by field) is only a tie-break between two versions of a record with
 /// the same `Updated`; see [`super::Catalog`].

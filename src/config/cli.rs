@@ -1,4 +1,4 @@
-//! Command-line flags (SPEC.md §10.2, plus the new ones), the top configuration layer.
+//! Command-line flags (docs/COMPATIBILITY.md §3, plus the new ones), the top configuration layer.
 //!
 //! Only flags that were given (and are not empty) override; repeatable flags replace the
 //! whole list. Pure apart from clap's own `--help`/`--version` output in `main`.

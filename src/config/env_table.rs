@@ -1,5 +1,5 @@
-//! The one table of environment variables (SPEC.md §10.1) and the Go-envconfig parsing of each
-//! kind of value.
+//! The one table of environment variables (docs/COMPATIBILITY.md §2) and the Go-envconfig parsing
+//! of each kind of value.
 //!
 //! Pure: values come in as strings, typed figment values go out; nothing here reads the
 //! process environment.
@@ -67,10 +67,11 @@ const fn var(
 
 use EnvKind::{Bool, Duration as Dur, Level, List, Methods, OptStr, Str, U16, U32, Usize};
 
-/// Every supported variable, in SPEC.md §10.1 order, then the new ones (no bare fallback,
-/// because `BIND_IP`, `CONFIG_FILE`… already mean something else in Go). Bare `BIND_IP` feeds
-/// both HAProxy and Envoy, bare `CONFIG_FILE` both the static file and HAProxy's file, and a
-/// bare `USER` becomes the HAProxy user: Go does the same (SPEC §13.1).
+/// Every supported variable, in Go Sidecar's order (docs/COMPATIBILITY.md §2), then the new ones
+/// (no bare fallback, because `BIND_IP`, `CONFIG_FILE`… already mean something else in Go). Bare
+/// `BIND_IP` feeds both HAProxy and Envoy, bare `CONFIG_FILE` both the static file and HAProxy's
+/// file, and a bare `USER` becomes the HAProxy user: Go does the same
+/// (docs/COMPATIBILITY.md §13.1).
 #[rustfmt::skip]
 pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "logging_level", Level, "SIDECAR_LOGGING_LEVEL", Some("LOGGING_LEVEL")),

@@ -4,7 +4,7 @@
 //! Defaults live in two places, both in this layer: the configurable ones in the `Default`
 //! impls of the sections (`sections.rs`), and the internal timings and limits that no variable
 //! sets in the table of constants below. Protocol constants (wire limits, SWIM tuning, record
-//! lifespans) stay with the pure cores that define them (docs/PROTOCOL.md).
+//! lifespans) stay with the pure cores that define them (docs/PROTOCOL.md §14).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -364,7 +364,7 @@ fn seed_address(seed: &str, default_port: u16) -> String {
 
 /// Settings that were given a value other than their default but mean nothing to this
 /// daemon: each is named in the start-up log, never silently ignored
-/// (docs/COMPATIBILITY.md, "Settings kept for compatibility").
+/// (docs/COMPATIBILITY.md §2).
 fn warnings(config: &Config) -> Vec<String> {
     let s = &config.sidecar;
     let d = super::SidecarConfig::default();
@@ -378,12 +378,12 @@ fn warnings(config: &Config) -> Vec<String> {
         (
             "SIDECAR_GOSSIP_INTERVAL",
             s.gossip_interval != d.gossip_interval,
-            "the SWIM probe period is fixed by the membership (docs/PROTOCOL.md)",
+            "the SWIM probe period is fixed by the membership (docs/PROTOCOL.md §8)",
         ),
         (
             "SIDECAR_GOSSIP_MESSAGES",
             s.gossip_messages != d.gossip_messages,
-            "retransmissions scale with the cluster size (docs/PROTOCOL.md)",
+            "retransmissions scale with the cluster size (docs/PROTOCOL.md §9)",
         ),
         (
             "SIDECAR_HANDOFF_QUEUE_DEPTH",

@@ -1,5 +1,6 @@
 //! The configuration sections and their defaults. The `Default` impls here are the one place
-//! defaults live (SPEC.md §10.1); every layer (TOML file, environment, flags) only overrides.
+//! defaults live (docs/COMPATIBILITY.md §2); every layer (TOML file, environment, flags) only
+//! overrides.
 //!
 //! Each field's doc names its environment variable, the bare Go fallback name in brackets
 //! (`none` when there is no fallback) and its default. TOML keys are the field names, in the
@@ -67,7 +68,7 @@ pub struct SidecarConfig {
     /// `SIDECAR_DEBUG` (`DEBUG`), default false: dump members and state at debug level.
     pub debug: bool,
     /// `SIDECAR_DISCOVERY_SLEEP_INTERVAL` (`DISCOVERY_SLEEP_INTERVAL`), default `1s`; has no
-    /// effect (kept for compatibility, SPEC §13).
+    /// effect (kept for compatibility, docs/COMPATIBILITY.md §13.2).
     #[serde(with = "serde_go")]
     pub discovery_sleep_interval: Duration,
     /// `SIDECAR_HOSTNAME` (none), default unset = the OS hostname; see
@@ -220,10 +221,12 @@ pub struct ListenersConfig {
 pub struct HaproxyConfig {
     /// `HAPROXY_DISABLE` (`DISABLE`), default false.
     pub disable: bool,
-    /// `HAPROXY_RELOAD_COMMAND` (`RELOAD_COMMAND`), default unset = derived (SPEC §8.2).
+    /// `HAPROXY_RELOAD_COMMAND` (`RELOAD_COMMAND`), default unset = derived
+    /// (docs/COMPATIBILITY.md §17).
     #[serde(deserialize_with = "empty_is_none")]
     pub reload_command: Option<String>,
-    /// `HAPROXY_VERIFY_COMMAND` (`VERIFY_COMMAND`), default unset = derived (SPEC §8.2).
+    /// `HAPROXY_VERIFY_COMMAND` (`VERIFY_COMMAND`), default unset = derived
+    /// (docs/COMPATIBILITY.md §17).
     #[serde(deserialize_with = "empty_is_none")]
     pub verify_command: Option<String>,
     /// `HAPROXY_BIND_IP` (`BIND_IP`), default `192.168.168.168`; also used by the Envoy v1 API.

@@ -1,9 +1,9 @@
-//! The static discovery file (`STATIC_CONFIG_FILE`, SPEC §4.2): a JSON array of targets
-//! `{Service, Check{Type,Args}, ListenPort}` turned into [`Discovered`] services.
+//! The static discovery file (`STATIC_CONFIG_FILE`, docs/COMPATIBILITY.md §9): a JSON array of
+//! targets `{Service, Check{Type,Args}, ListenPort}` turned into [`Discovered`] services.
 //!
 //! Pure apart from [`load`], which only reads the file: no clock (the caller passes `now`), no
-//! randomness. Unlike Go, IDs are not random: each is a hash of the entry's content, its
-//! hostname and its position among identical entries (SPEC §13.23), so an unchanged entry
+//! randomness. Unlike Go, IDs are not random: each is a hash of the entry's content, its hostname
+//! and its position among identical entries (docs/COMPATIBILITY.md §13.23), so an unchanged entry
 //! keeps its ID across re-reads and restarts, and a changed one gets a new ID.
 
 use std::io::Read;
@@ -154,7 +154,8 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Applies the defaults of SPEC §4.2 to one target; the ID is filled in by [`with_id`].
+/// Applies the defaults of docs/COMPATIBILITY.md §9 to one target; the ID is filled in by
+/// [`with_id`].
 fn resolve(target: RawTarget, ctx: &StaticContext) -> Result<(Discovered, i64), String> {
     let Some(mut service) = target.service else {
         return Err("missing \"Service\"".to_string());

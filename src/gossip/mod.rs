@@ -1,4 +1,4 @@
-//! The cluster layer's pure pieces (DESIGN.md §5); the actor that owns the sockets and ties
+//! The cluster layer's pure pieces (docs/PROTOCOL.md); the actor that owns the sockets and ties
 //! them together is [`crate::actors::gossiper`].
 //!
 //! - [`membership`]: SWIM over `foca`, plus a direct confirmation before a member is reported

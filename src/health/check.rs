@@ -1,12 +1,12 @@
 //! One health check: its kind and arguments ([`CheckSpec`]), its status machine ([`Check`],
-//! SPEC §5.4) and the default check of a service (SPEC §5.3).
+//! docs/COMPATIBILITY.md §11) and the default check of a service (same section).
 //!
 //! Pure: nothing here runs a check; the HealthChecker actor does, and feeds the
 //! [`CheckResult`] back in.
 
 use crate::catalog::{Service, ServiceStatus};
 
-/// How a check is run (SPEC §5.2).
+/// How a check is run (docs/COMPATIBILITY.md §11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CheckKind {
     /// HTTP GET of the args (a URL): 2xx is healthy.
@@ -37,7 +37,7 @@ impl CheckKind {
     }
 }
 
-/// The status of a check (SPEC §5.1).
+/// The status of a check (docs/COMPATIBILITY.md §11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CheckStatus {
     /// The last run passed.
@@ -174,8 +174,9 @@ impl Check {
         self.last_error.as_deref()
     }
 
-    /// Applies one result (SPEC §5.4): errors and timeouts make it UNKNOWN, a failure SICKLY,
-    /// and `max_count` non-healthy results in a row FAILED; a healthy one resets it.
+    /// Applies one result (docs/COMPATIBILITY.md §11): errors and timeouts make it UNKNOWN, a
+    /// failure SICKLY, and `max_count` non-healthy results in a row FAILED; a healthy one resets
+    /// it.
     pub fn update(&mut self, result: &CheckResult) -> Transition {
         let before = self.status;
         self.results += 1;
@@ -201,7 +202,7 @@ impl Check {
     }
 }
 
-/// The check of a service that defines none (SPEC §5.3): an HTTP GET of
+/// The check of a service that defines none (docs/COMPATIBILITY.md §11): an HTTP GET of
 /// `http://<published ip>:<first tcp Port><endpoint>` starting FAILED, or, without a tcp
 /// port, an always-successful check starting HEALTHY. An empty endpoint means `/`.
 pub fn default_check(

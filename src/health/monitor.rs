@@ -1,5 +1,5 @@
 //! [`Monitor`]: the checks of this host's discovered services, and the service list with
-//! statuses that results in (SPEC §5.3, §5.5).
+//! statuses that results in (docs/COMPATIBILITY.md §11).
 //!
 //! Pure: it decides which checks exist and what their results mean; the HealthChecker actor
 //! runs them and feeds results back. Each discovery source's list replaces that source's

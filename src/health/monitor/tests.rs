@@ -1,4 +1,5 @@
-//! Tests of the [`Monitor`] (SPEC §12 "healthy tests" marking and "Bridge" lines).
+//! Tests of the [`Monitor`] (docs/COMPATIBILITY.md §11: the Go tests of marking statuses and of
+//! creating checks).
 
 use super::*;
 use crate::catalog::{Port, ServiceStatus};
