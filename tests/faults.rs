@@ -39,11 +39,20 @@ fn converged(subnet: u8) -> (Cluster, Observer) {
     (cluster, observer)
 }
 
-/// Stops the observer and fails on any breach, with the first ones and the nodes' logs.
-fn no_violations(cluster: &Cluster, observer: Observer) -> (u64, u64) {
-    let (violations, _, polls) = observer.finish();
+/// Watches two more seconds, stops the observer, fails on any breach (with the first ones and
+/// the nodes' logs), and reports the scenario's figures with the polls made.
+fn settle_and_report(
+    cluster: &Cluster,
+    observer: Observer,
+    scenario: &str,
+    figures: &[(&str, String)],
+) {
+    sleep(Duration::from_secs(2));
+    let (violations, _, (polls, _)) = observer.finish();
     assert_no(cluster, &violations);
-    polls
+    let mut figures = figures.to_vec();
+    figures.extend([("polls", polls.to_string()), ("violations", "0".to_owned())]);
+    report(scenario, &figures);
 }
 
 fn assert_no(cluster: &Cluster, violations: &[Violation]) {
@@ -61,6 +70,37 @@ fn assert_no(cluster: &Cluster, violations: &[Violation]) {
         first.join("\n"),
         cluster.logs()
     );
+}
+
+/// Node `i` is about to go down: it is no longer polled, and its services need not be seen.
+fn take_down(observer: &Observer, i: usize) {
+    observer.expect(|e| {
+        e.live.remove(&i);
+        e.exempt.insert(i);
+    });
+}
+
+/// Starts node `i` again and waits until every node, itself included, shows every service
+/// ALIVE; from then on its services must be seen again. How long that took.
+fn bring_back(cluster: &mut Cluster, observer: &Observer, i: usize) -> Duration {
+    observer.forget(i);
+    let restart = Instant::now();
+    cluster.node(i).start();
+    observer.expect(|e| {
+        e.live.insert(i);
+        e.joining.insert(i);
+    });
+    observer.wait_for(
+        Duration::from_secs(30),
+        "the restarted node ALIVE everywhere",
+        |_, v| shows_alive(v, 1..=NODES),
+    );
+    let back = restart.elapsed();
+    observer.expect(|e| {
+        e.exempt.remove(&i);
+        e.joining.remove(&i);
+    });
+    back
 }
 
 fn set(nodes: &[usize]) -> BTreeSet<usize> {
@@ -92,16 +132,14 @@ fn a_partition_keeps_each_side_whole_and_heals_within_ten_seconds() {
         |_, v| shows_alive(v, 1..=NODES),
     );
     observer.expect(|e| e.groups.clear());
-    sleep(Duration::from_secs(3));
-    let polls = no_violations(&cluster, observer);
-    report(
+    settle_and_report(
+        &cluster,
+        observer,
         "partition 2|3",
         &[
             ("partition", secs(partition)),
             ("other_side_tombstoned_after", secs(detected)),
             ("converged_after_heal", secs(healed)),
-            ("polls", polls.0.to_string()),
-            ("violations", "0".into()),
         ],
     );
 }
@@ -114,16 +152,11 @@ fn a_one_way_cut_takes_no_live_node_down_anywhere() {
     cluster.net.drop_from(1, 2);
     sleep(cut);
     cluster.net.heal();
-    sleep(Duration::from_secs(3));
-    let polls = no_violations(&cluster, observer);
-    report(
+    settle_and_report(
+        &cluster,
+        observer,
         "one-way cut (node-1 drops node-2)",
-        &[
-            ("cut", secs(cut)),
-            ("polls", polls.0.to_string()),
-            ("false_downs", "0".into()),
-            ("violations", "0".into()),
-        ],
+        &[("cut", secs(cut)), ("false_downs", "0".into())],
     );
 }
 
@@ -132,10 +165,7 @@ fn a_frozen_node_is_the_only_one_suspected_and_whole_again_within_five_seconds()
     let _one = one_at_a_time();
     let (mut cluster, observer) = converged(103);
     let frozen = length(Duration::from_secs(10), Duration::from_secs(10));
-    observer.expect(|e| {
-        e.live.remove(&5);
-        e.exempt.insert(5);
-    });
+    take_down(&observer, 5);
     cluster.node(5).signal("STOP");
     sleep(frozen);
     cluster.node(5).signal("CONT");
@@ -149,15 +179,13 @@ fn a_frozen_node_is_the_only_one_suspected_and_whole_again_within_five_seconds()
     observer.expect(|e| {
         e.exempt.remove(&5);
     });
-    sleep(Duration::from_secs(3));
-    let polls = no_violations(&cluster, observer);
-    report(
+    settle_and_report(
+        &cluster,
+        observer,
         "SIGSTOP 10 s",
         &[
             ("frozen", secs(frozen)),
             ("whole_again_after_sigcont", secs(whole)),
-            ("polls", polls.0.to_string()),
-            ("violations", "0".into()),
         ],
     );
 }
@@ -166,10 +194,7 @@ fn a_frozen_node_is_the_only_one_suspected_and_whole_again_within_five_seconds()
 fn a_killed_node_is_tombstoned_everywhere_and_alive_everywhere_after_its_restart() {
     let _one = one_at_a_time();
     let (mut cluster, observer) = converged(104);
-    observer.expect(|e| {
-        e.live.remove(&5);
-        e.exempt.insert(5);
-    });
+    take_down(&observer, 5);
     cluster.node(5).signal("KILL");
     cluster.node(5).wait_exit(Duration::from_secs(5));
     let tombstoned = observer.wait_for(
@@ -178,32 +203,14 @@ fn a_killed_node_is_tombstoned_everywhere_and_alive_everywhere_after_its_restart
         |_, v| shows_gone(v, 5),
     );
     sleep(length(Duration::from_secs(2), Duration::from_secs(30)));
-    observer.forget(5);
-    let restart = Instant::now();
-    cluster.node(5).start();
-    observer.expect(|e| {
-        e.live.insert(5);
-        e.joining.insert(5);
-    });
-    observer.wait_for(
-        Duration::from_secs(30),
-        "node-5 ALIVE everywhere",
-        |_, v| shows_alive(v, 1..=NODES),
-    );
-    let back = restart.elapsed();
-    observer.expect(|e| {
-        e.exempt.remove(&5);
-        e.joining.remove(&5);
-    });
-    sleep(Duration::from_secs(2));
-    let polls = no_violations(&cluster, observer);
-    report(
+    let back = bring_back(&mut cluster, &observer, 5);
+    settle_and_report(
+        &cluster,
+        observer,
         "SIGKILL and restart",
         &[
             ("tombstoned_everywhere_after", secs(tombstoned)),
             ("alive_everywhere_after_restart", secs(back)),
-            ("polls", polls.0.to_string()),
-            ("violations", "0".into()),
         ],
     );
 }
@@ -214,40 +221,17 @@ fn a_rolling_restart_never_hides_a_service_of_a_node_that_is_up() {
     let (mut cluster, observer) = converged(105);
     let mut back = Vec::new();
     for i in 1..=NODES {
-        observer.expect(|e| {
-            e.live.remove(&i);
-            e.exempt.insert(i);
-        });
+        take_down(&observer, i);
         cluster.node(i).signal("TERM");
         assert_eq!(cluster.node(i).wait_exit(Duration::from_secs(5)), Some(0));
-        observer.forget(i);
-        let restart = Instant::now();
-        cluster.node(i).start();
-        observer.expect(|e| {
-            e.live.insert(i);
-            e.joining.insert(i);
-        });
-        observer.wait_for(
-            Duration::from_secs(30),
-            "the restarted node ALIVE everywhere",
-            |_, v| shows_alive(v, 1..=NODES),
-        );
-        back.push(restart.elapsed());
-        observer.expect(|e| {
-            e.exempt.remove(&i);
-            e.joining.remove(&i);
-        });
+        back.push(bring_back(&mut cluster, &observer, i));
     }
-    sleep(Duration::from_secs(2));
-    let polls = no_violations(&cluster, observer);
     let worst = back.iter().max().copied().unwrap_or_default();
-    report(
+    settle_and_report(
+        &cluster,
+        observer,
         "rolling restart (SIGTERM)",
-        &[
-            ("alive_everywhere_after_restart_max", secs(worst)),
-            ("polls", polls.0.to_string()),
-            ("violations", "0".into()),
-        ],
+        &[("alive_everywhere_after_restart_max", secs(worst))],
     );
 }
 

@@ -96,7 +96,10 @@ impl Rig {
         };
         let services = vec![svc.clone()];
         self.keeper
-            .send(ApplyRemoteServices { services })
+            .send(ApplyRemoteServices {
+                services,
+                source: sidecar::messages::RemoteSource::Broadcast,
+            })
             .await
             .unwrap();
         svc

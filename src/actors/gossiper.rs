@@ -39,8 +39,8 @@ use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
 use crate::gossip::wire::{ClusterId, Message, WireService};
 use crate::messages::{
-    ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, SetMembers,
-    StateChanged, Subscribe,
+    ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, RemoteSource,
+    SetMembers, StateChanged, Subscribe,
 };
 use crate::supervisor::Link;
 
@@ -224,7 +224,10 @@ impl Gossiper {
             }
         }
         if !services.is_empty() {
-            self.state.remote.do_send(ApplyRemoteServices { services });
+            let source = RemoteSource::Broadcast;
+            self.state
+                .remote
+                .do_send(ApplyRemoteServices { services, source });
         }
     }
 

@@ -45,6 +45,7 @@
 //! ```
 
 pub(crate) mod go_json;
+pub mod hearsay;
 pub mod server;
 pub mod service;
 pub mod snapshot;

@@ -17,6 +17,6 @@ pub use gossip::{GetGossipStats, GossipStats, LeaveCluster, Traffic};
 pub use health::{GetHealthStats, HealthStats};
 pub use listeners::{GetListenerStats, ListenerStats};
 pub use state::{
-    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot,
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, RemoteSource,
     RepeatTombstone, SetMembers, Subscribe,
 };

@@ -13,7 +13,7 @@ use super::Gossiper;
 use super::net::{self, Exchanged};
 use crate::gossip::exchange::ExchangeError;
 use crate::gossip::schedule::push_pull_period;
-use crate::messages::ApplyRemoteServices;
+use crate::messages::{ApplyRemoteServices, RemoteSource};
 
 impl Gossiper {
     /// Serves one accepted connection, or drops it when too many sessions run.
@@ -85,6 +85,9 @@ impl Gossiper {
         if !done.received.is_empty() {
             self.state.remote.do_send(ApplyRemoteServices {
                 services: done.received,
+                source: RemoteSource::Exchange {
+                    peer: done.peer.name.clone(),
+                },
             });
         }
         let peer = done.peer;

@@ -11,7 +11,6 @@ use super::*;
 use crate::catalog::ServiceStatus;
 use crate::clock::{Clock, ManualClock, Timestamp};
 
-/// Stores every StateChanged it is sent.
 /// Subscribes a [`Recorder`] to `keeper`; what it records.
 async fn subscribe_recorder(keeper: &Addr<StateKeeper>) -> Arc<Mutex<Vec<StateChanged>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -65,7 +64,13 @@ async fn apply_remote(keeper: &Addr<StateKeeper>, clock: &ManualClock) {
     remote.hostname = "node-b".into();
     remote.updated = clock.now();
     let services = vec![remote];
-    keeper.send(ApplyRemoteServices { services }).await.unwrap();
+    keeper
+        .send(ApplyRemoteServices {
+            services,
+            source: RemoteSource::Broadcast,
+        })
+        .await
+        .unwrap();
 }
 
 fn start() -> ManualClock {
@@ -171,6 +176,72 @@ async fn expiring_a_node_tombstones_its_records_and_tells_the_subscribers() {
         ServiceStatus::Tombstone
     );
     assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+#[actix::test]
+async fn a_third_partys_tombstone_of_a_live_members_record_is_ignored_and_the_members_own_taken() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    apply_remote(&keeper, &clock).await;
+    keeper
+        .send(SetMembers(vec!["node-b".into(), "node-c".into()]))
+        .await
+        .unwrap();
+    let mut tombstone = local("xyz", ServiceStatus::Tombstone);
+    tombstone.hostname = "node-b".into();
+    tombstone.updated = clock.now().plus(Duration::from_secs(1));
+    let status = |keeper: Addr<StateKeeper>| async move {
+        let snapshot = keeper.send(GetSnapshot).await.unwrap();
+        snapshot.state().get("node-b", "xyz").unwrap().status
+    };
+    let services = vec![tombstone.clone()];
+    let source = RemoteSource::Exchange {
+        peer: "node-c".into(),
+    };
+    keeper
+        .send(ApplyRemoteServices { services, source })
+        .await
+        .unwrap();
+    assert_eq!(
+        status(keeper.clone()).await,
+        ServiceStatus::Alive,
+        "hearsay ignored"
+    );
+    let services = vec![tombstone.clone()];
+    let source = RemoteSource::Exchange {
+        peer: "node-b".into(),
+    };
+    keeper
+        .send(ApplyRemoteServices { services, source })
+        .await
+        .unwrap();
+    assert_eq!(
+        status(keeper.clone()).await,
+        ServiceStatus::Tombstone,
+        "the member's own word"
+    );
+}
+
+#[actix::test]
+async fn a_broadcast_tombstone_of_a_live_member_is_taken() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    apply_remote(&keeper, &clock).await;
+    keeper
+        .send(SetMembers(vec!["node-b".into()]))
+        .await
+        .unwrap();
+    let mut tombstone = local("xyz", ServiceStatus::Tombstone);
+    tombstone.hostname = "node-b".into();
+    tombstone.updated = clock.now().plus(Duration::from_secs(1));
+    let (services, source) = (vec![tombstone], RemoteSource::Broadcast);
+    keeper
+        .send(ApplyRemoteServices { services, source })
+        .await
+        .unwrap();
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    let held = snapshot.state().get("node-b", "xyz").unwrap();
+    assert_eq!(held.status, ServiceStatus::Tombstone);
 }
 
 #[actix::test]
