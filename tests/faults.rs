@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::print_stdout, missing_docs, unreachable_pub)]
 
+mod common;
 mod fault_support;
 
 use std::collections::BTreeSet;

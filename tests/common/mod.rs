@@ -366,3 +366,16 @@ pub fn refused_at_start(extra: &[(&str, &str)], needles: &[&str]) {
         needles.iter().all(|n| text.contains(n)).then_some(())
     });
 }
+
+/// `GET path` with short timeouts; the body of a 200 answer, else `None`.
+pub fn try_get(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    (head.split(' ').nth(1) == Some("200")).then(|| body.to_owned())
+}

@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::net::Net;
+use crate::common::try_get as get;
 
 /// The HTTP port of every node (each has its own address).
 pub const HTTP_PORT: u16 = 7777;
@@ -166,17 +167,4 @@ fn static_file(dir: &Path, i: usize) -> PathBuf {
         .write_all(format!("[{steady}, {flappy}]").as_bytes())
         .unwrap();
     path
-}
-
-/// `GET path` with short timeouts; the body of a 200 answer, else `None`.
-pub fn get(addr: SocketAddr, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_millis(800)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").ok()?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    (head.split(' ').nth(1) == Some("200")).then(|| body.to_owned())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::node::get;
+use crate::common::try_get as get;
 
 /// ALIVE and TOMBSTONE, as the JSON API writes them.
 pub const ALIVE: u64 = 0;
