@@ -181,7 +181,10 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
     let settings = StateKeeperSettings {
         hostname: prepared.hostname.clone(),
         cluster_name: config.sidecar.cluster_name.clone(),
-        lifespans: Lifespans::default(),
+        lifespans: Lifespans {
+            max_skew: config.sidecar.max_clock_skew,
+            ..Lifespans::default()
+        },
         expire_interval: Duration::from_secs(2),
     };
     let (memory, clk, lg) = (

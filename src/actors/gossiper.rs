@@ -242,9 +242,22 @@ impl Gossiper {
                 None => self.count("broadcast.bad_record".to_owned()),
             }
         }
+        let services = self.refuse_future(services, "broadcast.future_record");
         if !services.is_empty() {
             self.state.remote.do_send(ApplyRemoteServices { services });
         }
+    }
+
+    /// Drops and counts under `reason` the records versioned later than now plus the
+    /// allowed clock skew (the catalogue refuses them too; see `Lifespans::max_skew`).
+    fn refuse_future(&mut self, mut services: Vec<Service>, reason: &str) -> Vec<Service> {
+        let limit = (self.clock.now()).plus(self.settings.membership.max_clock_skew);
+        let before = services.len();
+        services.retain(|svc| svc.updated <= limit);
+        for _ in services.len()..before {
+            self.count(reason.to_owned());
+        }
+        services
     }
 
     fn publish_members(&mut self) {

@@ -67,6 +67,9 @@ pub struct StateKeeper {
     members: Vec<String>,
     current: Arc<Snapshot>,
     dropped_events: u64,
+    /// Records refused as versioned beyond the allowed clock skew (the Gossiper drops and
+    /// counts most before they get here).
+    refused_future: u64,
     log: Logger,
 }
 
@@ -95,6 +98,7 @@ impl StateKeeper {
             members,
             current,
             dropped_events: 0,
+            refused_future: 0,
             log: log.new(o!("actor" => "state_keeper")),
         }
     }
@@ -192,6 +196,11 @@ impl Handler<ApplyRemoteServices> for StateKeeper {
         for svc in msg.services {
             let (applied, mine) = self.catalog.apply_remote(svc, now);
             accepted |= matches!(applied, crate::catalog::Applied::Accepted { .. });
+            if applied == crate::catalog::Applied::Future {
+                self.refused_future += 1;
+                debug!(self.log, "Refused a record from the future";
+                    "refused_total" => self.refused_future);
+            }
             changes.extend(applied.into_change());
             reasserted.extend(mine);
         }

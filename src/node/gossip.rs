@@ -54,6 +54,7 @@ pub(super) fn gossip_setup(
     let mut settings = GossiperSettings::new(hostname, advertise, &sc.cluster_name);
     settings.keys = keys.map(Arc::new);
     settings.push_pull_interval = sc.push_pull_interval.max(Duration::from_secs(1));
+    settings.membership.max_clock_skew = sc.max_clock_skew;
     settings.seeds = sc
         .seeds
         .iter()

@@ -68,7 +68,8 @@ impl Gossiper {
     /// Merges what an exchange brought and makes sure the peer is a member. The peer's own
     /// records are relayed: a joiner's first broadcasts may have gone out before it had any
     /// member, and the seed is then the only node that knows them.
-    fn exchanged(&mut self, done: Exchanged, join: bool, ctx: &mut Context<Self>) {
+    fn exchanged(&mut self, mut done: Exchanged, join: bool, ctx: &mut Context<Self>) {
+        done.received = self.refuse_future(done.received, "tcp.future_record");
         self.stats.exchanges += 1;
         self.stats.exchanges_in_sync += u64::from(done.sent == 0 && done.received.is_empty());
         self.stats.exchange_records_sent += done.sent as u64;
