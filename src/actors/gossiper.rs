@@ -166,8 +166,16 @@ impl Gossiper {
     }
 
     fn count(&mut self, reason: String) {
-        debug!(self.log, "Dropped gossip input"; "reason" => &reason);
-        *self.stats.dropped.entry(reason).or_insert(0) += 1;
+        self.count_many(reason, 1);
+    }
+
+    /// Counts `n` drops for one `reason` (logged once).
+    fn count_many(&mut self, reason: String, n: usize) {
+        if n == 0 {
+            return;
+        }
+        debug!(self.log, "Dropped gossip input"; "reason" => &reason, "count" => n);
+        *self.stats.dropped.entry(reason).or_insert(0) += n as u64;
     }
 
     /// Carries out what the membership asked for.
@@ -243,8 +251,24 @@ impl Gossiper {
             }
         }
         let services = self.refuse_future(services, "broadcast.future_record");
-        if !services.is_empty() {
-            self.state.remote.do_send(ApplyRemoteServices { services });
+        self.hand_over(services);
+    }
+
+    /// Hands records heard from peers to the StateKeeper, if its mailbox has room: gossip
+    /// input is bounded, and what is dropped (counted as `state.busy`, per record) is
+    /// brought again by anti-entropy.
+    pub(super) fn hand_over(&mut self, services: Vec<Service>) {
+        if services.is_empty() {
+            return;
+        }
+        let count = services.len();
+        if self
+            .state
+            .remote
+            .try_send(ApplyRemoteServices { services })
+            .is_err()
+        {
+            self.count_many("state.busy".to_owned(), count);
         }
     }
 
@@ -254,9 +278,7 @@ impl Gossiper {
         let limit = (self.clock.now()).plus(self.settings.membership.max_clock_skew);
         let before = services.len();
         services.retain(|svc| svc.updated <= limit);
-        for _ in services.len()..before {
-            self.count(reason.to_owned());
-        }
+        self.count_many(reason.to_owned(), before - services.len());
         services
     }
 

@@ -13,7 +13,6 @@ use super::Gossiper;
 use super::net::{self, Exchanged};
 use crate::gossip::exchange::ExchangeError;
 use crate::gossip::schedule::push_pull_period;
-use crate::messages::ApplyRemoteServices;
 
 impl Gossiper {
     /// Serves one accepted connection, or drops it when too many sessions run.
@@ -83,11 +82,7 @@ impl Gossiper {
                 self.broadcast(&svc, ctx);
             }
         }
-        if !done.received.is_empty() {
-            self.state.remote.do_send(ApplyRemoteServices {
-                services: done.received,
-            });
-        }
+        self.hand_over(done.received);
         let peer = done.peer;
         if self.leaving || peer.name == self.settings.hostname {
             return;
