@@ -196,6 +196,7 @@ impl Config {
         }
         let periods = [
             ("SIDECAR_GOSSIP_INTERVAL", s.gossip_interval),
+            ("SIDECAR_MAX_CLOCK_SKEW", s.max_clock_skew),
             (
                 "STATIC_RELOAD_INTERVAL",
                 self.static_discovery.reload_interval,

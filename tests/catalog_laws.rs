@@ -12,21 +12,20 @@
 //! `server_last_changed_depends_on_the_order_versions_arrive_in` pins that down; here we only check
 //! `LastChanged <= LastUpdated`, and full equality where the order is the same (idempotence).
 //!
-//! What a state merge cannot express: whether a record was ever DRAINING lives in the
-//! catalogue's drained set, outside the JSON state. A state that holds a record as UNHEALTHY,
-//! UNKNOWN or TOMBSTONE hides a DRAINING version it saw before, so a catalogue merging that
-//! state may later hold a newer ALIVE version as ALIVE where a catalogue that saw every record
-//! holds it as DRAINING. The merge laws are therefore exact for every record except those
-//! "hidden drains", which agree once DRAINING and ALIVE are identified.
+//! A merge of states is exact: whether a record is DRAINING is carried by its newest version
+//! alone (on a tie DRAINING ranks above ALIVE), so a state tells everything a catalogue that
+//! saw every record knows. (Before peers stopped holding a newer ALIVE as DRAINING, a state
+//! could hide a drain, and these laws held only up to such "hidden drains".) Records from the
+//! future (beyond `now` plus the allowed skew) are refused whatever the order, so they leave
+//! the catalogue as it was.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
 use sidecar::catalog::{Catalog, Lifespans, Service, ServiceStatus};
 use sidecar::clock::Timestamp;
 
-type Key = (String, String);
 /// Per host: the records by ID and the server's `LastUpdated`.
 type View = BTreeMap<String, (BTreeMap<String, Service>, Timestamp)>;
 
@@ -111,50 +110,9 @@ fn view(catalog: &Catalog) -> View {
         .collect()
 }
 
-/// The view with DRAINING read as ALIVE: what a state can tell about a drained record.
-fn forget_drain(mut view: View) -> View {
-    for (services, _) in view.values_mut() {
-        for svc in services.values_mut() {
-            if svc.status == ServiceStatus::Draining {
-                svc.status = ServiceStatus::Alive;
-            }
-        }
-    }
-    view
-}
-
-/// The view without the records of `keys`.
-fn without(mut view: View, keys: &BTreeSet<Key>) -> View {
-    for (host, id) in keys {
-        if let Some((services, _)) = view.get_mut(host) {
-            services.remove(id);
-        }
-    }
-    view
-}
-
-/// Records that `shipped` (built from `lists`) holds as non-DRAINING although one of their
-/// versions in `lists` was DRAINING: a merge of its state cannot pass that on.
-fn hidden_drains(shipped: &Catalog, lists: &[&[Service]]) -> BTreeSet<Key> {
-    lists
-        .iter()
-        .copied()
-        .flatten()
-        .filter(|svc| svc.status == ServiceStatus::Draining)
-        .filter(|svc| {
-            shipped
-                .state()
-                .get(&svc.hostname, &svc.id)
-                .is_none_or(|held| held.status != ServiceStatus::Draining)
-        })
-        .map(|svc| (svc.hostname.clone(), svc.id.clone()))
-        .collect()
-}
-
-/// `x` and `y` hold the same records, exactly outside `hidden`, up to DRAINING/ALIVE inside.
-fn assert_same_up_to(x: &Catalog, y: &Catalog, hidden: &BTreeSet<Key>) {
-    assert_eq!(forget_drain(view(x)), forget_drain(view(y)));
-    assert_eq!(without(view(x), hidden), without(view(y), hidden));
+/// `x` and `y` hold the same records and servers.
+fn assert_same(x: &Catalog, y: &Catalog) {
+    assert_eq!(view(x), view(y));
 }
 
 proptest! {
@@ -183,29 +141,24 @@ proptest! {
         }
     }
 
-    /// (b) A merge of states is the union of the lists, except for drains a state hides.
+    /// (b) A merge of states is the union of the lists.
     #[test]
     fn merging_a_state_equals_applying_its_records(a in records(), b in records()) {
         let (cat_a, cat_b) = (build([&a[..]]), build([&b[..]]));
         let union = build([&a[..], &b[..]]);
-        let hidden = hidden_drains(&cat_b, &[&b]);
-        assert_same_up_to(&join(&cat_a, &cat_b), &union, &hidden);
-        let hidden_both = &hidden | &hidden_drains(&cat_a, &[&a]);
-        assert_same_up_to(&join(&cat_a, &cat_b), &join(&cat_b, &cat_a), &hidden_both);
+        assert_same(&join(&cat_a, &cat_b), &union);
+        assert_same(&join(&cat_a, &cat_b), &join(&cat_b, &cat_a));
     }
 
-    /// (b) merge(merge(A, B), C) == merge(A, merge(B, C)), up to hidden drains.
+    /// (b) merge(merge(A, B), C) == merge(A, merge(B, C)).
     #[test]
     fn merging_states_is_associative(a in records(), b in records(), c in records()) {
         let (x, y, z) = (build([&a[..]]), build([&b[..]]), build([&c[..]]));
         let yz = join(&y, &z);
         let left = join(&join(&x, &y), &z);
         let right = join(&x, &yz);
-        let mut hidden = hidden_drains(&y, &[&b]);
-        hidden.extend(hidden_drains(&z, &[&c]));
-        hidden.extend(hidden_drains(&yz, &[&b, &c]));
-        assert_same_up_to(&left, &right, &hidden);
-        assert_same_up_to(&left, &build([&a[..], &b[..], &c[..]]), &hidden);
+        assert_same(&left, &right);
+        assert_same(&left, &build([&a[..], &b[..], &c[..]]));
     }
 
     /// (c) Applying a list twice, or merging a catalogue's own state, changes nothing at all
@@ -252,5 +205,20 @@ proptest! {
         with.insert(place.index(with.len() + 1), tombstone.clone());
         let catalog = build([&with[..]]);
         prop_assert_eq!(catalog.state().get(HOSTS[host], IDS[id]), Some(&tombstone));
+    }
+
+    /// (f) Records from the future change nothing, wherever they come in the list.
+    #[test]
+    fn records_from_the_future_change_nothing(
+        (list, ahead, place) in (records(), records(), any::<prop::sample::Index>()),
+    ) {
+        let beyond = Lifespans::default().max_skew + Duration::from_secs(11);
+        let mut with = list.clone();
+        for mut svc in ahead {
+            svc.updated = svc.updated.plus(beyond);
+            with.insert(place.index(with.len() + 1), svc);
+        }
+        let (with, without) = (build([&with[..]]), build([&list[..]]));
+        prop_assert_eq!(with.state(), without.state());
     }
 }

@@ -147,8 +147,16 @@ impl Gossiper {
     }
 
     fn count(&mut self, reason: String) {
-        debug!(self.log, "Dropped gossip input"; "reason" => &reason);
-        *self.stats.dropped.entry(reason).or_insert(0) += 1;
+        self.count_many(reason, 1);
+    }
+
+    /// Counts `n` drops for one `reason` (logged once).
+    fn count_many(&mut self, reason: String, n: usize) {
+        if n == 0 {
+            return;
+        }
+        debug!(self.log, "Dropped gossip input"; "reason" => &reason, "count" => n);
+        *self.stats.dropped.entry(reason).or_insert(0) += n as u64;
     }
 
     /// Carries out what the membership asked for.
@@ -223,12 +231,36 @@ impl Gossiper {
                 None => self.count("broadcast.bad_record".to_owned()),
             }
         }
-        if !services.is_empty() {
-            let source = RemoteSource::Broadcast;
-            self.state
-                .remote
-                .do_send(ApplyRemoteServices { services, source });
+        let services = self.refuse_future(services, "broadcast.future_record");
+        self.hand_over(services, RemoteSource::Broadcast);
+    }
+
+    /// Hands records heard from peers to the StateKeeper, if its mailbox has room: gossip
+    /// input is bounded, and what is dropped (counted as `state.busy`, per record) is
+    /// brought again by anti-entropy.
+    pub(super) fn hand_over(&mut self, services: Vec<Service>, source: RemoteSource) {
+        if services.is_empty() {
+            return;
         }
+        let count = services.len();
+        if self
+            .state
+            .remote
+            .try_send(ApplyRemoteServices { services, source })
+            .is_err()
+        {
+            self.count_many("state.busy".to_owned(), count);
+        }
+    }
+
+    /// Drops and counts under `reason` the records versioned later than now plus the
+    /// allowed clock skew (the catalogue refuses them too; see `Lifespans::max_skew`).
+    fn refuse_future(&mut self, mut services: Vec<Service>, reason: &str) -> Vec<Service> {
+        let limit = (self.clock.now()).plus(self.settings.membership.max_clock_skew);
+        let before = services.len();
+        services.retain(|svc| svc.updated <= limit);
+        self.count_many(reason.to_owned(), before - services.len());
+        services
     }
 
     fn publish_members(&mut self) {

@@ -1,8 +1,13 @@
 //! StateKeeper: the single owner and writer of the [`Catalog`].
 //!
 //! Does: apply local, remote and operator changes through the pure catalogue, expire records on
-//! a timer, and publish one immutable [`Snapshot`] per change to its subscribers.
+//! a timer, and publish one immutable [`Snapshot`] per change to its subscribers. A subscriber
+//! whose mailbox is full misses that snapshot but loses no announcement: what this node
+//! stamped is owed to it ([`outbox`]) and handed over, with the then current snapshot, as
+//! soon as it has room (checked every [`CATCH_UP_EVERY`]).
 //! Does not: I/O, or any merge decision of its own (those live in [`crate::catalog`]).
+
+mod outbox;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -18,6 +23,11 @@ use crate::messages::{
     RepeatTombstone, SetMembers, StateChanged, Subscribe,
 };
 
+use self::outbox::Subscriber;
+
+/// How often subscribers that missed a snapshot are tried again.
+pub const CATCH_UP_EVERY: Duration = Duration::from_millis(100);
+
 /// What the StateKeeper needs to know besides its inputs.
 #[derive(Clone, Debug)]
 pub struct StateKeeperSettings {
@@ -32,12 +42,12 @@ pub struct StateKeeperSettings {
 }
 
 /// What outlives one StateKeeper instance: the last published snapshot (a restarted
-/// StateKeeper resumes from it, losing nothing) and the subscribers (who need not subscribe
-/// again). Cheap to clone; shared by every instance of one node.
+/// StateKeeper resumes from it, losing nothing) and the subscribers with what they are owed
+/// (who need not subscribe again). Cheap to clone; shared by every instance of one node.
 #[derive(Clone, Default)]
 pub struct StateKeeperMemory {
     last: Arc<Mutex<Option<Arc<Snapshot>>>>,
-    subscribers: Arc<Mutex<Vec<Recipient<StateChanged>>>>,
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
 }
 
 impl StateKeeperMemory {
@@ -52,7 +62,7 @@ impl StateKeeperMemory {
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(snapshot));
     }
 
-    fn subscribers(&self) -> MutexGuard<'_, Vec<Recipient<StateChanged>>> {
+    fn subscribers(&self) -> MutexGuard<'_, Vec<Subscriber>> {
         self.subscribers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -68,6 +78,9 @@ pub struct StateKeeper {
     members: Vec<String>,
     current: Arc<Snapshot>,
     dropped_events: u64,
+    /// Records refused as versioned beyond the allowed clock skew (the Gossiper drops and
+    /// counts most before they get here).
+    refused_future: u64,
     log: Logger,
 }
 
@@ -96,6 +109,7 @@ impl StateKeeper {
             members,
             current,
             dropped_events: 0,
+            refused_future: 0,
             log: log.new(o!("actor" => "state_keeper")),
         }
     }
@@ -112,28 +126,35 @@ impl StateKeeper {
             previous.version() + 1,
             change_version,
         ));
-        let event = StateChanged {
-            snapshot: Arc::clone(&self.current),
-            changes: changes.into(),
-            announced: announced.into(),
-        };
         self.memory.remember(&self.current);
+        let changes: Arc<[ChangeEvent]> = changes.into();
+        let (snapshot, log) = (&self.current, &self.log);
         let mut dropped = 0;
-        self.memory
-            .subscribers()
-            .retain(|subscriber| match subscriber.try_send(event.clone()) {
-                Ok(()) => true,
-                Err(SendError::Full(_)) => {
-                    dropped += 1;
-                    true
-                }
-                Err(SendError::Closed(_)) => false,
-            });
+        self.memory.subscribers().retain_mut(|subscriber| {
+            let dropped_before = subscriber.owed.dropped;
+            subscriber.owed.add(&announced);
+            if subscriber.owed.dropped > dropped_before {
+                warn!(log, "Too many announcements owed to a slow subscriber; anti-entropy repairs the oldest";
+                    "dropped_total" => subscriber.owed.dropped);
+            }
+            let delivered = deliver(subscriber, snapshot, &changes);
+            dropped += u64::from(delivered == Some(false));
+            delivered.is_some()
+        });
         if dropped > 0 {
             self.dropped_events += dropped;
-            warn!(self.log, "Subscriber too slow, dropped a state change";
+            warn!(self.log, "Subscriber too slow: it missed a snapshot, and is owed what this node announced";
                 "dropped_total" => self.dropped_events);
         }
+    }
+
+    /// Hands every subscriber that missed a snapshot the current one, with what it is owed.
+    fn catch_up(&mut self) {
+        let snapshot = &self.current;
+        let none: Arc<[ChangeEvent]> = Arc::new([]);
+        self.memory.subscribers().retain_mut(|subscriber| {
+            !subscriber.behind || deliver(subscriber, snapshot, &none).is_some()
+        });
     }
 
     fn log_changes(&self, changes: &[ChangeEvent]) {
@@ -167,6 +188,7 @@ impl Actor for StateKeeper {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
         ctx.run_interval(self.settings.expire_interval, |act, _| act.expire());
+        ctx.run_interval(CATCH_UP_EVERY, |act, _| act.catch_up());
     }
 }
 
@@ -198,6 +220,11 @@ impl Handler<ApplyRemoteServices> for StateKeeper {
         for svc in services {
             let (applied, mine) = self.catalog.apply_remote(svc, now);
             accepted |= matches!(applied, crate::catalog::Applied::Accepted { .. });
+            if applied == crate::catalog::Applied::Future {
+                self.refused_future += 1;
+                debug!(self.log, "Refused a record from the future";
+                    "refused_total" => self.refused_future);
+            }
             changes.extend(applied.into_change());
             reasserted.extend(mine);
         }
@@ -304,16 +331,37 @@ impl Handler<Subscribe> for StateKeeper {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        let first = StateChanged {
-            snapshot: Arc::clone(&self.current),
-            changes: Arc::new([]),
-            announced: Arc::new([]),
-        };
-        match msg.0.try_send(first) {
-            Ok(()) | Err(SendError::Full(_)) => self.memory.subscribers().push(msg.0),
-            Err(SendError::Closed(_)) => {}
+        let mut subscriber = Subscriber::new(msg.0);
+        let none: Arc<[ChangeEvent]> = Arc::new([]);
+        if deliver(&mut subscriber, &self.current, &none).is_some() {
+            self.memory.subscribers().push(subscriber);
         }
     }
+}
+
+/// Sends `subscriber` the snapshot, the changes and everything it is owed. `Some(true)`:
+/// delivered, nothing owed any more; `Some(false)`: its mailbox is full, it stays owed and
+/// behind; `None`: its mailbox closed, drop it.
+fn deliver(
+    subscriber: &mut Subscriber,
+    snapshot: &Arc<Snapshot>,
+    changes: &Arc<[ChangeEvent]>,
+) -> Option<bool> {
+    let event = StateChanged {
+        snapshot: Arc::clone(snapshot),
+        changes: Arc::clone(changes),
+        announced: subscriber.owed.all(),
+    };
+    let delivered = match subscriber.recipient.try_send(event) {
+        Ok(()) => {
+            subscriber.owed.clear();
+            Some(true)
+        }
+        Err(SendError::Full(_)) => Some(false),
+        Err(SendError::Closed(_)) => None,
+    };
+    subscriber.behind = delivered == Some(false);
+    delivered
 }
 
 crate::supervised_actor!(StateKeeper);

@@ -28,6 +28,11 @@ pub struct Lifespans {
     /// broadcast, so this period sets the steady-state record traffic: 10,000 records every
     /// 2 h are 1.4 versions a second cluster-wide.
     pub refresh: Duration,
+    /// How far ahead of `now` a version may be (`SIDECAR_MAX_CLOCK_SKEW`, 5 min): a record
+    /// heard from elsewhere whose `Updated` is later than `now + max_skew` is refused
+    /// ([`Applied::Future`]). Own records whose held version is more than twice this ahead
+    /// were stamped by a clock that has since stepped back, and are stamped anew at `now`.
+    pub max_skew: Duration,
 }
 
 impl Lifespans {
@@ -52,6 +57,7 @@ impl Default for Lifespans {
             tombstone: Duration::from_secs(3 * 3600),
             stale_fudge: Duration::from_secs(60),
             refresh: Duration::from_secs(2 * 3600),
+            max_skew: Duration::from_secs(300),
         }
     }
 }
@@ -75,6 +81,10 @@ pub enum Applied {
     Stale,
     /// No ID or no hostname; dropped, nothing changed.
     Invalid,
+    /// Stamped later than `now` plus the allowed clock skew ([`Lifespans::max_skew`]): a
+    /// version from the future, which would otherwise win every merge for as long as it
+    /// exists. Dropped, nothing changed.
+    Future,
 }
 
 impl Applied {
@@ -100,14 +110,19 @@ pub enum DrainError {
 pub struct Catalog {
     state: ServicesState,
     lifespans: Lifespans,
-    /// Records that were ever seen DRAINING: ALIVE never replaces DRAINING for them.
+    /// Records an operator drained on this node: discovery's ALIVE is stamped DRAINING for
+    /// them until the record is tombstoned, which ends the drain.
     drained: BTreeSet<RecordKey>,
     /// Records this node announced at its last local sync (any hostname).
     announced: BTreeSet<RecordKey>,
     /// When the membership last vouched for each host (it was a live member then, or its
-    /// first record had just arrived). Lifespans count from the later of this and a record's
-    /// `Updated`.
+    /// first record had just arrived). Lifespans count from the later of this and when a
+    /// record was heard of.
     vouched: HashMap<String, Timestamp>,
+    /// For records held at a version dated after its arrival (within the allowed skew):
+    /// when it arrived. Lifespans count from that, not from the version, so a future date
+    /// never lengthens a record's life.
+    arrived: HashMap<RecordKey, Timestamp>,
 }
 
 /// What [`Catalog::sync_local`] did.
@@ -123,18 +138,12 @@ pub struct LocalSync {
 impl Catalog {
     /// An empty catalogue for node `hostname` in cluster `cluster_name`.
     pub fn new(hostname: &str, cluster_name: &str, lifespans: Lifespans) -> Catalog {
-        Catalog {
-            state: ServicesState::new(hostname, cluster_name),
-            lifespans,
-            drained: BTreeSet::new(),
-            announced: BTreeSet::new(),
-            vouched: HashMap::new(),
-        }
+        Catalog::from_state(ServicesState::new(hostname, cluster_name), lifespans)
     }
 
     /// A catalogue resuming from `state` (a restarted StateKeeper's last snapshot). Records
-    /// held DRAINING stay sticky; which records this node announced is learned again at the
-    /// next local sync.
+    /// held DRAINING stay drained; which records this node announced is learned again at
+    /// the next local sync.
     pub fn from_state(state: ServicesState, lifespans: Lifespans) -> Catalog {
         let drained = state
             .records()
@@ -147,6 +156,7 @@ impl Catalog {
             drained,
             announced: BTreeSet::new(),
             vouched: HashMap::new(),
+            arrived: HashMap::new(),
         }
     }
 
@@ -160,9 +170,24 @@ impl Catalog {
         &self.state.hostname
     }
 
-    /// Merges one record by the rules: strictly newer wins, DRAINING is sticky against
-    /// ALIVE, stale records are dropped.
-    pub fn apply(&mut self, mut new: Service, now: Timestamp) -> Applied {
+    /// The latest version accepted from elsewhere at `now`: `now` plus the allowed skew.
+    pub fn future_limit(&self, now: Timestamp) -> Timestamp {
+        now.plus(self.lifespans.max_skew)
+    }
+
+    /// Merges one record heard from elsewhere by the rules: the newest version wins (on a
+    /// tie, the higher status precedence), versions from the future and stale ones are
+    /// dropped.
+    pub fn apply(&mut self, new: Service, now: Timestamp) -> Applied {
+        if new.updated > self.future_limit(now) {
+            return Applied::Future;
+        }
+        self.put(new, now, false)
+    }
+
+    /// Stores `new` if it beats the held version, or whatever the held version when
+    /// `force` (this node's own word on a record it stamps).
+    fn put(&mut self, new: Service, now: Timestamp, force: bool) -> Applied {
         if new.id.is_empty() || new.hostname.is_empty() {
             return Applied::Invalid;
         }
@@ -170,13 +195,20 @@ impl Catalog {
         if new.updated < stale_before {
             return Applied::Stale;
         }
-        let key = (new.hostname.clone(), new.id.clone());
-        if new.status == ServiceStatus::Draining {
-            self.drained.insert(key.clone());
+        let held = self.state.get(&new.hostname, &new.id);
+        if held.is_some_and(|held| !force && !beats(&new, held)) {
+            return Applied::Ignored;
         }
-        let drained = self.drained.contains(&key);
-        if drained && new.status == ServiceStatus::Alive {
-            new.status = ServiceStatus::Draining;
+        let previous = held.map_or(ServiceStatus::Unknown, |held| held.status);
+        let change = (held.is_none() || previous != new.status).then(|| changed(&new, previous));
+        let key = (new.hostname.clone(), new.id.clone());
+        if new.updated > now {
+            self.arrived.insert(key.clone(), now);
+        } else {
+            self.arrived.remove(&key);
+        }
+        if new.status == ServiceStatus::Tombstone {
+            self.drained.remove(&key);
         }
         if !self.state.servers.contains_key(&key.0) {
             self.vouched.entry(key.0.clone()).or_insert(now);
@@ -186,22 +218,8 @@ impl Catalog {
             .servers
             .entry(key.0)
             .or_insert_with_key(|name| Server::new(name));
-        let Some(held) = server.services.get_mut(&key.1) else {
-            let change = changed(&new, ServiceStatus::Unknown);
-            server.services.insert(key.1, new);
-            return self.record_change(change);
-        };
-        let previous = held.status;
-        if beats(&new, held) {
-            *held = new;
-        } else if drained && held.status == ServiceStatus::Alive {
-            held.status = ServiceStatus::Draining;
-        } else {
-            return Applied::Ignored;
-        }
-        let change = (held.status != previous).then(|| changed(held, previous));
-        let updated = held.updated;
-        server.last_updated = server.last_updated.max(updated);
+        server.last_updated = server.last_updated.max(new.updated);
+        server.services.insert(key.1, new);
         match change {
             Some(change) => self.record_change(change),
             None => Applied::Accepted { change: None },
@@ -211,26 +229,29 @@ impl Catalog {
     /// Merges a record heard from a peer, like [`Catalog::apply`], except that a peer's
     /// version never overrules this node on a record it announces: when it would replace
     /// the held record with something else (a tombstone from a time this node was thought
-    /// dead, say), the held record is stamped past it instead and returned, for this node to
-    /// announce. So this node's own view never flaps.
+    /// dead, a stale DRAINING copy, a forgery), the held record is stamped past it instead
+    /// and returned, for this node to announce. So this node's own view never flaps, and its
+    /// word is always the newest: a peer's version is at most `now` plus the skew, so the
+    /// re-stamp never saturates.
     pub fn apply_remote(&mut self, new: Service, now: Timestamp) -> (Applied, Option<Service>) {
+        if new.updated > self.future_limit(now) {
+            return (Applied::Future, None);
+        }
         let key = (new.hostname.clone(), new.id.clone());
+        let held = self.state.get(&key.0, &key.1);
         let overruled = self.announced.contains(&key)
-            && self.state.get(&key.0, &key.1).is_some_and(|held| {
+            && held.is_some_and(|held| {
                 let same = Service {
                     updated: held.updated,
                     ..new.clone()
                 };
                 beats(&new, held) && same != *held
             });
-        if !overruled {
-            return (self.apply(new, now), None);
-        }
-        let Some(mut mine) = self.state.get(&key.0, &key.1).cloned() else {
+        let Some(mut mine) = held.filter(|_| overruled).cloned() else {
             return (self.apply(new, now), None);
         };
         mine.updated = now.max(new.updated.plus(Duration::from_nanos(1)));
-        let applied = self.apply(mine, now);
+        let applied = self.put(mine, now, false);
         let held = self.state.get(&key.0, &key.1).cloned();
         (applied, held)
     }
@@ -245,13 +266,13 @@ impl Catalog {
 
     /// Brings this node's own records in line with what discovery and health checks report.
     ///
-    /// An observed record gets a new version — `now`, or 1 ns past the held version, so that a
-    /// local observation always wins — when it is new, when it differs from the record held
-    /// (status, ports, image…; a peer's version of it included), or when its refresh is due
-    /// ([`Lifespans::refresh_for`]). Otherwise the held record stays as it is, so a steady
-    /// node sends nothing. Records announced before (or filed under this node's hostname)
-    /// that are neither observed nor `pending` (discovered, awaiting their first health
-    /// result) are tombstoned.
+    /// An observed record gets a new version ([`Catalog::next_version`]) when it is new, when
+    /// it differs from the record held (status, ports, image…; a peer's version of it
+    /// included), or when its refresh is due ([`Lifespans::refresh_for`]). Otherwise the
+    /// held record stays as it is, so a steady node sends nothing. A drained record observed
+    /// ALIVE is stamped DRAINING. Records announced before (or filed under this node's
+    /// hostname) that are neither observed nor `pending` (discovered, awaiting their first
+    /// health result) are tombstoned, which ends a drain.
     pub fn sync_local(
         &mut self,
         observed: Vec<Service>,
@@ -264,13 +285,17 @@ impl Catalog {
             if svc.hostname.is_empty() {
                 svc.hostname = self.state.hostname.clone();
             }
-            seen.insert((svc.hostname.clone(), svc.id.clone()));
+            let key = (svc.hostname.clone(), svc.id.clone());
+            if svc.status == ServiceStatus::Alive && self.drained.contains(&key) {
+                svc.status = ServiceStatus::Draining;
+            }
+            seen.insert(key);
             if self.is_current(&svc, now) {
                 continue;
             }
             svc.updated = self.next_version(&svc.hostname, &svc.id, now);
             sync.changes
-                .extend(self.apply(svc.clone(), now).into_change());
+                .extend(self.put(svc.clone(), now, true).into_change());
             sync.announced
                 .extend(self.state.get(&svc.hostname, &svc.id).cloned());
         }
@@ -291,8 +316,8 @@ impl Catalog {
         sync
     }
 
-    /// Whether the record held for `observed` says the same (its `Updated` aside, and ALIVE
-    /// read as DRAINING for a drained record) and is not due for a refresh.
+    /// Whether the record held for `observed` says the same (its `Updated` aside), is not
+    /// due for a refresh, and was not stamped by a clock that has since stepped back.
     fn is_current(&self, observed: &Service, now: Timestamp) -> bool {
         let Some(held) = self.state.get(&observed.hostname, &observed.id) else {
             return false;
@@ -300,18 +325,12 @@ impl Catalog {
         let refresh = self
             .lifespans
             .refresh_for(&observed.hostname, &self.state.hostname);
-        if held.updated < now.minus(refresh) {
+        if held.updated < now.minus(refresh) || !self.is_own_usable(held.updated, now) {
             return false;
         }
-        let key = (observed.hostname.clone(), observed.id.clone());
-        let status = match observed.status {
-            ServiceStatus::Alive if self.drained.contains(&key) => ServiceStatus::Draining,
-            status => status,
-        };
         *held
             == Service {
                 updated: held.updated,
-                status,
                 ..observed.clone()
             }
     }
@@ -330,23 +349,24 @@ impl Catalog {
         }
     }
 
+    /// When the held record `key` at version `updated` was heard of: its version, or its
+    /// arrival if that was earlier (a version dated ahead of its arrival).
+    fn heard(&self, key: &RecordKey, updated: Timestamp) -> Timestamp {
+        self.arrived.get(key).map_or(updated, |at| updated.min(*at))
+    }
+
     /// Tombstones records unheard of for their lifespan and deletes tombstones older than
-    /// theirs. A record is heard of at its `Updated` and whenever the membership vouches for
-    /// its host ([`Catalog::vouch`]; this node always does for itself). The tombstone's
-    /// `Updated` is the old one + 1 s, so a fresher version this node missed still wins.
+    /// theirs. A record is heard of at its `Updated` (or its arrival, when that was earlier)
+    /// and whenever the membership vouches for its host ([`Catalog::vouch`]; this node always
+    /// does for itself), so the records of a host that is not a member expire by their
+    /// lifespan whatever their version. The tombstone's `Updated` is the old one + 1 s, so a
+    /// fresher version this node missed still wins.
     pub fn expire(&mut self, now: Timestamp) -> Vec<ChangeEvent> {
+        self.delete_old_tombstones(now);
         let life = self.lifespans;
         let own = self.state.hostname.clone();
         let mut changes = Vec::new();
         for (host, server) in &mut self.state.servers {
-            server.services.retain(|id, svc| {
-                let keep = svc.status != ServiceStatus::Tombstone
-                    || svc.updated >= now.minus(life.tombstone);
-                if !keep {
-                    self.drained.remove(&(svc.hostname.clone(), id.clone()));
-                }
-                keep
-            });
             let vouched = match self.vouched.get(host) {
                 _ if *host == own => now,
                 Some(at) => *at,
@@ -358,19 +378,46 @@ impl Catalog {
                     ServiceStatus::Draining => life.draining,
                     _ => life.alive,
                 };
-                if svc.updated.max(vouched) < now.minus(lifespan) {
+                let key = (svc.hostname.clone(), svc.id.clone());
+                let heard = self
+                    .arrived
+                    .get(&key)
+                    .map_or(svc.updated, |at| svc.updated.min(*at));
+                if heard.max(vouched) < now.minus(lifespan) {
                     let previous = svc.status;
                     svc.status = ServiceStatus::Tombstone;
                     svc.updated = svc.updated.plus(Duration::from_secs(1));
+                    self.drained.remove(&key);
                     changes.push(changed(svc, previous));
                 }
             }
         }
+        self.record_changes(&changes);
+        changes
+    }
+
+    /// Deletes tombstones heard of longer ago than the tombstone lifespan, and what is kept
+    /// about them and about hosts left without records.
+    fn delete_old_tombstones(&mut self, now: Timestamp) {
+        let limit = now.minus(self.lifespans.tombstone);
+        let old: Vec<RecordKey> = self
+            .state
+            .records()
+            .filter(|svc| svc.status == ServiceStatus::Tombstone)
+            .map(|svc| ((svc.hostname.clone(), svc.id.clone()), svc.updated))
+            .filter(|(key, updated)| self.heard(key, *updated) < limit)
+            .map(|(key, _)| key)
+            .collect();
+        for key in old {
+            if let Some(server) = self.state.servers.get_mut(&key.0) {
+                server.services.remove(&key.1);
+            }
+            self.drained.remove(&key);
+            self.arrived.remove(&key);
+        }
         self.state.servers.retain(|_, s| !s.services.is_empty());
         let servers = &self.state.servers;
         self.vouched.retain(|host, _| servers.contains_key(host));
-        self.record_changes(&changes);
-        changes
     }
 
     /// Tombstones every live record of `host` (the member left or died). Never this node.
@@ -387,7 +434,8 @@ impl Catalog {
             .collect()
     }
 
-    /// Sets this node's record `id` DRAINING. Returns the record as now held.
+    /// Sets this node's record `id` DRAINING until it is tombstoned. Returns the record as
+    /// now held.
     pub fn drain(
         &mut self,
         id: &str,
@@ -404,7 +452,8 @@ impl Catalog {
         let mut svc = held.clone();
         svc.status = ServiceStatus::Draining;
         svc.updated = self.next_version(&host, id, now);
-        let change = self.apply(svc, now).into_change();
+        let change = self.put(svc, now, true).into_change();
+        self.drained.insert((host.clone(), id.to_owned()));
         let held = self.state.get(&host, id).cloned();
         held.map(|s| (s, change))
             .ok_or_else(|| DrainError::NotFound(id.to_owned()))
@@ -428,7 +477,7 @@ impl Catalog {
         }
         let mut again = held.clone();
         again.updated = version.plus(step);
-        let _ = self.apply(again, now);
+        let _ = self.put(again, now, false);
         self.state.get(host, id).cloned()
     }
 
@@ -441,16 +490,29 @@ impl Catalog {
         let mut svc = held.clone();
         svc.status = ServiceStatus::Tombstone;
         svc.updated = self.next_version(host, id, now);
-        self.apply(svc, now).into_change()
+        self.put(svc, now, true).into_change()
     }
 
-    /// `now`, or 1 ns past the held version when that is not older: this node's own word on a
-    /// record always wins, even if the clock stepped back.
+    /// The version this node stamps a record with (stored with `force`): `now`, or 1 ns
+    /// past the held version when that is not older, so this node's own word on a record
+    /// always wins, even if the clock stepped back a little. A held version more than twice
+    /// the allowed skew ahead of `now` was stamped by a clock that ran ahead (or has stepped
+    /// back since): peers in step refused it, so it is passed over and `now` used, rather than
+    /// keep stamping versions the cluster refuses until the clock catches up.
     fn next_version(&self, host: &str, id: &str, now: Timestamp) -> Timestamp {
         match self.state.get(host, id) {
-            Some(held) if held.updated >= now => held.updated.plus(Duration::from_nanos(1)),
+            Some(held) if held.updated >= now && self.is_own_usable(held.updated, now) => {
+                held.updated.plus(Duration::from_nanos(1))
+            }
             _ => now,
         }
+    }
+
+    /// Whether this node's own version `updated` can be built on at `now`: it is at most
+    /// twice the skew ahead. Peers' versions are at most one skew ahead when accepted, and a
+    /// re-stamp past one is 1 ns more, so only a clock step puts an own version beyond.
+    fn is_own_usable(&self, updated: Timestamp, now: Timestamp) -> bool {
+        updated <= now.plus(self.lifespans.max_skew * 2)
     }
 
     fn own_keys(&self) -> Vec<RecordKey> {
@@ -494,17 +556,16 @@ fn changed(svc: &Service, previous: ServiceStatus) -> ChangeEvent {
     }
 }
 
-/// Which status wins between two versions with the same `Updated`.
-///
-/// ALIVE and DRAINING rank equally: a drained record's ALIVE versions are held as DRAINING,
-/// and the rewrite may only happen after they were compared (when the DRAINING version arrives
-/// later). If it could change their rank, the outcome would depend on arrival order.
+/// Which status wins between two versions with the same `Updated`: TOMBSTONE > UNHEALTHY >
+/// UNKNOWN > DRAINING > ALIVE. DRAINING above ALIVE keeps a drain against an ALIVE copy of
+/// the same version, whichever arrives first.
 fn precedence(status: ServiceStatus) -> u8 {
     match status {
-        ServiceStatus::Alive | ServiceStatus::Draining => 0,
-        ServiceStatus::Unknown => 1,
-        ServiceStatus::Unhealthy => 2,
-        ServiceStatus::Tombstone => 3,
+        ServiceStatus::Alive => 0,
+        ServiceStatus::Draining => 1,
+        ServiceStatus::Unknown => 2,
+        ServiceStatus::Unhealthy => 3,
+        ServiceStatus::Tombstone => 4,
     }
 }
 

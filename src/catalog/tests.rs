@@ -15,6 +15,7 @@ mod apply;
 mod json;
 mod lifespans;
 mod local;
+mod versions;
 
 /// This node's name in every test (the name in the Go samples).
 const NODE: &str = "vm";

@@ -128,6 +128,7 @@ pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "max_restarts", U32, "SIDECAR_MAX_RESTARTS", None),
     var("sidecar", "restart_window", Dur, "SIDECAR_RESTART_WINDOW", None),
     var("sidecar", "gossip_keys", List, "SIDECAR_GOSSIP_KEYS", None),
+    var("sidecar", "max_clock_skew", Dur, "SIDECAR_MAX_CLOCK_SKEW", None),
     var("static_discovery", "reload_interval", Dur, "STATIC_RELOAD_INTERVAL", None),
     var("docker", "host", OptStr, "DOCKER_HOST", None),
     var("docker", "tls_verify", OptStr, "DOCKER_TLS_VERIFY", None),

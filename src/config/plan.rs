@@ -136,7 +136,10 @@ impl NodePlan {
             state_keeper: StateKeeperSettings {
                 hostname: hostname.clone(),
                 cluster_name: s.cluster_name.clone(),
-                lifespans: Lifespans::default(),
+                lifespans: Lifespans {
+                    max_skew: s.max_clock_skew,
+                    ..Lifespans::default()
+                },
                 expire_interval: EXPIRE_INTERVAL,
             },
             health: health_settings(config, published_ip, &methods),
@@ -343,6 +346,7 @@ fn gossip_plan(
         .map(|seed| seed_address(seed, s.bind_port))
         .collect();
     settings.push_pull_interval = s.push_pull_interval.max(MIN_PUSH_PULL_INTERVAL);
+    settings.membership.max_clock_skew = s.max_clock_skew;
     Ok(GossipPlan {
         bind: SocketAddr::new(bind_ip, s.bind_port),
         settings,

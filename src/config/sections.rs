@@ -105,6 +105,11 @@ pub struct SidecarConfig {
     /// downtime); with keys, plaintext gossip is refused. Never logged.
     #[serde(deserialize_with = "string_list")]
     pub gossip_keys: Vec<String>,
+    /// `SIDECAR_MAX_CLOCK_SKEW` (none), default `5m0s`: how far ahead of this node's clock a
+    /// record's version may be; later ones are refused as from the future. Clocks of the
+    /// cluster must agree within this. Must be longer than zero.
+    #[serde(with = "serde_go")]
+    pub max_clock_skew: Duration,
 }
 
 impl Default for SidecarConfig {
@@ -137,6 +142,7 @@ impl Default for SidecarConfig {
             max_restarts: 5,
             restart_window: Duration::from_secs(60),
             gossip_keys: Vec::new(),
+            max_clock_skew: Duration::from_secs(300),
         }
     }
 }

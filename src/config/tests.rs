@@ -208,6 +208,16 @@ fn zero_push_pull_interval_and_gossip_messages_get_go_substitutes() {
 }
 
 #[test]
+fn the_clock_skew_bound_is_five_minutes_unless_set() {
+    assert_eq!(
+        load_env(&[]).unwrap().sidecar.max_clock_skew,
+        Duration::from_secs(300)
+    );
+    let set = load_env(&[("SIDECAR_MAX_CLOCK_SKEW", "90s")]).unwrap();
+    assert_eq!(set.sidecar.max_clock_skew, Duration::from_secs(90));
+}
+
+#[test]
 fn ports_may_be_zero_for_tests() {
     let c = load_env(&[("SIDECAR_BIND_PORT", "0"), ("SIDECAR_HTTP_PORT", "0")]).unwrap();
     assert_eq!((c.sidecar.bind_port, c.sidecar.http_port), (0, 0));
@@ -215,7 +225,15 @@ fn ports_may_be_zero_for_tests() {
 
 #[test]
 fn validation_errors_name_the_variable() {
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
+        (
+            &[("SIDECAR_MAX_CLOCK_SKEW", "0s")],
+            r#"invalid SIDECAR_MAX_CLOCK_SKEW="0s": must be longer than zero"#,
+        ),
+        (
+            &[("SIDECAR_MAX_CLOCK_SKEW", "five minutes")],
+            r#"invalid SIDECAR_MAX_CLOCK_SKEW="five minutes""#,
+        ),
         (
             &[("SIDECAR_DISCOVERY", "docker,consul")],
             r#"invalid SIDECAR_DISCOVERY="docker,consul": unknown discovery method "consul""#,

@@ -6,7 +6,12 @@
 //! newer than every version seen for its key, so foca relays new information and drops the
 //! rest, and a newer version supersedes a queued older one ([`ItemKey`]'s `Invalidates`).
 //! Items older than the horizon (the tombstone lifespan plus a minute) are refused, which the
-//! catalogue would drop anyway, and lets the map of seen versions forget them.
+//! catalogue would drop anyway, and lets the map of seen versions forget them. Items from a
+//! peer versioned later than now plus the allowed clock skew are neither relayed nor
+//! remembered (one would otherwise shut every later version of its key out): they are handed
+//! on to the Gossiper, which counts and drops them. "Now" is the clock's last reading, which
+//! may step back: a clock that jumped ahead once must not shut out every item until it
+//! catches up again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -78,10 +83,16 @@ pub(crate) struct Seen {
     inbox: Vec<BroadcastItem>,
     now: Timestamp,
     horizon: Duration,
+    max_skew: Duration,
     cap: usize,
 }
 
 impl Seen {
+    /// Whether `item` is versioned later than now plus the allowed skew.
+    fn is_future(&self, item: &BroadcastItem) -> bool {
+        item.version > self.now.plus(self.max_skew)
+    }
+
     fn accept(&mut self, item: &BroadcastItem) -> bool {
         if item.version < self.now.minus(self.horizon) {
             return false;
@@ -124,8 +135,15 @@ impl SeenHandle {
             inbox: Vec::new(),
             now: Timestamp::ZERO,
             horizon,
+            max_skew: Duration::MAX,
             cap: cap.max(2),
         })))
+    }
+
+    /// Items from peers versioned later than now + `max_skew` are not accepted.
+    pub(crate) fn with_max_skew(self, max_skew: Duration) -> SeenHandle {
+        self.with(|s| s.max_skew = max_skew);
+        self
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Seen) -> R) -> R {
@@ -133,7 +151,7 @@ impl SeenHandle {
     }
 
     pub(crate) fn set_now(&self, now: Timestamp) {
-        self.with(|s| s.now = s.now.max(now));
+        self.with(|s| s.now = now);
     }
 
     pub(crate) fn drain(&self) -> Vec<BroadcastItem> {
@@ -168,6 +186,10 @@ impl BroadcastHandler<NodeId> for ServiceBroadcasts {
     ) -> Result<Option<ItemKey>, BroadcastError> {
         let item = BroadcastItem::decode(data)?;
         let fresh = self.seen.with(|s| {
+            if sender.is_some() && s.is_future(&item) {
+                s.inbox.push(item.clone());
+                return false;
+            }
             let fresh = s.accept(&item);
             if fresh && sender.is_some() {
                 s.inbox.push(item.clone());
@@ -178,5 +200,66 @@ impl BroadcastHandler<NodeId> for ServiceBroadcasts {
             key: item.key,
             version: item.version,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SKEW: Duration = Duration::from_secs(300);
+    const HORIZON: Duration = Duration::from_secs(3 * 3600 + 60);
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_unix_secs(1_795_420_800 + secs)
+    }
+
+    fn item(version: Timestamp) -> Vec<u8> {
+        let item = BroadcastItem {
+            key: ("peer".into(), "a".into()),
+            version,
+            payload: vec![1, 2, 3],
+        };
+        item.encode().unwrap()
+    }
+
+    fn handler(now: Timestamp) -> (ServiceBroadcasts, SeenHandle) {
+        let seen = SeenHandle::new(HORIZON, 1024).with_max_skew(SKEW);
+        seen.set_now(now);
+        (ServiceBroadcasts::new(seen.clone()), seen)
+    }
+
+    fn peer() -> NodeId {
+        NodeId::new("peer", "127.0.0.60:7946".parse().unwrap(), 1)
+    }
+
+    #[test]
+    fn an_item_from_the_future_is_neither_relayed_nor_remembered_but_handed_on() {
+        let (mut handler, seen) = handler(at(0));
+        let far = item(at(0).plus(SKEW).plus(Duration::from_nanos(1)));
+        assert_eq!(handler.receive_item(&far, Some(&peer())).unwrap(), None);
+        assert_eq!(seen.len(), 0);
+        assert_eq!(seen.drain().len(), 1);
+        // So it shuts no later version of its key out.
+        let fine = item(at(1));
+        assert!(
+            handler
+                .receive_item(&fine, Some(&peer()))
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_clock_that_jumped_ahead_and_came_back_shuts_no_item_out() {
+        let (mut handler, seen) = handler(at(0).plus(Duration::from_secs(86_400)));
+        seen.set_now(at(0));
+        let fresh = item(at(0));
+        assert!(
+            handler
+                .receive_item(&fresh, Some(&peer()))
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -92,6 +92,9 @@ pub struct MembershipConfig {
     pub item_horizon: Duration,
     /// At most this many keys are remembered with their newest version.
     pub max_seen_keys: usize,
+    /// Items versioned later than now + this are neither relayed nor remembered
+    /// (`SIDECAR_MAX_CLOCK_SKEW`); the Gossiper counts and drops them.
+    pub max_clock_skew: Duration,
     /// Each update and record is sent at least this many times, whatever the cluster size.
     /// foca's LAN value (4 × log10(N+1)) is 1–2 below ten members: a record relayed twice
     /// to random members, some of which already hold it, often dies out before reaching
@@ -119,6 +122,7 @@ impl Default for MembershipConfig {
             max_packet_size: MAX_DATAGRAM - HEADER_LEN - OVERHEAD,
             item_horizon: Duration::from_secs(3 * 3600 + 60),
             max_seen_keys: 1 << 20,
+            max_clock_skew: Duration::from_secs(300),
             min_transmissions: 5,
             extra_transmissions: 2,
         }
@@ -183,7 +187,8 @@ impl std::fmt::Debug for Membership {
 impl Membership {
     /// A node alone, not yet announced; `seed` seeds its random choices.
     pub fn new(identity: NodeId, config: MembershipConfig, seed: u64) -> Membership {
-        let seen = SeenHandle::new(config.item_horizon, config.max_seen_keys);
+        let seen = SeenHandle::new(config.item_horizon, config.max_seen_keys)
+            .with_max_skew(config.max_clock_skew);
         let foca_config = config.foca_config(1);
         let tuned_for = (
             foca_config.max_transmissions.get(),

@@ -63,18 +63,21 @@ impl TombstoneSchedule {
     }
 
     /// Takes note of a record this node announced. A tombstone starts its schedule, unless it
-    /// is one of the schedule's own repetitions coming back; anything else (the record came
-    /// back to life) ends the record's schedule.
+    /// is one of the schedule's own repetitions coming back (any version up to the last one
+    /// asked for: a tick may come before the echo of the previous one); anything else (the
+    /// record came back to life) ends the record's schedule.
     pub fn announced(&mut self, svc: &Service) {
         let key = (svc.hostname.clone(), svc.id.clone());
         if svc.status != ServiceStatus::Tombstone {
             self.pending.remove(&key);
             return;
         }
+        // Not newer than the last repetition asked for: the echo of a repetition (possibly
+        // of an earlier one, when the next tick came before the echo).
         if self
             .pending
             .get(&key)
-            .is_some_and(|p| p.version == svc.updated)
+            .is_some_and(|p| svc.updated <= p.version)
         {
             return;
         }
@@ -187,6 +190,17 @@ mod tests {
         let later = t0().plus(Duration::from_secs(5));
         schedule.announced(&record("a", ServiceStatus::Tombstone, later));
         assert_eq!(run(&mut schedule).len(), 9);
+    }
+
+    #[test]
+    fn an_echo_that_comes_after_the_next_tick_does_not_start_the_schedule_again() {
+        let mut schedule = TombstoneSchedule::new(16);
+        schedule.announced(&record("a", ServiceStatus::Tombstone, t0()));
+        let first = schedule.tick();
+        let _second = schedule.tick();
+        let echo = first[0].version.plus(STEP);
+        schedule.announced(&record("a", ServiceStatus::Tombstone, echo));
+        assert_eq!(run(&mut schedule).len(), 7, "ten announcements in all");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::Gossiper;
 use super::net::{self, Exchanged};
 use crate::gossip::exchange::ExchangeError;
 use crate::gossip::schedule::push_pull_period;
-use crate::messages::{ApplyRemoteServices, RemoteSource};
+use crate::messages::RemoteSource;
 
 impl Gossiper {
     /// Serves one accepted connection, or drops it when too many sessions run.
@@ -68,7 +68,8 @@ impl Gossiper {
     /// Merges what an exchange brought and makes sure the peer is a member. The peer's own
     /// records are relayed: a joiner's first broadcasts may have gone out before it had any
     /// member, and the seed is then the only node that knows them.
-    fn exchanged(&mut self, done: Exchanged, join: bool, ctx: &mut Context<Self>) {
+    fn exchanged(&mut self, mut done: Exchanged, join: bool, ctx: &mut Context<Self>) {
+        done.received = self.refuse_future(done.received, "tcp.future_record");
         self.stats.exchanges += 1;
         self.stats.exchanges_in_sync += u64::from(done.sent == 0 && done.received.is_empty());
         self.stats.exchange_records_sent += done.sent as u64;
@@ -82,14 +83,10 @@ impl Gossiper {
                 self.broadcast(&svc, ctx);
             }
         }
-        if !done.received.is_empty() {
-            self.state.remote.do_send(ApplyRemoteServices {
-                services: done.received,
-                source: RemoteSource::Exchange {
-                    peer: done.peer.name.clone(),
-                },
-            });
-        }
+        let source = RemoteSource::Exchange {
+            peer: done.peer.name.clone(),
+        };
+        self.hand_over(done.received, source);
         let peer = done.peer;
         if self.leaving || peer.name == self.settings.hostname {
             return;

@@ -320,3 +320,45 @@ async fn a_vanished_local_service_is_announced_ten_times_with_the_tombstone_repe
     assert_eq!(changes, 2, "the repetitions are no status changes");
     assert_eq!(last.snapshot.change_version(), 2);
 }
+
+#[actix::test]
+async fn no_announcement_is_lost_when_a_subscribers_mailbox_is_full() {
+    // The Gossiper's mailbox full: every record this node stamped must still reach it.
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let slow = Recorder::create(|ctx| {
+        ctx.set_mailbox_capacity(1);
+        Recorder(sink)
+    });
+    keeper.send(Subscribe(slow.recipient())).await.unwrap();
+    let ids: Vec<String> = (0..20).map(|n| format!("svc{n:02}")).collect();
+    for n in 1..=ids.len() {
+        let services = ids[..n]
+            .iter()
+            .map(|id| local(id, ServiceStatus::Alive))
+            .collect();
+        let pending = BTreeSet::new();
+        keeper.do_send(ApplyLocalServices { services, pending });
+    }
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    assert_eq!(snapshot.version(), 20);
+    let announced = || -> BTreeSet<String> {
+        let seen = seen.lock().unwrap();
+        let ids = seen.iter().flat_map(|e| e.announced.iter());
+        ids.map(|s| s.id.clone()).collect()
+    };
+    for _ in 0..100 {
+        if announced().len() == ids.len() {
+            break;
+        }
+        tokio::time::sleep(CATCH_UP_EVERY).await;
+    }
+    let events = seen.lock().unwrap().len();
+    assert!(events < 21, "the mailbox was never full ({events} events)");
+    assert_eq!(announced(), ids.into_iter().collect::<BTreeSet<_>>());
+    // And it was handed the newest snapshot once it had room.
+    let last = seen.lock().unwrap().last().unwrap().snapshot.version();
+    assert_eq!(last, 20);
+}

@@ -200,14 +200,31 @@ fn server_last_changed_depends_on_the_order_versions_arrive_in() {
 }
 
 #[test]
-fn a_newer_alive_record_does_not_replace_draining() {
+fn draining_stays_sticky_against_an_older_or_equal_version_alive() {
+    let mut c = catalog();
+    let _ = c.apply(svc(PEER, "a", Draining, now()), now());
+    for at in [now().minus(secs(1)), now()] {
+        assert_eq!(c.apply(alive(PEER, "a", at), now()), Applied::Ignored);
+        let held = c.state().get(PEER, "a").unwrap();
+        assert_eq!((held.status, held.updated), (Draining, now()));
+    }
+}
+
+#[test]
+fn a_newer_alive_version_from_the_origin_replaces_a_draining_copy() {
+    // The origin stamps its drained records DRAINING until they are tombstoned, so a newer
+    // ALIVE version is the origin's word (a new instance, or an origin that restarted).
     let mut c = catalog();
     let _ = c.apply(svc(PEER, "a", Draining, now()), now());
     let later = now().plus(secs(1));
-    let applied = c.apply(alive(PEER, "a", later), now());
-    assert_eq!(applied, Applied::Accepted { change: None });
-    let held = c.state().get(PEER, "a").unwrap();
-    assert_eq!((held.status, held.updated), (Draining, later));
+    let change = c
+        .apply(alive(PEER, "a", later), later)
+        .into_change()
+        .unwrap();
+    assert_eq!(
+        (change.previous_status, change.service.status),
+        (Draining, Alive)
+    );
 }
 
 #[test]
@@ -225,21 +242,14 @@ fn unhealthy_unknown_and_tombstone_records_replace_draining() {
 }
 
 #[test]
-fn an_older_draining_record_arriving_after_a_newer_alive_one_makes_it_draining() {
+fn a_stale_draining_copy_never_drains_a_newer_record() {
     let mut c = catalog();
     let later = now().plus(secs(1));
-    let _ = c.apply(alive(PEER, "a", later), now());
-    let change = c
-        .apply(svc(PEER, "a", Draining, now()), now())
-        .into_change();
-    let change = change.unwrap();
-    assert_eq!(
-        (change.previous_status, change.service.status),
-        (Alive, Draining)
-    );
-    assert_eq!(change.service.updated, later);
-    assert_eq!(c.state().get(PEER, "a").unwrap().status, Draining);
-    assert_eq!(c.state().servers[PEER].last_changed, later);
+    let _ = c.apply(alive(PEER, "a", later), later);
+    let stale = svc(PEER, "a", Draining, now());
+    assert_eq!(c.apply(stale, later), Applied::Ignored);
+    let held = c.state().get(PEER, "a").unwrap();
+    assert_eq!((held.status, held.updated), (Alive, later));
 }
 
 #[test]
