@@ -34,6 +34,7 @@ use crate::catalog::{Service, ServicesState, Snapshot};
 use crate::clock::SharedClock;
 use crate::gossip::broadcast::BroadcastItem;
 use crate::gossip::crypto::KeyRing;
+use crate::gossip::lifecycle::{JoinPolicy, Lifecycle};
 use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
@@ -116,8 +117,7 @@ pub struct Gossiper {
     sessions: Arc<Semaphore>,
     stats: GossipStats,
     rng: StdRng,
-    join_backoff: Duration,
-    leaving: bool,
+    lifecycle: Lifecycle,
     log: Logger,
 }
 
@@ -146,9 +146,13 @@ impl Gossiper {
             tcp: Arc::default(),
         };
         let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
+        let policy = JoinPolicy {
+            max_retry: settings.max_join_backoff,
+            ..JoinPolicy::default()
+        };
         Gossiper {
             sessions: Arc::new(Semaphore::new(settings.max_sessions)),
-            join_backoff: Duration::from_secs(1),
+            lifecycle: Lifecycle::new(policy, !settings.seeds.is_empty()),
             local: Arc::new(Snapshot::new(empty, Vec::new(), 0, 0)),
             log: log.new(o!("actor" => "gossiper")),
             settings,
@@ -161,7 +165,6 @@ impl Gossiper {
             udp: None,
             stats: GossipStats::default(),
             rng: StdRng::seed_from_u64(seed),
-            leaving: false,
         }
     }
 
@@ -337,7 +340,7 @@ impl Handler<StateChanged> for Gossiper {
 
     fn handle(&mut self, msg: StateChanged, ctx: &mut Context<Self>) {
         self.local = Arc::clone(&msg.snapshot);
-        if self.leaving {
+        if !self.lifecycle.announces() {
             return;
         }
         for svc in msg.announced.iter() {
@@ -361,10 +364,9 @@ impl Handler<LeaveCluster> for Gossiper {
     type Result = ();
 
     fn handle(&mut self, _: LeaveCluster, ctx: &mut Context<Self>) {
-        if self.leaving {
+        if !self.lifecycle.leave() {
             return;
         }
-        self.leaving = true;
         info!(self.log, "Leaving the cluster");
         let effects = self.membership.leave();
         self.apply(effects, ctx);

@@ -11,6 +11,8 @@
 //! - [`digest`]: anti-entropy by per-host digests, so an exchange costs the difference, not
 //!   the catalogue;
 //! - [`records`]: the compact record structs and datagram packing (re-exported by [`wire`]);
+//! - [`lifecycle`]: joining through the seeds with backoff, what to do after an exchange
+//!   (relaying a peer's own records, adding it as a member), and leaving;
 //! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
 //! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session;
 //! - [`repeat`]: the tombstone schedule (a vanished service announced ten times, 1 s apart);
@@ -25,6 +27,7 @@ pub mod crypto;
 pub mod digest;
 pub mod exchange;
 pub mod hash;
+pub mod lifecycle;
 pub mod membership;
 pub mod node_id;
 pub mod records;

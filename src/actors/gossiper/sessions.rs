@@ -12,6 +12,8 @@ use tokio::net::TcpStream;
 use super::Gossiper;
 use super::net::{self, Exchanged};
 use crate::gossip::exchange::ExchangeError;
+use crate::gossip::lifecycle::JoinStep;
+use crate::gossip::membership::Effects;
 use crate::gossip::schedule::push_pull_period;
 use crate::messages::ApplyRemoteServices;
 
@@ -23,7 +25,7 @@ impl Gossiper {
             return;
         };
         let me = self.membership.identity().clone();
-        let active = self.membership.is_active() && !self.leaving;
+        let active = self.lifecycle.answers_peers(self.membership.is_active());
         let session = net::respond(
             stream,
             me,
@@ -65,41 +67,33 @@ impl Gossiper {
         self.count(format!("tcp.{}", err.kind()));
     }
 
-    /// Merges what an exchange brought and makes sure the peer is a member. The peer's own
-    /// records are relayed: a joiner's first broadcasts may have gone out before it had any
-    /// member, and the seed is then the only node that knows them.
+    /// Merges what an exchange brought and carries out what the lifecycle decides about it
+    /// (relay the peer's own records, add it as a member, announce to a seed).
     fn exchanged(&mut self, done: Exchanged, join: bool, ctx: &mut Context<Self>) {
         self.stats.exchanges += 1;
         self.stats.exchanges_in_sync += u64::from(done.sent == 0 && done.received.is_empty());
         self.stats.exchange_records_sent += done.sent as u64;
         self.stats.exchange_records_received += done.received.len() as u64;
-        if !self.leaving {
-            let own = done
-                .received
-                .iter()
-                .filter(|s| s.hostname == done.peer.name);
-            for svc in own.cloned().collect::<Vec<_>>() {
-                self.broadcast(&svc, ctx);
-            }
+        let known = self.membership.members().any(|m| m.name == done.peer.name);
+        let me = &self.settings.hostname;
+        let next = (self.lifecycle).after_exchange(me, &done.peer, &done.received, join, known);
+        for svc in &next.relay {
+            self.broadcast(svc, ctx);
         }
         if !done.received.is_empty() {
             self.state.remote.do_send(ApplyRemoteServices {
                 services: done.received,
             });
         }
-        let peer = done.peer;
-        if self.leaving || peer.name == self.settings.hostname {
-            return;
+        let mut effects = Effects::default();
+        if let Some(peer) = next.add_member {
+            effects = self.membership.apply_members(std::iter::once(peer));
         }
-        let known = self.membership.members().any(|m| m.name == peer.name);
-        if !known {
-            let mut effects = self.membership.apply_members(std::iter::once(peer.clone()));
-            if join {
-                info!(self.log, "Joined the cluster through a seed"; "seed" => %peer);
-                effects.extend(self.membership.announce(peer));
-            }
-            self.apply(effects, ctx);
+        if let Some(seed) = next.announce_to {
+            info!(self.log, "Joined the cluster through a seed"; "seed" => %seed);
+            effects.extend(self.membership.announce(seed));
         }
+        self.apply(effects, ctx);
     }
 
     /// After a restart: takes the remembered members back and announces to them, so the
@@ -117,15 +111,12 @@ impl Gossiper {
         self.apply(effects, ctx);
     }
 
-    /// Tries every seed; tries again with backoff while no member is known.
+    /// Tries every seed, and again after the lifecycle's backoff while no member is known.
     pub(super) fn join(&mut self, ctx: &mut Context<Self>) {
-        if self.settings.seeds.is_empty() || self.leaving {
+        let has_members = self.membership.members().next().is_some();
+        let JoinStep::TrySeeds { retry } = self.lifecycle.join_due(has_members) else {
             return;
-        }
-        if self.membership.members().next().is_some() {
-            self.join_backoff = std::time::Duration::from_secs(1);
-            return;
-        }
+        };
         let seeds = self.settings.seeds.clone();
         let advertise = self.settings.advertise;
         let lookup = async move {
@@ -146,9 +137,7 @@ impl Gossiper {
                 act.exchange_with(addr, true, ctx);
             }
         }));
-        let delay = self.join_backoff;
-        self.join_backoff = (delay * 2).min(self.settings.max_join_backoff);
-        ctx.run_later(delay, |act, ctx| act.join(ctx));
+        ctx.run_later(retry, |act, ctx| act.join(ctx));
     }
 
     /// One exchange with a random live member every push/pull period (anti-entropy).
@@ -156,7 +145,7 @@ impl Gossiper {
         let size = self.membership.members().count() + 1;
         let period = push_pull_period(self.settings.push_pull_interval, size);
         ctx.run_later(period, |act, ctx| {
-            if !act.leaving {
+            if act.lifecycle.runs_anti_entropy() {
                 act.exchange_with_random_member(ctx);
             }
             act.schedule_push_pull(ctx);
