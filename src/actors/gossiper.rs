@@ -25,13 +25,13 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use slog::{Logger, debug, info, o, warn};
 use tokio::net::UdpSocket;
-use tokio::sync::Semaphore;
 
 pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
 use crate::catalog::{Service, ServicesState, Snapshot};
 use crate::clock::SharedClock;
+use crate::gossip::admission::{Admission, AdmissionLimits};
 use crate::gossip::broadcast::BroadcastItem;
 use crate::gossip::crypto::KeyRing;
 use crate::gossip::lifecycle::{JoinPolicy, Lifecycle};
@@ -64,7 +64,8 @@ pub struct GossiperSettings {
     pub push_pull_interval: Duration,
     /// Timeout of each TCP read, write and connect.
     pub session_timeout: Duration,
-    /// Most TCP sessions at once (both directions).
+    /// Most TCP exchanges at once (both directions); liveness checks take none
+    /// ([`Admission`]).
     pub max_sessions: usize,
     /// The longest wait between two join attempts.
     pub max_join_backoff: Duration,
@@ -114,7 +115,7 @@ pub struct Gossiper {
     wire: Wire,
     udp: Option<Arc<UdpSocket>>,
     local: Arc<Snapshot>,
-    sessions: Arc<Semaphore>,
+    admission: Admission,
     stats: GossipStats,
     rng: StdRng,
     lifecycle: Lifecycle,
@@ -143,6 +144,12 @@ impl Gossiper {
             cluster: ClusterId::of(&settings.cluster_name),
             keys: settings.keys.clone(),
             timeout: settings.session_timeout,
+            source: sockets
+                .tcp
+                .local_addr()
+                .ok()
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
             tcp: Arc::default(),
         };
         let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
@@ -151,7 +158,10 @@ impl Gossiper {
             ..JoinPolicy::default()
         };
         Gossiper {
-            sessions: Arc::new(Semaphore::new(settings.max_sessions)),
+            admission: Admission::new(AdmissionLimits {
+                sessions: settings.max_sessions,
+                ..AdmissionLimits::default()
+            }),
             lifecycle: Lifecycle::new(policy, !settings.seeds.is_empty()),
             local: Arc::new(Snapshot::new(empty, Vec::new(), 0, 0)),
             log: log.new(o!("actor" => "gossiper")),

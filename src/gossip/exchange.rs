@@ -74,6 +74,9 @@ pub enum ExchangeError {
         /// What came.
         got: &'static str,
     },
+    /// The peer answered "busy": it is alive but has no room for this session now.
+    #[error("peer busy")]
+    Busy,
     /// A received record has an unknown status code.
     #[error(transparent)]
     BadRecord(#[from] BadStatus),
@@ -91,6 +94,7 @@ impl ExchangeError {
             ExchangeError::Encode(_) => "encode",
             ExchangeError::Unexpected { .. } => "unexpected",
             ExchangeError::BadRecord(_) => "bad_record",
+            ExchangeError::Busy => "peer_busy",
         }
     }
 }

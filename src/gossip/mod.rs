@@ -1,6 +1,8 @@
 //! The cluster layer's pure pieces (DESIGN.md §5); the actor that owns the sockets and ties
 //! them together is [`crate::actors::gossiper`].
 //!
+//! - [`admission`]: which TCP connections are taken on (per-IP and waiting limits, the hello
+//!   deadline, session slots), so that a liveness check is always answered;
 //! - [`membership`]: SWIM over `foca`, plus a direct confirmation before a member is reported
 //!   down; [`broadcast`] carries service records on foca's custom broadcasts; [`node_id`] is a
 //!   member's identity;
@@ -22,6 +24,7 @@
 //! Must not: own sockets, timers or actors. Everything but [`exchange`] is pure; [`exchange`]
 //! only drives a stream it is handed, with a size limit and a timeout on every read.
 
+pub mod admission;
 pub mod broadcast;
 pub mod crypto;
 pub mod digest;

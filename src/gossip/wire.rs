@@ -117,6 +117,12 @@ pub enum Message {
         /// Whether the push/pull session follows.
         exchange: bool,
     },
+    /// The answer, instead of a hello, of a node that has no room for the connection (too
+    /// many from one IP, waiting, or in sessions): it is alive, only busy. Then it closes.
+    Busy {
+        /// The busy node's identity.
+        node: NodeId,
+    },
 }
 
 impl Message {
@@ -129,6 +135,7 @@ impl Message {
             Message::Records(_) => 5,
             Message::Leave { .. } => 6,
             Message::Hello { .. } => 7,
+            Message::Busy { .. } => 8,
         }
     }
 
@@ -142,6 +149,7 @@ impl Message {
             Message::Records(_) => "records",
             Message::Leave { .. } => "leave",
             Message::Hello { .. } => "hello",
+            Message::Busy { .. } => "busy",
         }
     }
 }
@@ -302,6 +310,7 @@ fn body_of(message: &Message) -> Result<Vec<u8>, EncodeError> {
         Message::Summary(summary) => post(summary),
         Message::Leave { name } => post(name),
         Message::Hello { node, exchange } => post(&(node, exchange)),
+        Message::Busy { node } => post(node),
     }
 }
 
@@ -317,6 +326,7 @@ fn message_of(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
             let (node, exchange) = parse(body)?;
             Message::Hello { node, exchange }
         }
+        8 => Message::Busy { node: parse(body)? },
         other => return Err(DecodeError::UnknownKind(other)),
     })
 }

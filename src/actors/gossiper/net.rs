@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 
 use crate::catalog::{Service, Snapshot};
 use crate::gossip::crypto::KeyRing;
@@ -106,6 +106,9 @@ pub(super) struct Wire {
     pub(super) cluster: ClusterId,
     pub(super) keys: Option<Arc<KeyRing>>,
     pub(super) timeout: Duration,
+    /// The IP outgoing connections are made from (the bound gossip IP, unless unspecified),
+    /// so that peers count them against this node's IP and not whichever the kernel picks.
+    pub(super) source: Option<IpAddr>,
     /// Bytes through every TCP session, shared by all of them.
     pub(super) tcp: Arc<TcpBytes>,
 }
@@ -118,12 +121,22 @@ pub(super) struct TcpBytes {
 }
 
 /// A stream that adds the bytes through it to [`TcpBytes`].
-struct Counted<'a, S> {
+pub(super) struct Counted<S> {
     inner: S,
-    bytes: &'a TcpBytes,
+    bytes: Arc<TcpBytes>,
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Counted<'_, S> {
+/// A gossip TCP connection.
+pub(super) type Conn = Counted<TcpStream>;
+
+impl Conn {
+    /// The socket.
+    pub(super) fn stream(&self) -> &TcpStream {
+        &self.inner
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -137,7 +150,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<'_, S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<'_, S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -167,6 +180,32 @@ impl Wire {
         }
     }
 
+    /// `stream`, counted.
+    pub(super) fn conn(&self, stream: TcpStream) -> Conn {
+        Counted {
+            inner: stream,
+            bytes: Arc::clone(&self.tcp),
+        }
+    }
+
+    /// A connection to `addr` from [`Wire::source`], within the timeout.
+    async fn connect(&self, addr: SocketAddr) -> Result<Conn, ExchangeError> {
+        let connect = async {
+            let socket = match addr {
+                SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            if let Some(ip) = self.source.filter(|ip| ip.is_ipv4() == addr.is_ipv4()) {
+                socket.bind(SocketAddr::new(ip, 0))?;
+            }
+            socket.connect(addr).await
+        };
+        let stream = tokio::time::timeout(self.timeout, connect)
+            .await
+            .map_err(|_| ExchangeError::Timeout(self.timeout))??;
+        Ok(self.conn(stream))
+    }
+
     /// A datagram frame of `message`.
     pub(super) fn datagram(&self, message: &Message) -> Option<Vec<u8>> {
         encode(
@@ -185,6 +224,20 @@ impl Wire {
             frame,
             &FrameContext::datagram(self.cluster, self.keys.as_deref()),
         )
+    }
+
+    /// Tells the peer on `stream` that this node (`me`) is busy, without waiting for
+    /// anything, and closes it. Best effort: a full socket buffer just closes it.
+    pub(super) fn refuse(&self, stream: &TcpStream, me: &NodeId) {
+        let busy = Message::Busy { node: me.clone() };
+        if let Ok(frame) = encode(&busy, &self.session().frame) {
+            let mut prefixed = u32::try_from(frame.len())
+                .unwrap_or(0)
+                .to_be_bytes()
+                .to_vec();
+            prefixed.extend_from_slice(&frame);
+            let _ = stream.try_write(&prefixed);
+        }
     }
 }
 
@@ -212,18 +265,26 @@ async fn send_hello<S: AsyncWrite + Unpin>(
 }
 
 /// The largest hello frame: an unauthenticated peer can make us allocate only this much
-/// before the session proves to be of this cluster (the exchange's frames may be 32 MiB).
+/// before the session proves to be of this cluster.
 const MAX_HELLO: usize = 4096;
 
-async fn recv_hello<S: AsyncRead + Unpin>(
+/// The first frame of a connection: a hello, or (from a peer we called) "busy".
+enum Greeting {
+    Hello { node: NodeId, exchange: bool },
+    Busy { node: NodeId },
+}
+
+async fn recv_greeting<S: AsyncRead + Unpin>(
     stream: &mut S,
     wire: &Wire,
-) -> Result<(NodeId, bool), ExchangeError> {
+    timeout: Duration,
+) -> Result<Greeting, ExchangeError> {
     let mut session = wire.session();
     session.frame.max_size = MAX_HELLO;
-    let frame = exchange::read_frame(stream, MAX_HELLO, session.timeout).await?;
+    let frame = exchange::read_frame(stream, MAX_HELLO, timeout).await?;
     match decode(&frame, &session.frame)? {
-        Message::Hello { node, exchange } => Ok((node, exchange)),
+        Message::Hello { node, exchange } => Ok(Greeting::Hello { node, exchange }),
+        Message::Busy { node } => Ok(Greeting::Busy { node }),
         other => Err(ExchangeError::Unexpected {
             expected: "hello",
             got: other.name(),
@@ -238,16 +299,12 @@ pub(super) async fn initiate(
     local: Arc<Snapshot>,
     wire: Wire,
 ) -> Result<Exchanged, ExchangeError> {
-    let connect = TcpStream::connect(addr);
-    let stream = tokio::time::timeout(wire.timeout, connect)
-        .await
-        .map_err(|_| ExchangeError::Timeout(wire.timeout))??;
-    let mut stream = Counted {
-        inner: stream,
-        bytes: &wire.tcp,
-    };
+    let mut stream = wire.connect(addr).await?;
     send_hello(&mut stream, &me, true, &wire).await?;
-    let (peer, _) = recv_hello(&mut stream, &wire).await?;
+    let peer = match recv_greeting(&mut stream, &wire, wire.timeout).await? {
+        Greeting::Hello { node, .. } => node,
+        Greeting::Busy { .. } => return Err(ExchangeError::Busy),
+    };
     let outcome = exchange::initiate(&mut stream, local.state(), &wire.session()).await?;
     Ok(Exchanged {
         peer,
@@ -256,28 +313,56 @@ pub(super) async fn initiate(
     })
 }
 
-/// Serves one accepted connection: answers the hello when `active`, then the exchange if
-/// one was asked for. `None` for a liveness check.
+/// An accepted connection whose hello arrived.
+pub(super) struct Greeted {
+    pub(super) conn: Conn,
+    pub(super) peer: NodeId,
+    /// Whether the peer asks for an exchange (else it is a liveness check).
+    pub(super) exchange: bool,
+}
+
+/// Waits up to `deadline` for the hello of an accepted connection.
+pub(super) async fn await_hello(
+    mut conn: Conn,
+    wire: Wire,
+    deadline: Duration,
+) -> Result<Greeted, ExchangeError> {
+    match recv_greeting(&mut conn, &wire, deadline).await? {
+        Greeting::Hello { node, exchange } => Ok(Greeted {
+            conn,
+            peer: node,
+            exchange,
+        }),
+        Greeting::Busy { .. } => Err(ExchangeError::Unexpected {
+            expected: "hello",
+            got: "busy",
+        }),
+    }
+}
+
+/// Answers a liveness check with this node's hello, when `active` (a node that is leaving
+/// or was declared down answers nothing, so the checker counts it gone).
+pub(super) async fn answer_check(mut conn: Conn, me: NodeId, active: bool, wire: Wire) {
+    if active {
+        let _ = send_hello(&mut conn, &me, false, &wire).await;
+    }
+}
+
+/// Runs the exchange a greeted peer asked for, as the responder; `None` when not `active`
+/// (nothing is answered).
 pub(super) async fn respond(
-    stream: TcpStream,
+    greeted: Greeted,
     me: NodeId,
     active: bool,
     local: Arc<Snapshot>,
     wire: Wire,
 ) -> Result<Option<Exchanged>, ExchangeError> {
-    let mut stream = Counted {
-        inner: stream,
-        bytes: &wire.tcp,
-    };
-    let (peer, wants_exchange) = recv_hello(&mut stream, &wire).await?;
+    let Greeted { mut conn, peer, .. } = greeted;
     if !active {
         return Ok(None);
     }
-    send_hello(&mut stream, &me, wants_exchange, &wire).await?;
-    if !wants_exchange {
-        return Ok(None);
-    }
-    let outcome = exchange::respond(&mut stream, local.state(), &wire.session()).await?;
+    send_hello(&mut conn, &me, true, &wire).await?;
+    let outcome = exchange::respond(&mut conn, local.state(), &wire.session()).await?;
     Ok(Some(Exchanged {
         peer,
         received: outcome.received,
@@ -286,17 +371,17 @@ pub(super) async fn respond(
 }
 
 /// The direct liveness check of `node`: alive when it answers a hello as itself within
-/// `timeout`; refused, silent, closed or someone else means dead.
+/// `timeout`, or says it is busy as itself; refused, silent, closed or someone else means
+/// dead.
 pub(super) async fn probe(node: NodeId, me: NodeId, wire: Wire, timeout: Duration) -> bool {
     let check = async {
-        let stream = TcpStream::connect(node.addr).await.ok()?;
-        let mut stream = Counted {
-            inner: stream,
-            bytes: &wire.tcp,
-        };
+        let mut stream = wire.connect(node.addr).await.ok()?;
         send_hello(&mut stream, &me, false, &wire).await.ok()?;
-        let (peer, _) = recv_hello(&mut stream, &wire).await.ok()?;
-        Some(peer.name == node.name)
+        match recv_greeting(&mut stream, &wire, timeout).await.ok()? {
+            Greeting::Hello { node: peer, .. } | Greeting::Busy { node: peer } => {
+                Some(peer.name == node.name)
+            }
+        }
     };
     matches!(tokio::time::timeout(timeout, check).await, Ok(Some(true)))
 }

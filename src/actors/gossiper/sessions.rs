@@ -1,7 +1,7 @@
 //! The Gossiper's TCP sessions: serving peers, joining through the seeds with backoff, and
-//! the periodic push/pull with a random member. At most `max_sessions` run at once.
+//! the periodic push/pull with a random member, within the [`Admission`] limits.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -10,7 +10,8 @@ use slog::{debug, info};
 use tokio::net::TcpStream;
 
 use super::Gossiper;
-use super::net::{self, Exchanged};
+use super::net::{self, Exchanged, Greeted};
+use crate::gossip::admission::AfterHello;
 use crate::gossip::exchange::ExchangeError;
 use crate::gossip::lifecycle::JoinStep;
 use crate::gossip::membership::Effects;
@@ -18,41 +19,82 @@ use crate::gossip::schedule::push_pull_period;
 use crate::messages::ApplyRemoteServices;
 
 impl Gossiper {
-    /// Serves one accepted connection, or drops it when too many sessions run.
+    /// Takes an accepted connection on, within the [`Admission`] limits, and waits for its
+    /// hello; a refused one is told "busy" (unless this node no longer answers peers).
     pub(super) fn serve(&mut self, stream: TcpStream, ctx: &mut Context<Self>) {
-        let Ok(permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
-            self.count("tcp.busy".to_owned());
+        let Ok(ip) = stream.peer_addr().map(|a| a.ip()) else {
             return;
         };
-        let me = self.membership.identity().clone();
-        let active = self.lifecycle.answers_peers(self.membership.is_active());
-        let session = net::respond(
-            stream,
-            me,
-            active,
-            Arc::clone(&self.local),
-            self.wire.clone(),
-        );
-        ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
-            drop(permit);
-            match result {
-                Ok(Some(done)) => act.exchanged(done, false, ctx),
-                Ok(None) => {}
-                Err(err) => act.session_failed(&err),
+        if let Err(refusal) = self.admission.accept(ip) {
+            self.count(format!("tcp.{}", refusal.kind()));
+            if self.answers_peers() {
+                self.wire.refuse(&stream, self.membership.identity());
             }
-        }));
+            return;
+        }
+        let deadline = self.admission.limits().hello_deadline;
+        let hello = net::await_hello(self.wire.conn(stream), self.wire.clone(), deadline);
+        ctx.spawn(
+            hello
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(greeted) => act.greeted(ip, greeted, ctx),
+                    Err(err) => {
+                        act.admission.failed_before_hello(ip);
+                        act.session_failed(&err);
+                    }
+                }),
+        );
+    }
+
+    fn answers_peers(&self) -> bool {
+        self.lifecycle.answers_peers(self.membership.is_active())
+    }
+
+    /// A connection from `ip` said hello: answer the liveness check at once (no session
+    /// slot), or run the exchange in a slot, or say "busy".
+    fn greeted(&mut self, ip: IpAddr, greeted: Greeted, ctx: &mut Context<Self>) {
+        let (me, active) = (self.membership.identity().clone(), self.answers_peers());
+        match self.admission.hello(ip, greeted.exchange) {
+            AfterHello::AnswerCheck => {
+                let answer = net::answer_check(greeted.conn, me, active, self.wire.clone());
+                ctx.spawn(
+                    answer
+                        .into_actor(self)
+                        .map(move |(), act, _| act.admission.closed(ip)),
+                );
+            }
+            AfterHello::Busy => {
+                self.count("tcp.busy_sessions".to_owned());
+                if active {
+                    self.wire.refuse(greeted.conn.stream(), &me);
+                }
+            }
+            AfterHello::RunSession => {
+                let local = Arc::clone(&self.local);
+                let session = net::respond(greeted, me, active, local, self.wire.clone());
+                ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
+                    act.admission.session_ended(ip);
+                    match result {
+                        Ok(Some(done)) => act.exchanged(done, false, ctx),
+                        Ok(None) => {}
+                        Err(err) => act.session_failed(&err),
+                    }
+                }));
+            }
+        }
     }
 
     /// Starts one exchange with `addr`; `join` when it is a seed being joined.
     pub(super) fn exchange_with(&mut self, addr: SocketAddr, join: bool, ctx: &mut Context<Self>) {
-        let Ok(permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
+        if !self.admission.start_outgoing() {
             self.count("tcp.busy".to_owned());
             return;
-        };
+        }
         let me = self.membership.identity().clone();
         let session = net::initiate(addr, me, Arc::clone(&self.local), self.wire.clone());
         ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
-            drop(permit);
+            act.admission.outgoing_ended();
             match result {
                 Ok(done) => act.exchanged(done, join, ctx),
                 Err(err) => {

@@ -81,6 +81,12 @@ fn message() -> impl Strategy<Value = Message> {
                 exchange,
             }
         }),
+        ("\\PC{0,12}", any::<u64>()).prop_map(|(name, inc)| {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 3], 7946));
+            Message::Busy {
+                node: crate::gossip::node_id::NodeId::new(&name, addr, inc),
+            }
+        }),
     ]
 }
 

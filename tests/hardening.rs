@@ -1,0 +1,325 @@
+//! Attacks on the gossip ports by an outsider, against clusters of real processes on
+//! 127.0.0.40–127.0.0.49 (nodes) and 127.0.0.50–127.0.0.59 (the attacker's sockets). A live
+//! node's services must never be taken down by anything but the node itself or its death.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Sidecar, base_env, eventually};
+use foca::{Config, Foca, Member, PostcardCodec, State};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::Value;
+use sidecar::gossip::node_id::NodeId;
+use sidecar::gossip::wire::{ClusterId, FrameContext, Message, decode, encode};
+
+const ALIVE: i64 = 0;
+
+fn ip(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, n)
+}
+
+/// A port free for TCP and UDP on 127.0.0.40–49.
+fn free_port() -> u16 {
+    loop {
+        let probe = TcpListener::bind((ip(40), 0)).unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let free = (40..50).all(|n| {
+            TcpListener::bind((ip(n), port)).is_ok() && UdpSocket::bind((ip(n), port)).is_ok()
+        });
+        if free {
+            return port;
+        }
+    }
+}
+
+struct Node {
+    node: Sidecar,
+    _dir: tempfile::TempDir,
+}
+
+/// Node `h-n` on 127.0.0.n:`port`, seeded by node 40, with an always-healthy static service
+/// `svc`, plus `extra` environment.
+fn start(n: u8, port: u16, svc: &str, extra: &[(&str, &str)]) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("static.json");
+    let body = serde_json::json!([{
+        "Service": {"Name": svc, "Image": "example:1",
+            "Ports": [{"Type": "tcp", "Port": 1000 + u16::from(n), "ServicePort": 9999,
+                "IP": ip(n).to_string()}]},
+        "Check": {"Type": "AlwaysSuccessful"}
+    }]);
+    std::fs::write(&file, body.to_string()).unwrap();
+    let mut env: BTreeMap<String, String> = base_env();
+    for (k, v) in [
+        ("SIDECAR_HOSTNAME", format!("h-{n}")),
+        ("SIDECAR_BIND_IP", ip(n).to_string()),
+        ("SIDECAR_ADVERTISE_IP", ip(n).to_string()),
+        ("SIDECAR_HTTP_BIND_IP", ip(n).to_string()),
+        ("SIDECAR_BIND_PORT", port.to_string()),
+        ("SIDECAR_SEEDS", format!("{}:{port}", ip(40))),
+        ("SIDECAR_CLUSTER_NAME", "hard".to_owned()),
+        ("STATIC_CONFIG_FILE", file.display().to_string()),
+    ] {
+        env.insert(k.to_owned(), v);
+    }
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Node {
+        node: Sidecar::start(&env, &[]),
+        _dir: dir,
+    }
+}
+
+/// The status of `svc` announced by `host`, as `node` sees it.
+fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
+    let body = node.get_json("/api/services.json");
+    body["Services"][svc]
+        .as_array()?
+        .iter()
+        .find(|s| s["Hostname"] == host)?["Status"]
+        .as_i64()
+}
+
+fn members(node: &Sidecar) -> Vec<String> {
+    let body: Value = node.get_json("/api/services.json");
+    let mut names: Vec<String> = body["ClusterMembers"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn names(ns: &[u8]) -> Vec<String> {
+    ns.iter().map(|n| format!("h-{n}")).collect()
+}
+
+fn all_alive(nodes: &[&Sidecar], svc: &str, host: &str) -> bool {
+    nodes.iter().all(|n| status(n, svc, host) == Some(ALIVE))
+}
+
+/// Nodes 40, 41 and 42 (services `s40`…), once every node sees every service ALIVE.
+fn three_nodes(port: u16, extra: &[(&str, &str)]) -> Vec<Node> {
+    let nodes: Vec<Node> = [40, 41, 42]
+        .iter()
+        .map(|n| start(*n, port, &format!("s{n}"), extra))
+        .collect();
+    for n in [40_u8, 41, 42] {
+        eventually(
+            Duration::from_secs(20),
+            "every service ALIVE everywhere",
+            || {
+                let refs: Vec<&Sidecar> = nodes.iter().map(|m| &m.node).collect();
+                all_alive(&refs, &format!("s{n}"), &format!("h-{n}")).then_some(())
+            },
+        );
+    }
+    nodes
+}
+
+/// A TCP connection from the attacker's `src` IP.
+fn connect_from(src: Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(IpAddr::V4(src), 0))?;
+        let stream = socket.connect(to).await?.into_std()?;
+        stream.set_nonblocking(false)?;
+        Ok(stream)
+    })
+}
+
+fn write_frame(stream: &mut TcpStream, frame: &[u8]) -> std::io::Result<()> {
+    stream.write_all(&u32::try_from(frame.len()).unwrap().to_be_bytes())?;
+    stream.write_all(frame)
+}
+
+fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut len = [0_u8; 4];
+    stream.read_exact(&mut len)?;
+    let mut frame = vec![0_u8; u32::from_be_bytes(len).min(1 << 16) as usize];
+    stream.read_exact(&mut frame)?;
+    Ok(frame)
+}
+
+/// A node's identity, as its answer to a liveness-check hello tells anyone who asks.
+fn identity_of(addr: SocketAddr, cluster: &str, me: &NodeId) -> NodeId {
+    let ctx = FrameContext::stream(ClusterId::of(cluster), None);
+    let mut stream = connect_from(ip(50), addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let hello = Message::Hello {
+        node: me.clone(),
+        exchange: false,
+    };
+    write_frame(&mut stream, &encode(&hello, &ctx).unwrap()).unwrap();
+    match decode(&read_frame(&mut stream).unwrap(), &ctx).unwrap() {
+        Message::Hello { node, .. } => node,
+        other => panic!("expected a hello, got {other:?}"),
+    }
+}
+
+/// foca's runtime for the attacker: keeps what it sends.
+#[derive(Default)]
+struct Outbox(Vec<(NodeId, Vec<u8>)>);
+
+impl foca::Runtime<NodeId> for Outbox {
+    fn notify(&mut self, _: foca::Notification<'_, NodeId>) {}
+    fn send_to(&mut self, to: NodeId, data: &[u8]) {
+        self.0.push((to, data.to_vec()));
+    }
+    fn submit_after(&mut self, _: foca::Timer<NodeId>, _: Duration) {}
+}
+
+/// SWIM datagrams from a made-up member telling each of `recipients` that `victim` is down,
+/// framed for an unencrypted cluster `cluster`; sent from the attacker's `udp` socket.
+fn forge_down(udp: &UdpSocket, cluster: &str, victim: &NodeId, recipients: &[NodeId]) {
+    let me = NodeId::new("outsider", udp.local_addr().unwrap(), 1);
+    let config = Config::new_lan(NonZeroU32::new(4).unwrap());
+    let mut foca = Foca::new(me, config, StdRng::seed_from_u64(7), PostcardCodec);
+    let mut out = Outbox::default();
+    let mut updates: Vec<Member<NodeId>> = recipients.iter().cloned().map(Member::alive).collect();
+    updates.push(Member::new(victim.clone(), 0, State::Down));
+    foca.apply_many(updates.into_iter(), true, &mut out)
+        .unwrap();
+    foca.gossip(&mut out).unwrap();
+    let ctx = FrameContext::datagram(ClusterId::of(cluster), None);
+    assert!(!out.0.is_empty(), "foca produced no gossip");
+    for (to, data) in out.0 {
+        let frame = encode(&Message::Swim(data), &ctx).unwrap();
+        udp.send_to(&frame, to.addr).unwrap();
+    }
+}
+
+/// Holds `count` connections from the attacker's `src` to `to` that never say anything,
+/// opening a new one whenever the node closes one, until the flag is cleared.
+fn hold_idle_connections(src: Ipv4Addr, to: SocketAddr, count: usize) -> Arc<AtomicBool> {
+    let running = Arc::new(AtomicBool::new(true));
+    let flag = Arc::clone(&running);
+    std::thread::spawn(move || {
+        let mut held: Vec<Option<TcpStream>> = (0..count).map(|_| None).collect();
+        while flag.load(Ordering::SeqCst) {
+            for slot in &mut held {
+                let open = slot.as_ref().is_some_and(|s| {
+                    let mut byte = [0_u8; 1];
+                    s.set_nonblocking(true).is_ok()
+                        && matches!(s.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+                });
+                if !open {
+                    *slot = connect_from(src, to).ok();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    running
+}
+
+fn member_down_logged(node: &Sidecar, name: &str) -> bool {
+    node.log_lines().iter().any(|line| {
+        let v: Value = serde_json::from_str(line).unwrap_or_default();
+        v["msg"] == "Member down"
+            && v["node"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(&format!("{name}@")))
+    })
+}
+
+/// How long the connections are held. The forged "down" is accepted in well under a second
+/// on a starved node; 20 s covers the direct check (2.5 s), the 10 s re-check of a member
+/// kept up by it, and a join through the starved seed with its first retries (0, 1, 3, 7 s).
+const ATTACK: Duration = Duration::from_secs(20);
+
+/// For [`ATTACK`]: checks every 200 ms that node 40 and its service are up everywhere, and
+/// starts node 43 after a second. Returns node 43 and what went wrong.
+fn watch_while_joining(nodes: &[Node], port: u16) -> (Node, Vec<String>) {
+    let started = Instant::now();
+    let mut joiner: Option<Node> = None;
+    let mut failures = Vec::new();
+    while started.elapsed() < ATTACK {
+        for (i, m) in nodes.iter().enumerate() {
+            if status(&m.node, "s40", "h-40") != Some(ALIVE) {
+                failures.push(format!(
+                    "{:?}: s40 not ALIVE on node {i}",
+                    started.elapsed()
+                ));
+            }
+            if !members(&m.node).contains(&"h-40".to_owned()) {
+                failures.push(format!("{:?}: h-40 not a member on {i}", started.elapsed()));
+            }
+        }
+        if joiner.is_none() && started.elapsed() > Duration::from_secs(1) {
+            joiner = Some(start(43, port, "s43", &[]));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (joiner.expect("node 43 started"), failures)
+}
+
+#[test]
+fn idle_connections_and_a_forged_down_do_not_take_a_live_node_down_or_lock_out_a_joiner() {
+    let port = free_port();
+    let nodes = three_nodes(port, &[]);
+    let victim_addr = SocketAddr::new(IpAddr::V4(ip(40)), port);
+    let udp = UdpSocket::bind((ip(51), 0)).unwrap();
+    let me = NodeId::new("outsider", udp.local_addr().unwrap(), 1);
+    let ids: Vec<NodeId> = [40, 41, 42]
+        .iter()
+        .map(|n| identity_of(SocketAddr::new(IpAddr::V4(ip(*n)), port), "hard", &me))
+        .collect();
+    let holding = hold_idle_connections(ip(50), victim_addr, 16);
+    std::thread::sleep(Duration::from_millis(500));
+    forge_down(&udp, "hard", &ids[0], &ids[1..]);
+    let (joiner, mut failures) = watch_while_joining(&nodes, port);
+    let all = names(&[40, 41, 42, 43]);
+    let converged = members(&joiner.node) == all
+        && all_alive(&[&joiner.node], "s40", "h-40")
+        && all_alive(&[&nodes[0].node, &nodes[1].node], "s43", "h-43");
+    holding.store(false, Ordering::SeqCst);
+    for m in &nodes {
+        if member_down_logged(&m.node, "h-40") {
+            failures.push("a node logged h-40 down".to_owned());
+        }
+    }
+    failures.truncate(6);
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The attack did land: the forged "down" made the others check node 40 directly, and
+    // node 40 refused most of the idle connections.
+    let checked = |node: &Sidecar| {
+        node.log_lines().iter().any(|line| {
+            let v: Value = serde_json::from_str(line).unwrap_or_default();
+            v["msg"] == "Checked a member declared down"
+                && v["node"].as_str().is_some_and(|n| n.starts_with("h-40@"))
+        })
+    };
+    assert!(
+        checked(&nodes[1].node) || checked(&nodes[2].node),
+        "no check of node 40"
+    );
+    let stats = nodes[0].node.get_json("/api/admin/gossip");
+    assert!(
+        stats["dropped"]["tcp.busy_per_ip"].as_u64() > Some(0),
+        "{stats}"
+    );
+    assert!(
+        converged,
+        "the joiner did not converge during the attack: {:?}",
+        members(&joiner.node)
+    );
+}
