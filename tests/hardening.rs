@@ -52,6 +52,11 @@ struct Node {
 /// Node `h-n` on 127.0.0.n:`port`, seeded by node 40, with an always-healthy static service
 /// `svc`, plus `extra` environment.
 fn start(n: u8, port: u16, svc: &str, extra: &[(&str, &str)]) -> Node {
+    start_in(n, 40, port, "hard", svc, extra)
+}
+
+/// [`start`] seeded by node `seed`, in cluster `cluster`.
+fn start_in(n: u8, seed: u8, port: u16, cluster: &str, svc: &str, extra: &[(&str, &str)]) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("static.json");
     let body = serde_json::json!([{
@@ -68,8 +73,8 @@ fn start(n: u8, port: u16, svc: &str, extra: &[(&str, &str)]) -> Node {
         ("SIDECAR_ADVERTISE_IP", ip(n).to_string()),
         ("SIDECAR_HTTP_BIND_IP", ip(n).to_string()),
         ("SIDECAR_BIND_PORT", port.to_string()),
-        ("SIDECAR_SEEDS", format!("{}:{port}", ip(40))),
-        ("SIDECAR_CLUSTER_NAME", "hard".to_owned()),
+        ("SIDECAR_SEEDS", format!("{}:{port}", ip(seed))),
+        ("SIDECAR_CLUSTER_NAME", cluster.to_owned()),
         ("STATIC_CONFIG_FILE", file.display().to_string()),
     ] {
         env.insert(k.to_owned(), v);
@@ -322,4 +327,229 @@ fn idle_connections_and_a_forged_down_do_not_take_a_live_node_down_or_lock_out_a
         "the joiner did not converge during the attack: {:?}",
         members(&joiner.node)
     );
+}
+
+/// The peak resident set of process `pid` (VmHWM), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// The largest frame a session may carry, full of records that decode to as much memory as
+/// the limits let through: 64,000 records of 64 hosts, their size padded into the image.
+fn maximal_records_frame(cluster: &str) -> Vec<u8> {
+    use sidecar::gossip::limits::{MAX_RECORDS, MAX_SESSION_FRAME};
+    use sidecar::gossip::wire::WireService;
+    let base = postcard::to_stdvec(&WireService {
+        hostname: "h-00".into(),
+        ..WireService::default()
+    })
+    .unwrap()
+    .len();
+    let image_len = (MAX_SESSION_FRAME - 64) / MAX_RECORDS - base - 2;
+    let records: Vec<WireService> = (0..MAX_RECORDS)
+        .map(|i| WireService {
+            id: format!("{i:x}"),
+            hostname: format!("h-{:02}", i / 1000),
+            image: "x".repeat(image_len - format!("{i:x}").len()),
+            ..WireService::default()
+        })
+        .collect();
+    let ctx = FrameContext::stream(ClusterId::of(cluster), None);
+    encode(&Message::Records(records), &ctx).unwrap()
+}
+
+/// A frame of the largest size a session may carry, packed with the smallest records: the
+/// frame that made a node decode millions of them before (a count over the limit must be
+/// refused before anything is decoded).
+fn tiny_records_frame(cluster: &str) -> Vec<u8> {
+    use sidecar::gossip::limits::MAX_SESSION_FRAME;
+    use sidecar::gossip::wire::WireService;
+    let ctx = FrameContext::stream(ClusterId::of(cluster), None);
+    let mut frame = encode(&Message::Records(Vec::new()), &ctx).unwrap();
+    frame.pop();
+    let record = postcard::to_stdvec(&WireService::default()).unwrap();
+    let count = (MAX_SESSION_FRAME - frame.len() - 8) / record.len();
+    frame.extend_from_slice(&postcard::to_stdvec(&count).unwrap());
+    for _ in 0..count {
+        frame.extend_from_slice(&record);
+    }
+    frame
+}
+
+/// From `src`: a hello asking for an exchange, then `frame` where the summary should be;
+/// returns once the node has closed the connection.
+fn send_after_hello(src: Ipv4Addr, to: SocketAddr, cluster: &str, frame: &[u8]) {
+    let ctx = FrameContext::stream(ClusterId::of(cluster), None);
+    let me = NodeId::new(
+        &format!("big-{src}"),
+        SocketAddr::new(IpAddr::V4(src), 1),
+        1,
+    );
+    let mut stream = connect_from(src, to).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let hello = Message::Hello {
+        node: me,
+        exchange: true,
+    };
+    write_frame(&mut stream, &encode(&hello, &ctx).unwrap()).unwrap();
+    let _ = read_frame(&mut stream);
+    let _ = write_frame(&mut stream, frame);
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+}
+
+#[test]
+fn eight_connections_sending_maximal_frames_raise_the_peak_memory_by_less_than_64_mb() {
+    let port = free_port();
+    let node = start_in(45, 45, port, "big", "s45", &[]);
+    let addr = SocketAddr::new(IpAddr::V4(ip(45)), port);
+    eventually(Duration::from_secs(10), "s45 ALIVE", || {
+        all_alive(&[&node.node], "s45", "h-45").then_some(())
+    });
+    let frames = [
+        Arc::new(maximal_records_frame("big")),
+        Arc::new(tiny_records_frame("big")),
+    ];
+    let before = peak_rss(node.node.pid());
+    let senders: Vec<_> = (0..8_u8)
+        .map(|i| {
+            let frame = Arc::clone(&frames[usize::from(i % 2)]);
+            std::thread::spawn(move || send_after_hello(ip(52 + i / 2), addr, "big", &frame))
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    let after = peak_rss(node.node.pid());
+    let grew = after.saturating_sub(before);
+    eprintln!(
+        "peak RSS {} MB -> {} MB (+{} MB)",
+        before >> 20,
+        after >> 20,
+        grew >> 20
+    );
+    assert!(grew < 64 << 20, "peak RSS grew by {} MB", grew >> 20);
+    assert!(all_alive(&[&node.node], "s45", "h-45"));
+}
+
+/// Sends `count` datagrams from `src` to `to` over `spread`: a third random bytes, a third
+/// with a valid header of `cluster` on a random SWIM body, a third with a valid header, a
+/// random kind and flags and a random body.
+fn flood(src: Ipv4Addr, to: SocketAddr, cluster: &str, count: usize, spread: Duration) {
+    use rand::RngExt;
+    let udp = UdpSocket::bind((src, 0)).unwrap();
+    let mut rng = StdRng::seed_from_u64(42);
+    let noise: Vec<u8> = (0..1 << 20).map(|_| rng.random::<u8>()).collect();
+    let id = ClusterId::of(cluster).0.to_be_bytes();
+    let batches = spread.as_millis() as usize / 10;
+    let started = Instant::now();
+    for i in 0..count {
+        let len = rng.random_range(1..1400);
+        let at = rng.random_range(0..noise.len() - len);
+        let mut datagram = Vec::with_capacity(len + 13);
+        if i % 3 != 0 {
+            let (flags, kind) = match i % 3 {
+                1 => (0, 1),
+                _ => (rng.random_range(0..2_u8), rng.random_range(0..10_u8)),
+            };
+            datagram.extend_from_slice(b"SC");
+            datagram.push(sidecar::gossip::wire::VERSION);
+            datagram.push(flags);
+            datagram.extend_from_slice(&id);
+            datagram.push(kind);
+        }
+        datagram.extend_from_slice(&noise[at..at + len]);
+        datagram.truncate(1400);
+        let _ = udp.send_to(&datagram, to);
+        if (i + 1) % (count / batches) == 0 {
+            let due = spread.mul_f64((i + 1) as f64 / count as f64);
+            std::thread::sleep(due.saturating_sub(started.elapsed()));
+        }
+    }
+}
+
+fn dropped_total(node: &Sidecar) -> (u64, BTreeMap<String, u64>) {
+    let stats = node.get_json("/api/admin/gossip");
+    let dropped: BTreeMap<String, u64> = stats["dropped"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+        .collect();
+    (dropped.values().sum(), dropped)
+}
+
+/// Two nodes `a` (flooded) and `b` in `cluster` with `extra` environment: 50,000 random
+/// datagrams in 5 s to `a` from `src`. Returns the drops `a` counted, once its service is
+/// ALIVE on both and it is a member on `b`.
+fn flooded_pair(
+    a: u8,
+    b: u8,
+    src: Ipv4Addr,
+    cluster: &str,
+    extra: &[(&str, &str)],
+) -> BTreeMap<String, u64> {
+    let port = free_port();
+    let na = start_in(a, a, port, cluster, &format!("s{a}"), extra);
+    let nb = start_in(b, a, port, cluster, &format!("s{b}"), extra);
+    let (svc, host) = (format!("s{a}"), format!("h-{a}"));
+    let both = [&na.node, &nb.node];
+    eventually(Duration::from_secs(20), "a's service ALIVE on both", || {
+        all_alive(&both, &svc, &host).then_some(())
+    });
+    let to = SocketAddr::new(IpAddr::V4(ip(a)), port);
+    let cluster_name = cluster.to_owned();
+    let flooding =
+        std::thread::spawn(move || flood(src, to, &cluster_name, 50_000, Duration::from_secs(5)));
+    let mut failures = Vec::new();
+    while !flooding.is_finished() {
+        if !all_alive(&both, &svc, &host) || !members(&nb.node).contains(&host) {
+            failures.push(format!("{host} or {svc} down during the flood"));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    flooding.join().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(all_alive(&both, &svc, &host) && members(&nb.node).contains(&host));
+    assert!(failures.is_empty(), "{failures:?}");
+    let (total, dropped) = dropped_total(&na.node);
+    eprintln!("{total} drops counted: {dropped:?}");
+    assert!(
+        total >= 25_000,
+        "only {total} of 50,000 counted: {dropped:?}"
+    );
+    dropped
+}
+
+#[test]
+fn fifty_thousand_random_datagrams_leave_the_node_a_member_with_its_services_alive() {
+    flooded_pair(46, 47, ip(56), "flood", &[]);
+}
+
+const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
+
+#[test]
+fn a_node_with_keys_refuses_every_random_datagram_and_counts_it() {
+    let dropped = flooded_pair(48, 49, ip(57), "sealed", &[("SIDECAR_GOSSIP_KEYS", KEY)]);
+    let refusals = [
+        "udp.bad_magic",
+        "udp.too_short",
+        "udp.too_large",
+        "udp.unsupported_version",
+        "udp.other_cluster",
+        "udp.plaintext_refused",
+        "udp.decrypt",
+        "udp.malformed",
+    ];
+    for reason in dropped.keys() {
+        assert!(
+            refusals.contains(&reason.as_str()),
+            "{reason} reached past decryption"
+        );
+    }
 }

@@ -151,6 +151,7 @@ impl Gossiper {
                 .map(|a| a.ip())
                 .filter(|ip| !ip.is_unspecified()),
             tcp: Arc::default(),
+            bulk: Arc::new(tokio::sync::Semaphore::new(1)),
         };
         let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
         let policy = JoinPolicy {

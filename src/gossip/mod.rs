@@ -15,6 +15,7 @@
 //! - [`records`]: the compact record structs and datagram packing (re-exported by [`wire`]);
 //! - [`lifecycle`]: joining through the seeds with backoff, what to do after an exchange
 //!   (relaying a peer's own records, adding it as a member), and leaving;
+//! - [`limits`]: how much one frame may carry (records, hosts, bytes), with the arithmetic;
 //! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
 //! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session;
 //! - [`repeat`]: the tombstone schedule (a vanished service announced ten times, 1 s apart);
@@ -31,6 +32,7 @@ pub mod digest;
 pub mod exchange;
 pub mod hash;
 pub mod lifecycle;
+pub mod limits;
 pub mod membership;
 pub mod node_id;
 pub mod records;

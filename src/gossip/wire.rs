@@ -14,7 +14,8 @@
 //! Every [`DecodeError`] means the frame was dropped and no state was touched; the caller
 //! counts them by [`DecodeError::kind`]. Decoding never panics, whatever the bytes, and
 //! allocates at most the input's size plus serde's capped preallocation (1 MiB per
-//! sequence being read) before a lying length runs out of input.
+//! sequence being read) before a lying length runs out of input; record and host counts
+//! over [`super::limits`] are refused before decoding.
 //!
 //! Pure: no sockets, no clock. The only randomness is the encryption nonce.
 
@@ -24,6 +25,7 @@ use serde::de::DeserializeOwned;
 use super::crypto::{KeyRing, OVERHEAD};
 use super::digest::{Digest, Summary};
 use super::hash::fnv1a64;
+use super::limits::{MAX_HOSTS, MAX_RECORDS, OverLimit, check_count, check_records};
 use super::node_id::NodeId;
 pub use super::records::{BadStatus, Packed, WirePort, WireService, nanos, split_services};
 
@@ -37,8 +39,9 @@ pub const HEADER_LEN: usize = 13;
 pub const FLAG_ENCRYPTED: u8 = 0b0000_0001;
 /// Default largest datagram frame (memberlist's UDP buffer size).
 pub const MAX_DATAGRAM: usize = 1400;
-/// Default largest TCP frame: 32 MiB.
-pub const MAX_TCP_FRAME: usize = 32 * 1024 * 1024;
+/// Default largest TCP frame: what a catalogue of 1,000 hosts × 50 services needs
+/// ([`super::limits`], where the arithmetic is).
+pub const MAX_TCP_FRAME: usize = super::limits::MAX_SESSION_FRAME;
 
 /// The 8-byte digest of a cluster name carried by every frame (FNV-1a 64 of its UTF-8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -211,6 +214,9 @@ pub enum DecodeError {
     /// The header or body does not parse.
     #[error("malformed frame: {0}")]
     Malformed(String),
+    /// The body holds more records or hosts than one frame may ([`super::limits`]).
+    #[error(transparent)]
+    OverLimit(#[from] OverLimit),
 }
 
 impl DecodeError {
@@ -227,6 +233,7 @@ impl DecodeError {
             DecodeError::NoKeys => "no_keys",
             DecodeError::UnknownKind(_) => "unknown_kind",
             DecodeError::Malformed(_) => "malformed",
+            DecodeError::OverLimit(_) => "over_limit",
         }
     }
 }
@@ -317,10 +324,13 @@ fn body_of(message: &Message) -> Result<Vec<u8>, EncodeError> {
 fn message_of(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
     Ok(match kind {
         1 => Message::Swim(body.to_vec()),
-        2 => Message::Services(parse(body)?),
-        3 => Message::Digest(parse(body)?),
+        2 => Message::Services(parse_records(body)?),
+        3 => {
+            check_count(body, "hosts", MAX_HOSTS)?;
+            Message::Digest(parse(body)?)
+        }
         4 => Message::Summary(parse(body)?),
-        5 => Message::Records(parse(body)?),
+        5 => Message::Records(parse_records(body)?),
         6 => Message::Leave { name: parse(body)? },
         7 => {
             let (node, exchange) = parse(body)?;
@@ -329,6 +339,14 @@ fn message_of(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
         8 => Message::Busy { node: parse(body)? },
         other => return Err(DecodeError::UnknownKind(other)),
     })
+}
+
+/// A record list within the limits: the count is checked before decoding, the hosts after.
+fn parse_records(body: &[u8]) -> Result<Vec<WireService>, DecodeError> {
+    check_count(body, "records", MAX_RECORDS)?;
+    let records: Vec<WireService> = parse(body)?;
+    check_records(&records)?;
+    Ok(records)
 }
 
 /// The whole body as one postcard value: trailing bytes are malformed too.

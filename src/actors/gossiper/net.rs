@@ -111,6 +111,9 @@ pub(super) struct Wire {
     pub(super) source: Option<IpAddr>,
     /// Bytes through every TCP session, shared by all of them.
     pub(super) tcp: Arc<TcpBytes>,
+    /// Frames over [`crate::gossip::limits::SMALL_FRAME`] are read by one session at a
+    /// time: one permit, shared by every session of this Gossiper.
+    pub(super) bulk: Arc<tokio::sync::Semaphore>,
 }
 
 /// Bytes sent and received over the gossip TCP sessions, failed ones included.
@@ -177,6 +180,7 @@ impl Wire {
         Session {
             frame: FrameContext::stream(self.cluster, self.keys.as_deref()),
             timeout: self.timeout,
+            bulk: Some(&self.bulk),
         }
     }
 
