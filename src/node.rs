@@ -255,6 +255,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
 
     // Before the WebApi: the admin API reaches the gossiper through its slot.
     let gossip_addr = prepared.gossip_settings.advertise;
+    let gossip_keys = prepared.gossip_settings.keys.clone();
     let gossiper = start_gossiper(
         &mut supervisor,
         &state_keeper,
@@ -272,6 +273,7 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         supervisor: supervisor_ctx.address(),
         token: config.sidecar.admin_token.clone(),
         gossip: Some(gossiper.link()),
+        keys: Some(gossip_keys),
     });
     let (listener, sk, lg) = (prepared.listener, state_keeper.clone(), log.clone());
     let (child, web_api) = ActorChild::start("web_api", move || {

@@ -11,6 +11,7 @@
 //!
 //! Bad input on the gossip ports is dropped and counted by reason ([`GetGossipStats`]).
 
+mod keys;
 mod memory;
 mod net;
 mod sessions;
@@ -26,6 +27,7 @@ use rand::{RngExt, SeedableRng};
 use slog::{Logger, debug, info, o, warn};
 use tokio::net::UdpSocket;
 
+pub use self::keys::GossipKeys;
 pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
@@ -33,7 +35,6 @@ use crate::catalog::{Service, ServicesState, Snapshot};
 use crate::clock::SharedClock;
 use crate::gossip::admission::{Admission, AdmissionLimits};
 use crate::gossip::broadcast::BroadcastItem;
-use crate::gossip::crypto::KeyRing;
 use crate::gossip::lifecycle::{JoinPolicy, Lifecycle};
 use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use crate::gossip::node_id::NodeId;
@@ -54,8 +55,8 @@ pub struct GossiperSettings {
     pub advertise: SocketAddr,
     /// `SIDECAR_CLUSTER_NAME`: frames of other clusters are refused.
     pub cluster_name: String,
-    /// `SIDECAR_GOSSIP_KEYS`, when set.
-    pub keys: Option<Arc<KeyRing>>,
+    /// `SIDECAR_GOSSIP_KEYS` (replaceable at run time through the admin API).
+    pub keys: GossipKeys,
     /// Seeds as `host:port`.
     pub seeds: Vec<String>,
     /// One exchange with a random member this often (`SIDECAR_PUSH_PULL_INTERVAL`), in
@@ -80,7 +81,7 @@ impl GossiperSettings {
             hostname: hostname.to_owned(),
             advertise,
             cluster_name: cluster_name.to_owned(),
-            keys: None,
+            keys: GossipKeys::default(),
             seeds: Vec::new(),
             push_pull_interval: Duration::from_secs(30),
             session_timeout: Duration::from_secs(2),
@@ -143,6 +144,7 @@ impl Gossiper {
         let wire = Wire {
             cluster: ClusterId::of(&settings.cluster_name),
             keys: settings.keys.clone(),
+            name: Arc::from(settings.hostname.as_str()),
             timeout: settings.session_timeout,
             source: sockets
                 .tcp
@@ -177,6 +179,11 @@ impl Gossiper {
             stats: GossipStats::default(),
             rng: StdRng::seed_from_u64(seed),
         }
+    }
+
+    /// The clock in Unix seconds (stamps "busy" answers).
+    fn unix_secs(&self) -> u64 {
+        u64::try_from(self.clock.now().unix_nanos() / 1_000_000_000).unwrap_or(0)
     }
 
     fn count(&mut self, reason: String) {
@@ -274,7 +281,8 @@ impl Gossiper {
     fn confirm(&mut self, node: NodeId, ctx: &mut Context<Self>) {
         let me = self.membership.identity().clone();
         let timeout = self.settings.membership.confirm_timeout / 2;
-        let check = net::probe(node.clone(), me, self.wire.clone(), timeout);
+        let now = self.unix_secs();
+        let check = net::probe(node.clone(), me, self.wire.clone(), timeout, now);
         ctx.spawn(check.into_actor(self).map(move |alive, act, ctx| {
             debug!(act.log, "Checked a member declared down"; "node" => %node, "alive" => alive);
             let effects = act.membership.confirm_result(&node, alive);

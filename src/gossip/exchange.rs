@@ -79,6 +79,12 @@ pub enum ExchangeError {
     /// The peer answered "busy": it is alive but has no room for this session now.
     #[error("peer busy")]
     Busy,
+    /// The answer to our hello did not carry our challenge back (a recorded answer).
+    #[error("the answer does not carry our challenge (replayed)")]
+    Replayed,
+    /// A sealed hello named another node than the one whose key hash sealed it.
+    #[error("hello sealed by another node than it names")]
+    Impostor,
     /// A received record has an unknown status code.
     #[error(transparent)]
     BadRecord(#[from] BadStatus),
@@ -97,6 +103,8 @@ impl ExchangeError {
             ExchangeError::Unexpected { .. } => "unexpected",
             ExchangeError::BadRecord(_) => "bad_record",
             ExchangeError::Busy => "peer_busy",
+            ExchangeError::Replayed => "replayed",
+            ExchangeError::Impostor => "impostor",
         }
     }
 }

@@ -44,9 +44,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::broadcast::{BroadcastItem, SeenHandle, ServiceBroadcasts};
-use super::crypto::OVERHEAD;
 use super::node_id::NodeId;
-use super::wire::{HEADER_LEN, MAX_DATAGRAM};
+use super::wire::{HEADER_LEN, MAX_DATAGRAM, SEALING};
 use crate::clock::Timestamp;
 
 mod effects;
@@ -123,7 +122,7 @@ impl Default for MembershipConfig {
             recheck_after: Duration::from_secs(10),
             announce_down_every: Duration::from_secs(2),
             remove_down_after: Duration::from_secs(3600),
-            max_packet_size: MAX_DATAGRAM - HEADER_LEN - OVERHEAD,
+            max_packet_size: MAX_DATAGRAM - HEADER_LEN - SEALING,
             item_horizon: Duration::from_secs(3 * 3600 + 60),
             max_seen_keys: 1 << 20,
             min_transmissions: 5,

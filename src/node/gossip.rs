@@ -11,7 +11,7 @@ use slog::Logger;
 use super::StartError;
 use crate::actors::StateKeeper;
 use crate::actors::gossiper::{
-    GossipSockets, Gossiper, GossiperMemory, GossiperSettings, StateLinks,
+    GossipKeys, GossipSockets, Gossiper, GossiperMemory, GossiperSettings, StateLinks,
 };
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError};
@@ -52,7 +52,7 @@ pub(super) fn gossip_setup(
     };
     let advertise = SocketAddr::new(advertise_ip, port);
     let mut settings = GossiperSettings::new(hostname, advertise, &sc.cluster_name);
-    settings.keys = keys.map(Arc::new);
+    settings.keys = GossipKeys::new(keys);
     settings.push_pull_interval = sc.push_pull_interval.max(Duration::from_secs(1));
     settings.seeds = sc
         .seeds
@@ -78,6 +78,7 @@ pub(super) fn start_gossiper(
         expire: state_keeper.link(),
         members: state_keeper.link(),
     };
+    warn_if_open(&settings, &sockets, log);
     let (clk, memory, lg) = (Arc::clone(clock), GossiperMemory::default(), log.clone());
     let (child, gossiper) = ActorChild::start("gossiper", move || {
         let (settings, sockets) = (settings.clone(), Arc::clone(&sockets));
@@ -86,6 +87,19 @@ pub(super) fn start_gossiper(
     });
     supervisor.add(Box::new(child));
     gossiper
+}
+
+/// Without keys anyone who can reach the gossip port can join, read every record and forge
+/// SWIM messages (such as "this node is down"): say so at start unless the port is only on
+/// loopback.
+fn warn_if_open(settings: &GossiperSettings, sockets: &GossipSockets, log: &Logger) {
+    let bound = sockets.tcp.local_addr().map(|a| a.ip());
+    let loopback = bound.is_ok_and(|ip| ip.is_loopback());
+    if !settings.keys.is_set() && !loopback {
+        slog::warn!(log, "Gossip is not encrypted: anyone who can reach the gossip port can \
+            join the cluster, read its records and forge membership messages; set \
+            SIDECAR_GOSSIP_KEYS"; "gossip" => %settings.advertise);
+    }
 }
 
 /// `host` or `host:port` (`[v6]:port` too) as `host:port`, with `default_port`.

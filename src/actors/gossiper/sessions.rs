@@ -28,7 +28,9 @@ impl Gossiper {
         if let Err(refusal) = self.admission.accept(ip) {
             self.count(format!("tcp.{}", refusal.kind()));
             if self.answers_peers() {
-                self.wire.refuse(&stream, self.membership.identity());
+                let now = self.unix_secs();
+                self.wire
+                    .refuse(&stream, self.membership.identity(), None, now);
             }
             return;
         }
@@ -57,7 +59,7 @@ impl Gossiper {
         let (me, active) = (self.membership.identity().clone(), self.answers_peers());
         match self.admission.hello(ip, greeted.exchange) {
             AfterHello::AnswerCheck => {
-                let answer = net::answer_check(greeted.conn, me, active, self.wire.clone());
+                let answer = net::answer_check(greeted, me, active, self.wire.clone());
                 ctx.spawn(
                     answer
                         .into_actor(self)
@@ -67,7 +69,9 @@ impl Gossiper {
             AfterHello::Busy => {
                 self.count("tcp.busy_sessions".to_owned());
                 if active {
-                    self.wire.refuse(greeted.conn.stream(), &me);
+                    let now = self.unix_secs();
+                    let answer = Some(greeted.challenge);
+                    self.wire.refuse(greeted.conn.stream(), &me, answer, now);
                 }
             }
             AfterHello::RunSession => {
