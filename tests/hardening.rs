@@ -1,6 +1,6 @@
 //! Attacks on the gossip ports by an outsider, against clusters of real processes on
 //! 127.0.0.40–127.0.0.49 (nodes) and 127.0.0.50–127.0.0.59 (the attacker's sockets). Each
-//! test has its own IPs, so they run in parallel. A live
+//! test has its own port, so they run in parallel. Also: gossip keys rotated at run time. A live
 //! node's services must never be taken down by anything but the node itself or its death.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -30,8 +30,10 @@ fn ip(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, n)
 }
 
-/// A port free for TCP and UDP on 127.0.0.40–49.
+/// A port free for TCP and UDP on 127.0.0.40–49, never the same for two tests of this file
+/// (so two tests may use one IP).
 fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     loop {
         let probe = TcpListener::bind((ip(40), 0)).unwrap();
         let port = probe.local_addr().unwrap().port();
@@ -39,7 +41,9 @@ fn free_port() -> u16 {
         let free = (40..50).all(|n| {
             TcpListener::bind((ip(n), port)).is_ok() && UdpSocket::bind((ip(n), port)).is_ok()
         });
-        if free {
+        let mut given = GIVEN.lock().unwrap();
+        if free && !given.contains(&port) {
+            given.push(port);
             return port;
         }
     }
@@ -567,4 +571,62 @@ fn a_node_with_keys_refuses_every_random_datagram_and_counts_it() {
             "{reason} reached past decryption"
         );
     }
+}
+
+/// `PUT /api/admin/gossip/keys` on `node` with `keys`; the status.
+fn put_keys(node: &Sidecar, keys: &[&str]) -> u16 {
+    let body = serde_json::json!({ "Keys": keys }).to_string();
+    let mut stream = TcpStream::connect(node.http).unwrap();
+    write!(
+        stream,
+        "PUT /api/admin/gossip/keys HTTP/1.0\r\nHost: t\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+const KEY_B: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+#[test]
+fn keys_rotated_at_run_time_let_a_node_holding_only_the_new_key_join() {
+    let port = free_port();
+    let old = [("SIDECAR_GOSSIP_KEYS", KEY)];
+    let a = start_in(44, 44, port, "rotate", "s44", &old);
+    let b = start_in(45, 44, port, "rotate", "s45", &old);
+    eventually(Duration::from_secs(20), "s44 ALIVE on node 45", || {
+        all_alive(&[&b.node], "s44", "h-44").then_some(())
+    });
+    for step in [&[KEY_B, KEY][..], &[KEY_B][..]] {
+        for node in [&a.node, &b.node] {
+            assert_eq!(put_keys(node, step), 200);
+        }
+    }
+    let new = start_in(
+        43,
+        44,
+        port,
+        "rotate",
+        "s43",
+        &[("SIDECAR_GOSSIP_KEYS", KEY_B)],
+    );
+    eventually(
+        Duration::from_secs(20),
+        "the new node holds s44 and s45",
+        || {
+            all_alive(&[&new.node], "s44", "h-44")
+                .then_some(())
+                .filter(|()| all_alive(&[&new.node], "s45", "h-45"))
+        },
+    );
+    eventually(Duration::from_secs(10), "node 44 lists node 43", || {
+        members(&a.node).contains(&"h-43".to_owned()).then_some(())
+    });
+    // A node still on the old key only is now refused.
+    let stale = start_in(42, 44, port, "rotate", "s42", &old);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(members(&stale.node), ["h-42".to_owned()]);
 }

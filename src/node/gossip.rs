@@ -93,13 +93,17 @@ pub(super) fn start_gossiper(
 /// SWIM messages (such as "this node is down"): say so at start unless the port is only on
 /// loopback.
 fn warn_if_open(settings: &GossiperSettings, sockets: &GossipSockets, log: &Logger) {
-    let bound = sockets.tcp.local_addr().map(|a| a.ip());
-    let loopback = bound.is_ok_and(|ip| ip.is_loopback());
-    if !settings.keys.is_set() && !loopback {
+    let bound = sockets.tcp.local_addr().map(|a| a.ip()).ok();
+    if open_to_outsiders(settings.keys.is_set(), bound) {
         slog::warn!(log, "Gossip is not encrypted: anyone who can reach the gossip port can \
             join the cluster, read its records and forge membership messages; set \
             SIDECAR_GOSSIP_KEYS"; "gossip" => %settings.advertise);
     }
+}
+
+/// Whether a gossip port bound on `bound` is open to anyone: no keys, and not loopback only.
+fn open_to_outsiders(has_keys: bool, bound: Option<IpAddr>) -> bool {
+    !has_keys && !bound.is_some_and(|ip| ip.is_loopback())
 }
 
 /// `host` or `host:port` (`[v6]:port` too) as `host:port`, with `default_port`.
@@ -117,7 +121,16 @@ fn seed_address(seed: &str, default_port: u16) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::seed_address;
+    use super::{open_to_outsiders, seed_address};
+
+    #[test]
+    fn only_a_keyless_port_off_loopback_is_open_to_outsiders() {
+        let any = "0.0.0.0".parse().ok();
+        assert!(open_to_outsiders(false, any));
+        assert!(open_to_outsiders(false, "10.0.0.5".parse().ok()));
+        assert!(!open_to_outsiders(false, "127.0.0.3".parse().ok()));
+        assert!(!open_to_outsiders(true, any));
+    }
 
     #[test]
     fn seeds_get_the_default_port_unless_they_have_one() {
