@@ -11,6 +11,7 @@
 //!
 //! Bad input on the gossip ports is dropped and counted by reason ([`GetGossipStats`]).
 
+mod keys;
 mod memory;
 mod net;
 mod sessions;
@@ -25,15 +26,16 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use slog::{Logger, debug, info, o, warn};
 use tokio::net::UdpSocket;
-use tokio::sync::Semaphore;
 
+pub use self::keys::GossipKeys;
 pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
 use crate::catalog::{Service, Snapshot};
 use crate::clock::SharedClock;
+use crate::gossip::admission::{Admission, AdmissionLimits};
 use crate::gossip::broadcast::BroadcastItem;
-use crate::gossip::crypto::KeyRing;
+use crate::gossip::lifecycle::{JoinPolicy, Lifecycle};
 use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
@@ -53,8 +55,8 @@ pub struct GossiperSettings {
     pub advertise: SocketAddr,
     /// `SIDECAR_CLUSTER_NAME`: frames of other clusters are refused.
     pub cluster_name: String,
-    /// `SIDECAR_GOSSIP_KEYS`, when set.
-    pub keys: Option<Arc<KeyRing>>,
+    /// `SIDECAR_GOSSIP_KEYS` (replaceable at run time through the admin API).
+    pub keys: GossipKeys,
     /// Seeds as `host:port`.
     pub seeds: Vec<String>,
     /// One exchange with a random member this often (`SIDECAR_PUSH_PULL_INTERVAL`), in
@@ -63,7 +65,8 @@ pub struct GossiperSettings {
     pub push_pull_interval: Duration,
     /// Timeout of each TCP read, write and connect.
     pub session_timeout: Duration,
-    /// Most TCP sessions at once (both directions).
+    /// Most TCP exchanges at once (both directions); liveness checks take none
+    /// ([`Admission`]).
     pub max_sessions: usize,
     /// The longest wait between two join attempts.
     pub max_join_backoff: Duration,
@@ -95,11 +98,10 @@ pub struct Gossiper {
     wire: Wire,
     udp: Option<Arc<UdpSocket>>,
     local: Arc<Snapshot>,
-    sessions: Arc<Semaphore>,
+    admission: Admission,
     stats: GossipStats,
     rng: StdRng,
-    join_backoff: Duration,
-    leaving: bool,
+    lifecycle: Lifecycle,
     log: Logger,
 }
 
@@ -124,12 +126,27 @@ impl Gossiper {
         let wire = Wire {
             cluster: ClusterId::of(&settings.cluster_name),
             keys: settings.keys.clone(),
+            name: Arc::from(settings.hostname.as_str()),
             timeout: settings.session_timeout,
+            source: sockets
+                .tcp
+                .local_addr()
+                .ok()
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
             tcp: Arc::default(),
+            bulk: Arc::new(tokio::sync::Semaphore::new(1)),
+        };
+        let policy = JoinPolicy {
+            max_retry: settings.max_join_backoff,
+            ..JoinPolicy::default()
         };
         Gossiper {
-            sessions: Arc::new(Semaphore::new(settings.max_sessions)),
-            join_backoff: Duration::from_secs(1),
+            admission: Admission::new(AdmissionLimits {
+                sessions: settings.max_sessions,
+                ..AdmissionLimits::default()
+            }),
+            lifecycle: Lifecycle::new(policy, !settings.seeds.is_empty()),
             local: Arc::new(Snapshot::empty(&settings.hostname, &settings.cluster_name)),
             log: log.new(o!("actor" => "gossiper")),
             settings,
@@ -142,8 +159,12 @@ impl Gossiper {
             udp: None,
             stats: GossipStats::default(),
             rng: StdRng::seed_from_u64(seed),
-            leaving: false,
         }
+    }
+
+    /// The clock in Unix seconds (stamps "busy" answers).
+    fn unix_secs(&self) -> u64 {
+        u64::try_from(self.clock.now().unix_nanos() / 1_000_000_000).unwrap_or(0)
     }
 
     fn count(&mut self, reason: String) {
@@ -276,7 +297,8 @@ impl Gossiper {
     fn confirm(&mut self, node: NodeId, ctx: &mut Context<Self>) {
         let me = self.membership.identity().clone();
         let timeout = self.settings.membership.confirm_timeout / 2;
-        let check = net::probe(node.clone(), me, self.wire.clone(), timeout);
+        let now = self.unix_secs();
+        let check = net::probe(node.clone(), me, self.wire.clone(), timeout, now);
         ctx.spawn(check.into_actor(self).map(move |alive, act, ctx| {
             debug!(act.log, "Checked a member declared down"; "node" => %node, "alive" => alive);
             let effects = act.membership.confirm_result(&node, alive);
@@ -353,7 +375,7 @@ impl Handler<StateChanged> for Gossiper {
 
     fn handle(&mut self, msg: StateChanged, ctx: &mut Context<Self>) {
         self.local = Arc::clone(&msg.snapshot);
-        if self.leaving {
+        if !self.lifecycle.announces() {
             return;
         }
         for svc in msg.announced.iter() {
@@ -377,10 +399,9 @@ impl Handler<LeaveCluster> for Gossiper {
     type Result = ();
 
     fn handle(&mut self, _: LeaveCluster, ctx: &mut Context<Self>) {
-        if self.leaving {
+        if !self.lifecycle.leave() {
             return;
         }
-        self.leaving = true;
         info!(self.log, "Leaving the cluster");
         let effects = self.membership.leave();
         self.apply(effects, ctx);

@@ -102,6 +102,12 @@ impl ApiError {
         ApiError::unavailable("gossiper")
     }
 
+    /// 400: a gossip key list that cannot be used (`reason` never holds key material).
+    pub fn bad_keys(reason: &str) -> ApiError {
+        let text = format!("Bad Request - gossip keys: {reason}");
+        ApiError::new(StatusCode::BAD_REQUEST, &text, Cors::Omitted)
+    }
+
     /// The message text.
     pub fn message(&self) -> &str {
         &self.message

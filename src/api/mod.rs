@@ -31,7 +31,7 @@ pub use state::ApiState;
 /// that matches a route with another method answers 405 with an empty body, as Go's router
 /// does.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use web::{get, post, resource};
+    use web::{get, post, put, resource};
     cfg.service(resource("/").route(get().to(plain::root)))
         .service(resource("/ui").route(get().to(ui::redirect)))
         .service(resource("/ui/").route(get().to(ui::asset)))
@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/subsystems").route(get().to(admin::subsystems)))
         .service(resource("/api/admin/subsystems/{name}/restart").route(post().to(admin::restart)))
         .service(resource("/api/admin/gossip").route(get().to(admin::gossip)))
+        .service(resource("/api/admin/gossip/keys").route(put().to(admin::replace_keys)))
         .service(api_resource("/api/{segment}"))
         .service(resource("/state.{ext}").route(get().to(catalog::state)))
         .service(resource("/services.{ext}").route(get().to(catalog::services)))

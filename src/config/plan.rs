@@ -8,14 +8,13 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::values::DiscoveryMethod;
 use super::{Config, ConfigError};
 use crate::actors::StateKeeperSettings;
 use crate::actors::docker_watcher::DockerWatcherSettings;
-use crate::actors::gossiper::GossiperSettings;
+use crate::actors::gossiper::{GossipKeys, GossiperSettings};
 use crate::actors::health_checker::HealthSettings;
 use crate::actors::listener_notifier::ListenerSettings;
 use crate::actors::static_watcher::StaticWatcherSettings;
@@ -238,7 +237,7 @@ impl GossiperSettings {
             hostname: hostname.to_owned(),
             advertise,
             cluster_name: cluster_name.to_owned(),
-            keys: None,
+            keys: GossipKeys::default(),
             seeds: Vec::new(),
             push_pull_interval: super::SidecarConfig::default().push_pull_interval,
             session_timeout: GOSSIP_SESSION_TIMEOUT,
@@ -339,7 +338,7 @@ fn gossip_plan(
     };
     let advertise = SocketAddr::new(advertise_ip, s.bind_port);
     let mut settings = GossiperSettings::new(hostname, advertise, &s.cluster_name);
-    settings.keys = keys.map(Arc::new);
+    settings.keys = GossipKeys::new(keys);
     settings.seeds = s
         .seeds
         .iter()

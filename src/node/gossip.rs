@@ -1,6 +1,6 @@
 //! The gossip part of a node's start: the bound gossip ports, and the Gossiper's factory.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use slog::Logger;
@@ -54,10 +54,42 @@ impl BoundGossip {
         };
         let (clock, memory, log) = (Arc::clone(clock), GossiperMemory::default(), log.clone());
         let BoundGossip { settings, sockets } = self;
+        warn_if_open(&settings, &sockets, &log);
         move || {
             let (settings, sockets) = (settings.clone(), Arc::clone(&sockets));
             let (clock, memory) = (Arc::clone(&clock), memory.clone());
             Gossiper::new(settings, sockets, clock, state.clone(), memory, &log)
         }
+    }
+}
+
+/// Without keys anyone who can reach the gossip port can join, read every record and forge
+/// SWIM messages (such as "this node is down"): say so at start unless the port is only on
+/// loopback.
+fn warn_if_open(settings: &GossiperSettings, sockets: &GossipSockets, log: &Logger) {
+    let bound = sockets.tcp.local_addr().map(|a| a.ip()).ok();
+    if open_to_outsiders(settings.keys.is_set(), bound) {
+        slog::warn!(log, "Gossip is not encrypted: anyone who can reach the gossip port can \
+            join the cluster, read its records and forge membership messages; set \
+            SIDECAR_GOSSIP_KEYS"; "gossip" => %settings.advertise);
+    }
+}
+
+/// Whether a gossip port bound on `bound` is open to anyone: no keys, and not loopback only.
+fn open_to_outsiders(has_keys: bool, bound: Option<IpAddr>) -> bool {
+    !has_keys && !bound.is_some_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_to_outsiders;
+
+    #[test]
+    fn only_a_keyless_port_off_loopback_is_open_to_outsiders() {
+        let any = "0.0.0.0".parse().ok();
+        assert!(open_to_outsiders(false, any));
+        assert!(open_to_outsiders(false, "10.0.0.5".parse().ok()));
+        assert!(!open_to_outsiders(false, "127.0.0.3".parse().ok()));
+        assert!(!open_to_outsiders(true, any));
     }
 }

@@ -193,6 +193,7 @@ impl<'a> Subsystems<'a> {
             supervisor: self.supervisor_ctx.address(),
             token: plan.admin_token.clone(),
             gossip: Some(gossiper.link()),
+            keys: Some(plan.gossip.settings.keys.clone()),
         });
         let (sk, log) = (sk.clone(), self.log.clone());
         self.supervisor.spawn("web_api", move || {
