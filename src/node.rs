@@ -31,6 +31,7 @@ use crate::supervisor::{ActorChild, RestartPolicy, Slot, Supervisor, install_pan
 use gossip::{gossip_setup, start_gossiper};
 
 mod gossip;
+mod haproxy;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +253,15 @@ pub fn start(config: &Config, clock: SharedClock, log: &Logger) -> Result<NodeHa
         warn!(log, "Discovery method not available in this version, skipped";
             "method" => unsupported.as_str());
     }
+
+    let _haproxy = haproxy::start_haproxy_manager(
+        &mut supervisor,
+        supervisor_ctx.address(),
+        config,
+        &state_keeper,
+        &clock,
+        log,
+    );
 
     // Before the WebApi: the admin API reaches the gossiper through its slot.
     let gossip_addr = prepared.gossip_settings.advertise;

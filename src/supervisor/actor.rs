@@ -14,8 +14,8 @@ use super::child::Child;
 use super::panics::take_last_panic;
 use super::policy::{Decision, FailureHistory, RestartPolicy};
 use crate::messages::supervisor::{
-    GetSubsystems, ReportFailure, RestartSubsystem, ShutdownSupervisor, SubsystemStatus,
-    UnknownSubsystem,
+    GetSubsystems, ReportFailure, ReportSubsystemDetails, RestartSubsystem, ShutdownSupervisor,
+    SubsystemStatus, UnknownSubsystem,
 };
 
 /// How often subsystems are checked for a closed mailbox.
@@ -36,6 +36,7 @@ struct Entry {
     reported_error: Option<String>,
     started: Instant,
     operator_restart: bool,
+    details: Option<serde_json::Value>,
 }
 
 /// The actor. See the [module docs](self).
@@ -70,6 +71,7 @@ impl Supervisor {
             reported_error: None,
             started: Instant::now(),
             operator_restart: false,
+            details: None,
         });
     }
 
@@ -169,6 +171,7 @@ impl Handler<GetSubsystems> for Supervisor {
             restarts: e.restarts,
             last_error: e.last_error.clone(),
             uptime_seconds: e.started.elapsed().as_secs(),
+            details: e.details.clone(),
         };
         self.entries.iter().map(status).collect()
     }
@@ -207,6 +210,16 @@ impl Handler<ReportFailure> for Supervisor {
     fn handle(&mut self, msg: ReportFailure, _: &mut Context<Self>) {
         if let Ok(entry) = self.find(&msg.name) {
             entry.reported_error = Some(msg.error);
+        }
+    }
+}
+
+impl Handler<ReportSubsystemDetails> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReportSubsystemDetails, _: &mut Context<Self>) {
+        if let Ok(entry) = self.find(&msg.name) {
+            entry.details = Some(msg.details);
         }
     }
 }
