@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -266,7 +268,21 @@ async fn http_requests_to_a_service_port_reach_both_alive_backends() {
     wait_routing(rig.frontend(18080), &["a", "b"]).await;
     let status = rig.wait_status("a reload", |s| s.reloads >= 1).await;
     assert_eq!((status.reloads, status.failures), (1, 0), "{status:?}");
-    assert!(rig.config().contains("frontend web-18080"));
+    let written = rig.config();
+    assert!(written.contains("frontend web-18080"));
+
+    // A refreshed record (new version, same routing) writes and reloads nothing.
+    rig.announce(vec![instance("host-a", "web", "http", a, 18080)])
+        .await;
+    let status = rig
+        .wait_status("an unchanged routing", |s| s.unchanged >= 1)
+        .await;
+    assert_eq!(
+        (status.reloads, status.runtime_updates),
+        (1, 0),
+        "{status:?}"
+    );
+    assert_eq!(rig.config(), written);
 }
 
 #[actix::test]
@@ -447,4 +463,145 @@ async fn haproxy_missing_is_a_counted_failure_not_a_crash() {
     assert!(status.last_error.unwrap().contains("/nonexistent/haproxy"));
     assert!(rig.manager.connected(), "the manager keeps running");
     assert_eq!(rig.config(), "", "nothing unverified was installed");
+}
+
+/// A user's template without the stats listeners (which Go binds on every address).
+const NODE_TEMPLATE: &str = "global
+\tstats socket {{ stats_socket }} mode 666 level admin
+defaults
+\ttimeout connect 5s
+\ttimeout client 1m
+\ttimeout server 1m
+\tbalance roundrobin
+{% for service in proxied %}{% for fe in service.frontends %}
+frontend {{ fe.name }}
+\tmode {{ fe.mode }}
+\tbind {{ bind_ip }}:{{ fe.service_port }}
+\tdefault_backend {{ fe.name }}
+backend {{ fe.name }}
+\tmode {{ fe.mode }}
+{% for server in fe.servers %}\tserver {{ server.name }} {{ server.ip }}:{{ server.port }}
+{% endfor %}{% endfor %}{% endfor %}";
+
+/// A blocking HTTP server answering `name`, or 500 while failing (its health check too).
+fn named_target(name: &'static str) -> (SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = std::net::TcpListener::bind(format!("{BACKEND_IP}:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let failing = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&failing);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let status = match flag.load(Ordering::SeqCst) {
+                true => "500 Oops",
+                false => "200 OK",
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
+                name.len()
+            );
+        }
+    });
+    (addr, failing)
+}
+
+/// Blocking `GET /` through `addr`: the body of a 200, else `None`.
+fn get_blocking(addr: SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    let request = "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    if !reply.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    reply.split("\r\n\r\n").nth(1).map(str::to_owned)
+}
+
+fn routes_to(addr: SocketAddr, names: &[&str]) -> bool {
+    let mut seen: Vec<String> = (0..names.len() * 4)
+        .map(|_| get_blocking(addr).unwrap_or_else(|| "<failed>".to_owned()))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    seen == names
+}
+
+/// The whole node as `main` runs it: static discovery, real health checks, the manager with a
+/// user's template, and the admin API's counts.
+#[test]
+fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _a_failing) = named_target("a");
+    let (b, b_failing) = named_target("b");
+    let entry = |target: SocketAddr| {
+        serde_json::json!({
+            "Service": {"Name": "web", "Image": "web:1", "ProxyMode": "http",
+                "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": 18092,
+                    "IP": target.ip().to_string()}]},
+            "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
+        })
+    };
+    let services = serde_json::json!([entry(a), entry(b)]);
+    std::fs::write(dir.path().join("static.json"), services.to_string()).unwrap();
+    std::fs::write(dir.path().join("template.cfg"), NODE_TEMPLATE).unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let mut env = common::base_env();
+    for (k, v) in [
+        ("STATIC_CONFIG_FILE", path("static.json")),
+        ("SIDECAR_HEALTH_INTERVAL", "200ms".to_owned()),
+        ("SIDECAR_HEALTH_TIMEOUT", "150ms".to_owned()),
+        ("HAPROXY_DISABLE", "false".to_owned()),
+        ("HAPROXY_BIND_IP", "127.0.0.28".to_owned()),
+        ("HAPROXY_CONFIG_FILE", path("haproxy.cfg")),
+        ("HAPROXY_PID_FILE", path("haproxy.pid")),
+        ("HAPROXY_TEMPLATE_FILE", path("template.cfg")),
+        ("HAPROXY_USER", String::new()),
+    ] {
+        env.insert(k.to_owned(), v);
+    }
+    let _haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
+    let node = common::Sidecar::start(&env, &[]);
+    let front: SocketAddr = "127.0.0.28:18092".parse().unwrap();
+    let long = Duration::from_secs(20);
+    common::eventually(long, "both instances are routed", || {
+        routes_to(front, &["a", "b"]).then_some(())
+    });
+    b_failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    common::eventually(long, "the failing instance leaves", || {
+        routes_to(front, &["a"]).then_some(())
+    });
+    b_failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    common::eventually(long, "it comes back", || {
+        routes_to(front, &["a", "b"]).then_some(())
+    });
+    let details = common::eventually(long, "the admin API shows the reloads", || {
+        let list = node.get_json("/api/admin/subsystems");
+        let manager = list
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == "haproxy_manager")?
+            .clone();
+        (manager["details"]["reloads"].as_u64()? >= 3).then_some(manager["details"].clone())
+    });
+    assert_eq!(details["failures"], 0, "{details}");
+    assert_eq!(details["last_error"], serde_json::Value::Null, "{details}");
+}
+
+/// Stops the HAProxy master whose pid file this is (only the one the test started, by its
+/// pid), when the test ends.
+struct KillOnDrop(PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+        }
+    }
 }

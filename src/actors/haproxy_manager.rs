@@ -316,3 +316,6 @@ impl Handler<GetHaproxyStatus> for HaproxyManager {
 }
 
 crate::supervised_actor!(HaproxyManager);
+
+#[cfg(test)]
+mod tests;
