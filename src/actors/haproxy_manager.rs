@@ -1,8 +1,9 @@
 //! HaproxyManager: keeps the local HAProxy routing to the ALIVE instances of every service
 //! (README, "HAProxy").
 //!
-//! Does: follow the StateKeeper's [`StateChanged`], coalesce a burst of changes (one
-//! application per `debounce`), build the [`ProxyModel`], and apply what the pure
+//! Does: follow the StateKeeper's [`StateChanged`], coalesce a burst of changes (a change
+//! after a quiet spell is applied at once; those that follow within `debounce` of an
+//! application start are applied together once it is over), build the [`ProxyModel`], and apply what the pure
 //! [`plan`] decides: nothing when the routing is unchanged, runtime-API commands when only
 //! servers of known backends change, else render → verify → replace → reload. Report its
 //! counts to the supervisor (the admin API's `details`).
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use slog::{Logger, info, o, warn};
+use tokio::time::Instant;
 
 pub use self::apply::HaproxyControl;
 use self::apply::{Outcome, execute};
@@ -43,7 +45,8 @@ pub struct HaproxySettings {
     pub template_file: Option<PathBuf>,
     /// Files and commands.
     pub control: HaproxyControl,
-    /// How long changes are gathered before one application.
+    /// The least time between the starts of two applications: changes arriving within it
+    /// are gathered into one.
     pub debounce: Duration,
     /// When a failed application is tried again if no change comes first.
     pub retry_interval: Duration,
@@ -102,6 +105,7 @@ pub struct HaproxyManager {
     /// The next application, and whether it is a retry after a failure.
     scheduled: Option<(SpawnHandle, bool)>,
     busy: bool,
+    last_started: Option<Instant>,
     running: Option<Running>,
     /// The last applied render of a user's template with an empty `now` (its "routing").
     fingerprint: Option<String>,
@@ -130,11 +134,21 @@ impl HaproxyManager {
             pending: false,
             scheduled: None,
             busy: false,
+            last_started: None,
             running: None,
             fingerprint: None,
             status: HaproxyStatus::default(),
             log: log.new(o!("actor" => SUBSYSTEM)),
         }
+    }
+
+    /// The wait before applying a change: none after a quiet spell, else until `debounce`
+    /// after the last application started.
+    fn debounce_delay(&self) -> Duration {
+        let due = self.last_started.map(|t| t + self.settings.debounce);
+        due.map_or(Duration::ZERO, |due| {
+            due.saturating_duration_since(Instant::now())
+        })
     }
 
     /// Applies the latest snapshot after `delay`, unless an application is already due.
@@ -182,6 +196,7 @@ impl HaproxyManager {
             return;
         };
         self.pending = false;
+        self.last_started = Some(Instant::now());
         let model = ProxyModel::build(snapshot.state(), &self.settings.proxy);
         for rejected in &model.rejected {
             warn!(self.log, "Service not added: non-matching ports";
@@ -246,7 +261,7 @@ impl HaproxyManager {
         }
         self.report();
         if self.pending {
-            self.schedule(self.settings.debounce, false, ctx);
+            self.schedule(self.debounce_delay(), false, ctx);
         }
     }
 
@@ -303,7 +318,7 @@ impl Handler<StateChanged> for HaproxyManager {
             ctx.cancel_future(handle);
             self.scheduled = None;
         }
-        self.schedule(self.settings.debounce, false, ctx);
+        self.schedule(self.debounce_delay(), false, ctx);
     }
 }
 
