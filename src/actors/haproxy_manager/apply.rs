@@ -11,7 +11,7 @@ use super::process::{cli, run_program, run_shell};
 use crate::haproxy::{Plan, RuntimeCommand};
 
 /// How often the master is asked whether a reload happened.
-const RELOAD_POLL: Duration = Duration::from_millis(20);
+const RELOAD_POLL: Duration = Duration::from_millis(5);
 
 /// Where HAProxy's files are and which commands drive it.
 #[derive(Clone, Debug, PartialEq, Eq)]
