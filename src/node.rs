@@ -331,6 +331,14 @@ fn health_settings(config: &Config, published_ip: IpAddr) -> HealthSettings {
             })
             .collect(),
         first_report_grace: Duration::from_secs(5),
+        thresholds: crate::health::Thresholds {
+            rise: u32::try_from(config.sidecar.health_rise).unwrap_or(u32::MAX),
+            fall: u32::try_from(config.sidecar.health_fall).unwrap_or(u32::MAX),
+        },
+        startup_recheck: Some(crate::health::StartupRecheck {
+            first: Duration::from_millis(100),
+            budget: config.sidecar.health_interval,
+        }),
     }
 }
 
