@@ -7,7 +7,8 @@
 //! adds 20 services (each a new frontend: a reload), then flaps one of `web`'s backends 100
 //! times (UNHEALTHY / ALIVE: runtime API). Prints wrk's report and, for each kind of change,
 //! the time from the catalogue change to HAProxy routing accordingly: for a reload, until the
-//! new frontend answers; for a flap, until requests through `web` follow (four in a row
+//! new frontend answers; for a flap, until HAProxy's stats socket shows the server out of
+//! rotation (deleted or in maintenance) or back in it, until requests through `web` follow (four in a row
 //! reach `a` only, or one reaches `b` again), and until the manager has also rewritten the
 //! file.
 
@@ -89,6 +90,30 @@ fn body(addr: &str) -> Option<String> {
     reply.split("\r\n\r\n").nth(1).map(str::to_owned)
 }
 
+/// Whether HAProxy holds `server` of `backend` out of rotation (`out`: deleted or in
+/// maintenance) or in it, as its stats socket says.
+fn haproxy_says(stats: &std::path::Path, backend: &str, server: &str, out: bool) -> bool {
+    use std::os::unix::net::UnixStream;
+    let Ok(mut socket) = UnixStream::connect(stats) else {
+        return false;
+    };
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
+    let _ = socket.write_all(format!("show servers state {backend}\n").as_bytes());
+    let _ = socket.shutdown(std::net::Shutdown::Write);
+    let mut reply = String::new();
+    let _ = socket.read_to_string(&mut reply);
+    // Fields: be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ...
+    let admin_state = reply
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.get(3) == Some(&server))
+        .and_then(|f| f.get(6).and_then(|a| a.parse::<u32>().ok()));
+    match admin_state {
+        None => out,
+        Some(state) => (state & 1 == 1) == out,
+    }
+}
+
 /// Whether `b` gets no request (`out`) or gets one (`!out`) among the next few through
 /// `addr` (round robin over two: b would answer every other one).
 fn b_routed(addr: &str, out: bool) -> bool {
@@ -156,6 +181,7 @@ fn percentiles(name: &str, mut samples: Vec<Duration>) {
 
 async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
+    let haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
     let config = HaproxyConfig {
         bind_ip: FRONT_IP.to_owned(),
         user: String::new(),
@@ -215,7 +241,10 @@ async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut flaps = Vec::new();
+    let mut in_haproxy = Vec::new();
     let mut acknowledged = Vec::new();
+    let stats = dir.path().join("haproxy_stats.sock");
+    let b_server = format!("host-b-web{}", b.port());
     let (mut seen, reloads_before_flaps) = bench.runtime_updates().await;
     for i in 0..100 {
         let out = i % 2 == 0;
@@ -231,6 +260,10 @@ async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
                 ..web_b.clone()
             }])
             .await;
+        while !haproxy_says(&stats, "web-18100", &b_server, out) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        in_haproxy.push(started.elapsed());
         while !b_routed(&front, out) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -248,16 +281,26 @@ async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
     }
     let (_, reloads_after) = bench.runtime_updates().await;
     let output = wrk.wait_with_output().unwrap();
+    drop(haproxy);
     println!("{}", String::from_utf8_lossy(&output.stdout));
     percentiles("reload (new frontend answers)", reloads);
+    percentiles("flap (HAProxy's server state)", in_haproxy);
     percentiles("flap (requests follow)", flaps);
     percentiles("flap (applied, file rewritten)", acknowledged);
     println!(
         "reloads during the flaps: {}",
         reloads_after - reloads_before_flaps
     );
-    if let Ok(pid) = std::fs::read_to_string(dir.path().join("haproxy.pid")) {
-        let _ = Command::new("kill").arg(pid.trim()).status();
+}
+
+/// Stops the HAProxy master this benchmark started (by the pid it wrote), even on a panic.
+struct KillOnDrop(std::path::PathBuf);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
     }
 }
 
