@@ -30,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod discovery;
 pub mod gossip;
+pub mod haproxy;
 pub mod health;
 pub mod listeners;
 pub mod logging;

@@ -14,6 +14,7 @@ use slog::{Logger, crit, info, warn};
 
 use crate::actors::docker_watcher::DockerWatcher;
 use crate::actors::gossiper::Gossiper;
+use crate::actors::haproxy_manager::HaproxyManager;
 use crate::actors::health_checker::HealthChecker;
 use crate::actors::listener_notifier::ListenerNotifier;
 use crate::actors::static_watcher::StaticWatcher;
@@ -87,6 +88,8 @@ pub struct NodeHandle {
     pub static_watcher: Option<Slot<StaticWatcher>>,
     /// The Docker watcher, when docker discovery is on.
     pub docker_watcher: Option<Slot<DockerWatcher>>,
+    /// Keeps the local HAProxy routing the catalogue, unless `HAPROXY_DISABLE`.
+    pub haproxy_manager: Option<Slot<HaproxyManager>>,
     /// Cluster membership and record dissemination.
     pub gossiper: Slot<Gossiper>,
     /// The HTTP API.
@@ -109,6 +112,7 @@ pub fn start(plan: &NodePlan, clock: SharedClock, log: &Logger) -> Result<NodeHa
     let observers = vec![health_checker.link(), listener_notifier.link()];
     let static_watcher = node.static_watcher(bound.static_initial, &observers);
     let docker_watcher = node.docker_watcher(&observers);
+    let haproxy_manager = node.haproxy_manager(&state_keeper);
     let gossiper = node.gossiper(bound.gossip, &state_keeper);
     let web_api = node.web_api(bound.http, &state_keeper, &gossiper);
     Ok(NodeHandle {
@@ -121,6 +125,7 @@ pub fn start(plan: &NodePlan, clock: SharedClock, log: &Logger) -> Result<NodeHa
         tombstone_repeater,
         static_watcher,
         docker_watcher,
+        haproxy_manager,
         gossiper,
         web_api,
     })

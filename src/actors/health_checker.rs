@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use self::probe::{Gauges, Runner};
 use crate::discovery::DiscoverySource;
 use crate::health::{CheckId, CheckResult, CheckStatus, Monitor, MonitorSettings, Observation};
+use crate::health::{StartupRecheck, Thresholds};
 use crate::messages::{ApplyLocalServices, GetHealthStats, HealthStats, ObservedLocalServices};
 use crate::supervisor::Link;
 
@@ -53,6 +54,12 @@ pub struct HealthSettings {
     /// How long to wait for a silent source (e.g. Docker unreachable) before reporting
     /// without it.
     pub first_report_grace: Duration,
+    /// Results in a row that change an established status (`SIDECAR_HEALTH_RISE`,
+    /// `SIDECAR_HEALTH_FALL`; default 1 and 1, as Go).
+    pub thresholds: Thresholds,
+    /// Quick re-checks of a new service whose first runs fail quickly, before it is shown
+    /// UNHEALTHY (default: after 100 ms, doubling, within one interval).
+    pub startup_recheck: Option<StartupRecheck>,
 }
 
 /// One run of a check has finished (internal).
@@ -101,6 +108,8 @@ impl HealthChecker {
         let monitor = Monitor::new(MonitorSettings {
             published_ip: settings.published_ip.clone(),
             default_check_endpoint: settings.default_check_endpoint.clone(),
+            thresholds: settings.thresholds,
+            startup_recheck: settings.startup_recheck,
         });
         let runner = Runner {
             client: None,
@@ -253,7 +262,10 @@ impl Handler<CheckFinished> for HealthChecker {
         }
         // A tokio timer rather than `ctx.run_later`: the actor's context polls every pending
         // item of its own on each wake-up, which costs O(checks) per message.
-        let due = msg.started + self.settings.interval;
+        let due = match recorded.recheck_after {
+            Some(wait) => Instant::now() + wait,
+            None => msg.started + self.settings.interval,
+        };
         let addr = ctx.address();
         actix::spawn(async move {
             tokio::time::sleep_until(due).await;

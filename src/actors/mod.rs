@@ -5,6 +5,7 @@
 
 pub mod docker_watcher;
 pub mod gossiper;
+pub mod haproxy_manager;
 pub mod health_checker;
 mod http;
 pub mod listener_notifier;
@@ -16,6 +17,7 @@ pub mod tombstone_repeater;
 pub mod web_api;
 
 pub use docker_watcher::{DockerWatcher, DockerWatcherSettings};
+pub use haproxy_manager::{HaproxyManager, HaproxySettings};
 pub use health_checker::{HealthChecker, HealthSettings};
 pub use listener_notifier::{ListenerNotifier, ListenerSettings};
 pub use state_keeper::{StateKeeper, StateKeeperMemory, StateKeeperSettings};

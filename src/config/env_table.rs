@@ -124,6 +124,8 @@ pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "health_concurrency", Usize, "SIDECAR_HEALTH_CONCURRENCY", None),
     var("sidecar", "health_interval", Dur, "SIDECAR_HEALTH_INTERVAL", None),
     var("sidecar", "health_timeout", Dur, "SIDECAR_HEALTH_TIMEOUT", None),
+    var("sidecar", "health_rise", Usize, "SIDECAR_HEALTH_RISE", None),
+    var("sidecar", "health_fall", Usize, "SIDECAR_HEALTH_FALL", None),
     var("sidecar", "admin_token", OptStr, "SIDECAR_ADMIN_TOKEN", None),
     var("sidecar", "max_restarts", U32, "SIDECAR_MAX_RESTARTS", None),
     var("sidecar", "restart_window", Dur, "SIDECAR_RESTART_WINDOW", None),

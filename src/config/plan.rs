@@ -8,13 +8,15 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values::DiscoveryMethod;
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, HaproxyConfig};
 use crate::actors::StateKeeperSettings;
 use crate::actors::docker_watcher::DockerWatcherSettings;
 use crate::actors::gossiper::{GossipKeys, GossiperSettings};
+use crate::actors::haproxy_manager::{HaproxyControl, HaproxySettings};
 use crate::actors::health_checker::HealthSettings;
 use crate::actors::listener_notifier::ListenerSettings;
 use crate::actors::static_watcher::StaticWatcherSettings;
@@ -23,6 +25,8 @@ use crate::discovery::DiscoverySource;
 use crate::discovery::namer::Namer;
 use crate::gossip::crypto::KeyRing;
 use crate::gossip::membership::MembershipConfig;
+use crate::haproxy::ProxySettings;
+use crate::health::{StartupRecheck, Thresholds};
 use crate::supervisor::RestartPolicy;
 
 // Internal timings and limits (no variable sets them).
@@ -58,6 +62,15 @@ pub const GOSSIP_SESSION_TIMEOUT: Duration = Duration::from_secs(2);
 pub const GOSSIP_MAX_SESSIONS: usize = 8;
 /// The longest wait between two join attempts.
 pub const MAX_JOIN_BACKOFF: Duration = Duration::from_secs(30);
+/// The first quick re-check of a new service whose first check failed fast; the waits
+/// double and add up to at most one health interval.
+pub const STARTUP_RECHECK_FIRST: Duration = Duration::from_millis(100);
+/// The longest a HAProxy verify or reload command may run.
+pub const HAPROXY_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Changes within this of the last HAProxy application are gathered into the next one.
+pub const HAPROXY_DEBOUNCE: Duration = Duration::from_millis(50);
+/// When a failed HAProxy application is tried again if no change comes first.
+pub const HAPROXY_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 /// The first supervised restart waits this long; doubled for each failure in a row…
 pub const RESTART_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 /// …up to this.
@@ -90,6 +103,8 @@ pub struct NodePlan {
     pub static_watcher: Option<StaticWatcherSettings>,
     /// The Docker watcher's settings, with docker discovery.
     pub docker_watcher: Option<DockerWatcherSettings>,
+    /// The HAProxy manager's settings, unless `HAPROXY_DISABLE`.
+    pub haproxy: Option<HaproxySettings>,
     /// The gossip ports and the Gossiper's settings.
     pub gossip: GossipPlan,
     /// Settings that were given but have no effect here, as lines for the start-up log.
@@ -151,6 +166,8 @@ impl NodePlan {
                 true => Some(docker_settings(config, &hostname, published_ip)?),
                 false => None,
             },
+            haproxy: (!config.haproxy.disable)
+                .then(|| HaproxySettings::from_config(&config.haproxy)),
             gossip: gossip_plan(config, &hostname, chosen_ip, published_ip)?,
             warnings: warnings(config),
             cluster_name: s.cluster_name.clone(),
@@ -195,6 +212,11 @@ impl Default for HealthSettings {
             default_check_endpoint: d.default_check_endpoint,
             sources: BTreeSet::from([DiscoverySource::Static]),
             first_report_grace: FIRST_REPORT_GRACE,
+            thresholds: Thresholds::default(),
+            startup_recheck: Some(StartupRecheck {
+                first: STARTUP_RECHECK_FIRST,
+                budget: d.health_interval,
+            }),
         }
     }
 }
@@ -225,6 +247,45 @@ impl DockerWatcherSettings {
             list_timeout: DOCKER_LIST_TIMEOUT,
             backoff_min: DOCKER_BACKOFF_MIN,
             backoff_max: DOCKER_BACKOFF_MAX,
+        }
+    }
+}
+
+impl HaproxySettings {
+    /// The settings of `HAPROXY_*`. The sockets go beside the pid file:
+    /// `haproxy_stats.sock` (Go's default path) and `haproxy_master.sock`. The template is
+    /// the built-in one unless `HAPROXY_TEMPLATE_FILE` names another file than Go's default
+    /// `views/haproxy.cfg` (a Go template, which tera cannot read).
+    pub fn from_config(config: &HaproxyConfig) -> HaproxySettings {
+        let dir = config
+            .pid_file
+            .parent()
+            .map_or_else(PathBuf::new, PathBuf::from);
+        let stats_socket = dir.join("haproxy_stats.sock");
+        let template_file = Some(config.template_file.clone())
+            .filter(|t| t.as_path() != std::path::Path::new("views/haproxy.cfg"));
+        HaproxySettings {
+            proxy: ProxySettings {
+                bind_ip: config.bind_ip.clone(),
+                user: config.user.clone(),
+                group: config.group.clone(),
+                use_hostnames: config.use_hostnames,
+                stats_bind_ip: "0.0.0.0".to_owned(),
+                stats_socket: stats_socket.to_string_lossy().into_owned(),
+            },
+            template_file,
+            control: HaproxyControl {
+                config_file: config.config_file.clone(),
+                pid_file: config.pid_file.clone(),
+                master_socket: dir.join("haproxy_master.sock"),
+                stats_socket,
+                binary: "haproxy".to_owned(),
+                verify_command: config.verify_command.clone(),
+                reload_command: config.reload_command.clone(),
+                timeout: HAPROXY_COMMAND_TIMEOUT,
+            },
+            debounce: HAPROXY_DEBOUNCE,
+            retry_interval: HAPROXY_RETRY_INTERVAL,
         }
     }
 }
@@ -279,6 +340,14 @@ fn health_settings(
             })
             .collect(),
         first_report_grace: FIRST_REPORT_GRACE,
+        thresholds: Thresholds {
+            rise: u32::try_from(s.health_rise).unwrap_or(u32::MAX),
+            fall: u32::try_from(s.health_fall).unwrap_or(u32::MAX),
+        },
+        startup_recheck: Some(StartupRecheck {
+            first: STARTUP_RECHECK_FIRST,
+            budget: s.health_interval,
+        }),
     }
 }
 

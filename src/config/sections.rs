@@ -90,6 +90,12 @@ pub struct SidecarConfig {
     /// UNKNOWN; must be shorter than `health_interval`.
     #[serde(with = "serde_go")]
     pub health_timeout: Duration,
+    /// `SIDECAR_HEALTH_RISE` (none), default 1: healthy results in a row before a service that
+    /// is not ALIVE is ALIVE again (HAProxy's `rise`; 1 = Go's rule).
+    pub health_rise: usize,
+    /// `SIDECAR_HEALTH_FALL` (none), default 1: failed results in a row before an ALIVE
+    /// service stops being ALIVE (HAProxy's `fall`; 1 = Go's rule).
+    pub health_fall: usize,
     /// `SIDECAR_ADMIN_TOKEN` (none), default unset: secret required by admin endpoints;
     /// empty = unset. Never logged.
     #[serde(deserialize_with = "empty_is_none")]
@@ -138,6 +144,8 @@ impl Default for SidecarConfig {
             health_concurrency: 64,
             health_interval: Duration::from_secs(3),
             health_timeout: Duration::from_millis(2999),
+            health_rise: 1,
+            health_fall: 1,
             admin_token: None,
             max_restarts: 5,
             restart_window: Duration::from_secs(60),

@@ -31,6 +31,10 @@ pub struct SubsystemStatus {
     pub last_error: Option<String>,
     /// Seconds since the current instance started.
     pub uptime_seconds: u64,
+    /// What the subsystem last reported about its work (e.g. the HAProxy manager's reload
+    /// and runtime-update counts); omitted when it reports nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// Where a subsystem is in its life, as the admin API shows it (`running`, `restarting`).
@@ -63,6 +67,16 @@ pub struct RestartSubsystem {
 pub struct PanicSubsystem {
     /// The subsystem's name.
     pub name: String,
+}
+
+/// A subsystem's own account of its work, shown as its `details` by the admin API.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ReportSubsystemDetails {
+    /// The subsystem's name.
+    pub name: String,
+    /// Its counters, as JSON.
+    pub details: serde_json::Value,
 }
 
 /// The node is shutting down: stop restarting anything.

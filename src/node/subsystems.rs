@@ -13,6 +13,7 @@ use super::StartError;
 use super::gossip::BoundGossip;
 use crate::actors::docker_watcher::DockerWatcher;
 use crate::actors::gossiper::Gossiper;
+use crate::actors::haproxy_manager::{HaproxyManager, SUBSYSTEM};
 use crate::actors::health_checker::HealthChecker;
 use crate::actors::listener_notifier::ListenerNotifier;
 use crate::actors::static_watcher::StaticWatcher;
@@ -175,6 +176,22 @@ impl<'a> Subsystems<'a> {
     ) -> Slot<Gossiper> {
         let factory = bound.factory(sk, &self.clock, &self.log);
         self.supervisor.spawn("gossiper", factory)
+    }
+
+    /// The HAProxy manager, unless `HAPROXY_DISABLE`; it reports its counts to the Supervisor
+    /// for the admin API. HAProxy missing does not stop the node: the manager reports the
+    /// failure and tries again.
+    pub(super) fn haproxy_manager(
+        &mut self,
+        sk: &Slot<StateKeeper>,
+    ) -> Option<Slot<HaproxyManager>> {
+        let settings = self.plan.haproxy.clone()?;
+        let report = self.supervisor_ctx.address().recipient();
+        let (sk, clock, log) = (sk.clone(), Arc::clone(&self.clock), self.log.clone());
+        Some(self.supervisor.spawn(SUBSYSTEM, move || {
+            let (settings, report) = (settings.clone(), Some(report.clone()));
+            HaproxyManager::new(settings, sk.link(), report, Arc::clone(&clock), &log)
+        }))
     }
 
     /// The HTTP API, with the admin API reaching the Supervisor and the gossiper.

@@ -19,8 +19,8 @@ use super::child::{ActorChild, Child, Exit};
 use super::link::Slot;
 use super::policy::{Decision, FailureHistory, RestartPolicy};
 use crate::messages::supervisor::{
-    GetSubsystems, InjectPanic, RestartSubsystem, ShutdownSupervisor, StopActor, SubsystemState,
-    SubsystemStatus, UnknownSubsystem,
+    GetSubsystems, InjectPanic, ReportSubsystemDetails, RestartSubsystem, ShutdownSupervisor,
+    StopActor, SubsystemState, SubsystemStatus, UnknownSubsystem,
 };
 
 /// How often subsystems are checked for a closed mailbox.
@@ -34,6 +34,7 @@ struct Entry {
     last_error: Option<String>,
     started: Instant,
     operator_restart: bool,
+    details: Option<serde_json::Value>,
 }
 
 /// The actor. See the [module docs](self).
@@ -80,6 +81,7 @@ impl Supervisor {
             last_error: None,
             started: Instant::now(),
             operator_restart: false,
+            details: None,
         });
     }
 
@@ -179,6 +181,7 @@ impl Handler<GetSubsystems> for Supervisor {
             restarts: e.restarts,
             last_error: e.last_error.clone(),
             uptime_seconds: e.started.elapsed().as_secs(),
+            details: e.details.clone(),
         };
         self.entries.iter_mut().map(status).collect()
     }
@@ -208,6 +211,16 @@ impl Handler<crate::messages::supervisor::PanicSubsystem> for Supervisor {
     ) -> Self::Result {
         self.find(&msg.name)?.child.inject_panic();
         Ok(())
+    }
+}
+
+impl Handler<ReportSubsystemDetails> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReportSubsystemDetails, _: &mut Context<Self>) {
+        if let Ok(entry) = self.find(&msg.name) {
+            entry.details = Some(msg.details);
+        }
     }
 }
 

@@ -9,6 +9,7 @@ fn settings() -> MonitorSettings {
     MonitorSettings {
         published_ip: "10.0.0.9".into(),
         default_check_endpoint: "/".into(),
+        ..MonitorSettings::default()
     }
 }
 
