@@ -47,6 +47,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The xDS server could not bind its address (exit code 1).
+    #[error("cannot listen for Envoy xDS on {addr}: {source}")]
+    XdsBind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The gossip ports (TCP and UDP) could not be bound (exit code 1).
     #[error("cannot listen for gossip on {addr}: {source}")]
     GossipBind {
@@ -62,7 +70,9 @@ impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
             StartError::Config(_) | StartError::StaticFile(_) => 2,
-            StartError::HttpBind { .. } | StartError::GossipBind { .. } => 1,
+            StartError::HttpBind { .. }
+            | StartError::GossipBind { .. }
+            | StartError::XdsBind { .. } => 1,
         }
     }
 }
@@ -110,6 +120,7 @@ pub fn start(plan: &NodePlan, clock: SharedClock, log: &Logger) -> Result<NodeHa
     let static_watcher = node.static_watcher(bound.static_initial, &observers);
     let docker_watcher = node.docker_watcher(&observers);
     let gossiper = node.gossiper(bound.gossip, &state_keeper);
+    let _xds_server = node.xds_server(bound.xds, &state_keeper);
     let web_api = node.web_api(bound.http, &state_keeper, &gossiper);
     Ok(NodeHandle {
         http_addr: bound.http_addr,

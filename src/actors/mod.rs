@@ -14,6 +14,7 @@ pub mod state_keeper;
 pub mod static_watcher;
 pub mod tombstone_repeater;
 pub mod web_api;
+pub mod xds_server;
 
 pub use docker_watcher::{DockerWatcher, DockerWatcherSettings};
 pub use health_checker::{HealthChecker, HealthSettings};

@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use super::state::ApiState;
-use crate::messages::GetGossipStats;
 use crate::messages::supervisor::{GetSubsystems, RestartSubsystem, UnknownSubsystem};
+use crate::messages::{GetGossipStats, GetXdsStats};
 use crate::supervisor::{Link, Supervisor};
 
 /// How long `GET /api/admin/gossip` waits for the gossiper (busy, or being replaced).
@@ -32,6 +32,8 @@ pub struct AdminAccess {
     pub token: Option<String>,
     /// The gossiper's statistics; `None` on a node without a gossiper (503).
     pub gossip: Option<Link<GetGossipStats>>,
+    /// The xDS server's statistics; `None` when the gRPC API is off (503).
+    pub xds: Option<Link<GetXdsStats>>,
 }
 
 /// Why a request to the admin API is refused.
@@ -132,6 +134,22 @@ pub(super) async fn gossip(
     let gossiper = gossiper.ok_or_else(ApiError::gossiper_unavailable)?;
     let stats = gossiper.send(GetGossipStats).timeout(GOSSIP_STATS_TIMEOUT);
     let stats = stats.await.map_err(|_| ApiError::gossiper_unavailable())?;
+    Ok(pretty(StatusCode::OK, &stats))
+}
+
+/// `GET /api/admin/envoy`: the xDS server's streams and counters; 503 when it is off or does
+/// not answer in time.
+pub(super) async fn envoy(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let access = admitted(&req, &state)?;
+    let server = access.xds.as_ref();
+    let server = server.ok_or_else(ApiError::xds_server_unavailable)?;
+    let stats = server.send(GetXdsStats).timeout(GOSSIP_STATS_TIMEOUT);
+    let stats = stats
+        .await
+        .map_err(|_| ApiError::xds_server_unavailable())?;
     Ok(pretty(StatusCode::OK, &stats))
 }
 

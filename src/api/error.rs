@@ -107,6 +107,11 @@ impl ApiError {
         &self.message
     }
 
+    /// 503: the xDS server is off or does not answer.
+    pub fn xds_server_unavailable() -> ApiError {
+        ApiError::unavailable("xDS server")
+    }
+
     fn unavailable(what: &str) -> ApiError {
         let text = format!("Service Unavailable - the {what} cannot be reached");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &text, Cors::Omitted)

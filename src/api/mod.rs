@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/subsystems").route(get().to(admin::subsystems)))
         .service(resource("/api/admin/subsystems/{name}/restart").route(post().to(admin::restart)))
         .service(resource("/api/admin/gossip").route(get().to(admin::gossip)))
+        .service(resource("/api/admin/envoy").route(get().to(admin::envoy)))
         .service(api_resource("/api/{segment}"))
         .service(resource("/state.{ext}").route(get().to(catalog::state)))
         .service(resource("/services.{ext}").route(get().to(catalog::services)))

@@ -19,12 +19,14 @@ use crate::actors::gossiper::GossiperSettings;
 use crate::actors::health_checker::HealthSettings;
 use crate::actors::listener_notifier::ListenerSettings;
 use crate::actors::static_watcher::StaticWatcherSettings;
+use crate::actors::xds_server::XdsSettings;
 use crate::catalog::Lifespans;
 use crate::discovery::DiscoverySource;
 use crate::discovery::namer::Namer;
 use crate::gossip::crypto::KeyRing;
 use crate::gossip::membership::MembershipConfig;
 use crate::supervisor::RestartPolicy;
+use crate::xds::XdsOptions;
 
 // Internal timings and limits (no variable sets them).
 
@@ -63,6 +65,20 @@ pub const MAX_JOIN_BACKOFF: Duration = Duration::from_secs(30);
 pub const RESTART_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 /// …up to this.
 pub const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long the xDS server gathers catalogue changes before one build and push.
+pub const XDS_COALESCE: Duration = Duration::from_millis(10);
+/// Most Envoy streams connected at once.
+pub const XDS_MAX_STREAMS: usize = 1024;
+/// Largest request accepted from an Envoy.
+pub const XDS_MAX_MESSAGE: usize = 1024 * 1024;
+/// Responses queued per Envoy stream.
+pub const XDS_STREAM_BUFFER: usize = 8;
+/// How long a response may wait for an Envoy to read before its stream is dropped.
+pub const XDS_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 ping period on xDS connections…
+pub const XDS_KEEPALIVE: Duration = Duration::from_secs(30);
+/// …and how long a ping may go unanswered.
+pub const XDS_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a node runs with, typed. Built by [`NodePlan::new`]; consumed by `node::start`.
 #[derive(Clone, Debug)]
@@ -93,6 +109,8 @@ pub struct NodePlan {
     pub docker_watcher: Option<DockerWatcherSettings>,
     /// The gossip ports and the Gossiper's settings.
     pub gossip: GossipPlan,
+    /// The Envoy xDS server, unless `ENVOY_USE_GRPC_API=false`.
+    pub xds: Option<XdsSettings>,
     /// Settings that were given but have no effect here, as lines for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -150,6 +168,7 @@ impl NodePlan {
                 false => None,
             },
             gossip: gossip_plan(config, &hostname, chosen_ip, published_ip)?,
+            xds: xds_settings(config)?,
             warnings: warnings(config),
             cluster_name: s.cluster_name.clone(),
             hostname,
@@ -310,6 +329,40 @@ fn docker_settings(
         published_ip.to_string(),
         config.services.namer()?,
     ))
+}
+
+/// The xDS server's settings; `None` when `ENVOY_USE_GRPC_API` is false.
+fn xds_settings(config: &Config) -> Result<Option<XdsSettings>, ConfigError> {
+    let e = &config.envoy;
+    if !e.use_grpc_api {
+        return Ok(None);
+    }
+    let options = XdsOptions {
+        bind_ip: parse_ip("ENVOY_BIND_IP", &e.bind_ip)?,
+        use_hostnames: e.use_hostnames,
+    };
+    let bind_ip = parse_ip("ENVOY_GRPC_BIND_IP", &e.grpc_bind_ip)?;
+    Ok(Some(XdsSettings::new(
+        SocketAddr::new(bind_ip, e.grpc_port),
+        options,
+    )))
+}
+
+impl XdsSettings {
+    /// The limits of the table of constants, for `bind` and `options`.
+    pub fn new(bind: SocketAddr, options: XdsOptions) -> XdsSettings {
+        XdsSettings {
+            bind,
+            options,
+            coalesce: XDS_COALESCE,
+            max_streams: XDS_MAX_STREAMS,
+            max_message: XDS_MAX_MESSAGE,
+            stream_buffer: XDS_STREAM_BUFFER,
+            send_timeout: XDS_SEND_TIMEOUT,
+            keepalive: XDS_KEEPALIVE,
+            keepalive_timeout: XDS_KEEPALIVE_TIMEOUT,
+        }
+    }
 }
 
 /// The gossip plan. The advertised IP is `SIDECAR_ADVERTISE_IP`, else the bind IP unless

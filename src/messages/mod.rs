@@ -10,6 +10,7 @@ pub mod health;
 pub mod listeners;
 pub mod state;
 pub mod supervisor;
+pub mod xds;
 
 pub use docker::{DockerStatus, GetDockerStatus};
 pub use events::{ObservedLocalServices, StateChanged};
@@ -20,3 +21,4 @@ pub use state::{
     ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot,
     RepeatTombstone, SetMembers, Subscribe,
 };
+pub use xds::{GetXdsStats, XdsProtocol, XdsStats, XdsStreamEvent};

@@ -1,5 +1,5 @@
 //! One incremental (delta) ADS stream: subscriptions, what Envoy has, nonces, ACK and NACK
-//! (docs/COMPATIBILITY.md, "Envoy").
+//! (docs/COMPATIBILITY.md §18).
 //!
 //! Per type the stream remembers the version of every resource it sent (or Envoy said it had
 //! when it reconnected), and sends only the resources whose version differs, plus the names of

@@ -1,6 +1,6 @@
 //! Envoy's v3 xDS, the decisions: which clusters, endpoints and listeners the catalogue makes
 //! ([`resources`]), and what each ADS stream sends and when, state-of-the-world ([`sotw`]) and
-//! incremental ([`delta`]) (docs/COMPATIBILITY.md, "Envoy").
+//! incremental ([`delta`]) (docs/COMPATIBILITY.md §18).
 //!
 //! Pure: no actix, tokio, sockets or clock. The resources are built once per catalogue change
 //! and shared by every stream; a stream's state machine takes Envoy's requests and the current

@@ -1,5 +1,5 @@
-//! The clusters, endpoints and listeners one catalogue makes for Envoy (docs/COMPATIBILITY.md,
-//! "Envoy"), each encoded once and versioned by its bytes.
+//! The clusters, endpoints and listeners one catalogue makes for Envoy (docs/COMPATIBILITY.md
+//! §18), each encoded once and versioned by its bytes.
 //!
 //! Only ALIVE records count, taken oldest `Updated` first. Each port with a service port in
 //! 1–65535 names a resource `<service>:<ServicePort>`: an EDS cluster, its load assignment

@@ -1,5 +1,5 @@
-//! One state-of-the-world ADS stream: versions, nonces, ACK and NACK (docs/COMPATIBILITY.md,
-//! "Envoy").
+//! One state-of-the-world ADS stream: versions, nonces, ACK and NACK (docs/COMPATIBILITY.md
+//! §18).
 //!
 //! Per type, at most one response is in flight: a response answers an open request, and the
 //! next request (Envoy's ACK or NACK, which carries the response's nonce) opens the next one.

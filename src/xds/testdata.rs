@@ -1,4 +1,4 @@
-//! A small catalogue for the xDS tests: the cases of docs/COMPATIBILITY.md, "Envoy".
+//! A small catalogue for the xDS tests: the cases of docs/COMPATIBILITY.md §18.
 
 use std::net::IpAddr;
 

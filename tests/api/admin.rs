@@ -67,6 +67,7 @@ async fn node(gossip: Option<Link<GetGossipStats>>, token: Option<&str>) -> Node
         supervisor: Supervisor::new(RestartPolicy::default(), &log).start(),
         token: token.map(str::to_owned),
         gossip,
+        xds: None,
     };
     Node::start_with_admin(go_catalog(), Some(admin)).await
 }

