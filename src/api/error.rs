@@ -107,6 +107,11 @@ impl ApiError {
         &self.message
     }
 
+    /// 404 from `/v1/registration/…`, with Go's message.
+    pub fn envoy_v1(error: crate::xds::v1::V1Error) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, &error.to_string(), Cors::Omitted)
+    }
+
     /// 503: the xDS server is off or does not answer.
     pub fn xds_server_unavailable() -> ApiError {
         ApiError::unavailable("xDS server")

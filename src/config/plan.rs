@@ -27,6 +27,7 @@ use crate::gossip::crypto::KeyRing;
 use crate::gossip::membership::MembershipConfig;
 use crate::supervisor::RestartPolicy;
 use crate::xds::XdsOptions;
+use crate::xds::v1::V1Options;
 
 // Internal timings and limits (no variable sets them).
 
@@ -111,6 +112,8 @@ pub struct NodePlan {
     pub gossip: GossipPlan,
     /// The Envoy xDS server, unless `ENVOY_USE_GRPC_API=false`.
     pub xds: Option<XdsSettings>,
+    /// Envoy's v1 REST API (`HAPROXY_BIND_IP`, `HAPROXY_USE_HOSTNAMES`, as Go used them).
+    pub envoy_v1: V1Options,
     /// Settings that were given but have no effect here, as lines for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -169,6 +172,10 @@ impl NodePlan {
             },
             gossip: gossip_plan(config, &hostname, chosen_ip, published_ip)?,
             xds: xds_settings(config)?,
+            envoy_v1: V1Options {
+                bind_ip: config.haproxy.bind_ip.clone(),
+                use_hostnames: config.haproxy.use_hostnames,
+            },
             warnings: warnings(config),
             cluster_name: s.cluster_name.clone(),
             hostname,
@@ -346,6 +353,17 @@ fn xds_settings(config: &Config) -> Result<Option<XdsSettings>, ConfigError> {
         SocketAddr::new(bind_ip, e.grpc_port),
         options,
     )))
+}
+
+impl Default for V1Options {
+    /// `HAPROXY_BIND_IP` and `HAPROXY_USE_HOSTNAMES` at their defaults.
+    fn default() -> V1Options {
+        let d = super::HaproxyConfig::default();
+        V1Options {
+            bind_ip: d.bind_ip,
+            use_hostnames: d.use_hostnames,
+        }
+    }
 }
 
 impl XdsSettings {

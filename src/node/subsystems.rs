@@ -220,6 +220,7 @@ impl<'a> Subsystems<'a> {
         if let Ok(addr) = listener.local_addr() {
             settings.bind = addr;
         }
+        settings.envoy_v1 = plan.envoy_v1.clone();
         settings.admin = Some(AdminAccess {
             supervisor: self.supervisor_ctx.address(),
             token: plan.admin_token.clone(),

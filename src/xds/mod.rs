@@ -10,6 +10,7 @@
 pub mod delta;
 pub mod resources;
 pub mod sotw;
+pub mod v1;
 
 #[cfg(test)]
 mod testdata;
