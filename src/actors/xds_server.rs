@@ -384,3 +384,6 @@ impl Handler<GetXdsStats> for XdsServer {
 }
 
 crate::supervised_actor!(XdsServer);
+
+#[cfg(test)]
+mod tests;

@@ -562,6 +562,34 @@ mod tests {
     }
 
     #[test]
+    fn the_xds_server_listens_on_its_own_address_unless_turned_off_and_bad_ips_are_named() {
+        let xds = plan(&[]).unwrap().xds.unwrap();
+        assert_eq!(xds.bind, "0.0.0.0:7776".parse().unwrap());
+        assert_eq!(xds.options.bind_ip, IpAddr::from([192, 168, 168, 168]));
+        let given = [
+            ("ENVOY_GRPC_BIND_IP", "127.0.0.90"),
+            ("ENVOY_GRPC_PORT", "7000"),
+            ("ENVOY_USE_HOSTNAMES", "true"),
+        ];
+        let xds = plan(&given).unwrap().xds.unwrap();
+        assert_eq!(xds.bind, "127.0.0.90:7000".parse().unwrap());
+        assert!(xds.options.use_hostnames);
+        assert!(
+            plan(&[("ENVOY_USE_GRPC_API", "false")])
+                .unwrap()
+                .xds
+                .is_none()
+        );
+        for var in ["ENVOY_BIND_IP", "ENVOY_GRPC_BIND_IP"] {
+            let error = plan(&[(var, "nowhere")]).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!(r#"invalid {var}="nowhere""#)),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
     fn settings_that_have_no_effect_are_named_in_a_warning_and_defaults_are_silent() {
         assert!(plan(&[]).unwrap().warnings.is_empty());
         let given = [

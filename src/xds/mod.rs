@@ -13,7 +13,7 @@ pub mod sotw;
 pub mod v1;
 
 #[cfg(test)]
-mod testdata;
+pub(crate) mod testdata;
 
 pub use resources::{BuildReport, ResourceType, Resources, XdsOptions};
 
