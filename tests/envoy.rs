@@ -145,6 +145,16 @@ impl Setup {
         self.sidecar().get_json("/api/admin/envoy")
     }
 
+    /// Waits until ten requests in a row through `service_port` all answer 200 with `body`.
+    fn only_routes_to(&self, service_port: u16, body: &str) {
+        let addr = self.listener(service_port);
+        eventually(WAIT, &format!("Envoy routes {addr} only to {body}"), || {
+            let answers: Vec<_> = (0..10).filter_map(|_| get(addr)).collect();
+            let all = answers.len() == 10 && answers.iter().all(|a| *a == (200, body.to_owned()));
+            all.then_some(())
+        });
+    }
+
     /// Waits until a request through `service_port` answers 200 with `body`.
     fn routes_to(&self, service_port: u16, body: &str) {
         let addr = self.listener(service_port);
@@ -152,6 +162,37 @@ impl Setup {
             (get(addr) == Some((200, body.to_owned()))).then_some(())
         });
     }
+}
+
+/// `http` service `web` on two backends (web-1, web-2, port 18080) and `tcp` service `db`
+/// (port 15432), behind an Envoy speaking `api_type`.
+fn web_twice_and_db(last_octet: u8, api_type: &str) -> (Setup, [Backend; 3]) {
+    let ip = IpAddr::from([127, 0, 0, last_octet]);
+    let backends = ["web-1", "web-2", "db"].map(|name| Backend::start(ip, name));
+    let services = [
+        entry("web", &backends[0], 18080, "http"),
+        entry("web", &backends[1], 18080, "http"),
+        entry("db", &backends[2], 15432, "tcp"),
+    ];
+    (Setup::start(last_octet, &services, api_type), backends)
+}
+
+/// `http` service `web` (port 18080) routed through an Envoy, and the backend of a service
+/// `api` not yet in the catalogue.
+fn web_routed(last_octet: u8) -> (Setup, Backend, Backend) {
+    let ip = IpAddr::from([127, 0, 0, last_octet]);
+    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
+    let setup = Setup::start(last_octet, &[entry("web", &web, 18080, "http")], "GRPC");
+    setup.routes_to(18080, "web");
+    (setup, web, api)
+}
+
+/// `web` and `api` (port 18081, `mode`).
+fn web_and_api(web: &Backend, api: &Backend, mode: &str) -> [Value; 2] {
+    [
+        entry("web", web, 18080, "http"),
+        entry("api", api, 18081, mode),
+    ]
 }
 
 /// `GET /` on `addr`; `None` when it cannot connect or the answer is not HTTP.
@@ -257,58 +298,29 @@ fn envoy_stream(setup: &Setup) -> Option<Value> {
 
 #[test]
 fn http_and_tcp_through_envoy_reach_the_alive_backends_and_an_unhealthy_one_leaves() {
-    let ip = IpAddr::from([127, 0, 0, 80]);
-    let (one, two, db) = (
-        Backend::start(ip, "web-1"),
-        Backend::start(ip, "web-2"),
-        Backend::start(ip, "db"),
-    );
-    let services = [
-        entry("web", &one, 18080, "http"),
-        entry("web", &two, 18080, "http"),
-        entry("db", &db, 15432, "tcp"),
-    ];
-    let setup = Setup::start(80, &services, "GRPC");
+    let (setup, [one, _two, _db]) = web_twice_and_db(80, "GRPC");
     setup.routes_to(18080, "web-1");
     setup.routes_to(18080, "web-2");
     setup.routes_to(15432, "db");
     one.set_failing(true);
     // Once web-1 is UNHEALTHY and Envoy has its endpoints, every request reaches web-2.
-    eventually(WAIT, "only web-2 answers", || {
-        let answers: Vec<_> = (0..10).filter_map(|_| get(setup.listener(18080))).collect();
-        answers
-            .iter()
-            .all(|a| *a == (200, "web-2".to_owned()))
-            .then_some(())
-    });
+    setup.only_routes_to(18080, "web-2");
 }
 
 #[test]
 fn a_new_service_gets_its_listener() {
-    let ip = IpAddr::from([127, 0, 0, 81]);
-    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
-    let setup = Setup::start(81, &[entry("web", &web, 18080, "http")], "GRPC");
-    setup.routes_to(18080, "web");
+    let (setup, web, api) = web_routed(81);
     assert!(get(setup.listener(18081)).is_none(), "no listener yet");
-    setup.set_services(&[
-        entry("web", &web, 18080, "http"),
-        entry("api", &api, 18081, "ws"),
-    ]);
+    setup.set_services(&web_and_api(&web, &api, "ws"));
     setup.routes_to(18081, "api");
     setup.routes_to(18080, "web");
 }
 
 #[test]
 fn after_the_daemon_restarts_envoy_reconnects_and_routes_again() {
-    let ip = IpAddr::from([127, 0, 0, 82]);
-    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
-    let mut setup = Setup::start(82, &[entry("web", &web, 18080, "http")], "GRPC");
-    setup.routes_to(18080, "web");
+    let (mut setup, web, api) = web_routed(82);
     drop(setup.sidecar.take());
-    setup.set_services(&[
-        entry("web", &web, 18080, "http"),
-        entry("api", &api, 18081, "http"),
-    ]);
+    setup.set_services(&web_and_api(&web, &api, "http"));
     setup.sidecar = Some(Sidecar::start(&setup.env, &[]));
     eventually(WAIT, "Envoy reconnected", || envoy_stream(&setup));
     setup.routes_to(18081, "api");
@@ -317,10 +329,7 @@ fn after_the_daemon_restarts_envoy_reconnects_and_routes_again() {
 
 #[test]
 fn restarting_the_xds_server_from_the_admin_api_drops_the_streams_and_envoy_resynchronises() {
-    let ip = IpAddr::from([127, 0, 0, 83]);
-    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
-    let setup = Setup::start(83, &[entry("web", &web, 18080, "http")], "GRPC");
-    setup.routes_to(18080, "web");
+    let (setup, web, api) = web_routed(83);
     eventually(WAIT, "Envoy connected", || envoy_stream(&setup));
     let path = "/api/admin/subsystems/xds_server/restart";
     let (status, body) =
@@ -336,27 +345,13 @@ fn restarting_the_xds_server_from_the_admin_api_drops_the_streams_and_envoy_resy
     eventually(WAIT, "Envoy reconnected to the new instance", || {
         envoy_stream(&setup)
     });
-    setup.set_services(&[
-        entry("web", &web, 18080, "http"),
-        entry("api", &api, 18081, "http"),
-    ]);
+    setup.set_services(&web_and_api(&web, &api, "http"));
     setup.routes_to(18081, "api");
 }
 
 #[test]
 fn an_envoy_on_the_delta_protocol_is_sent_only_the_changed_resources() {
-    let ip = IpAddr::from([127, 0, 0, 84]);
-    let (one, two, db) = (
-        Backend::start(ip, "web-1"),
-        Backend::start(ip, "web-2"),
-        Backend::start(ip, "db"),
-    );
-    let services = [
-        entry("web", &one, 18080, "http"),
-        entry("web", &two, 18080, "http"),
-        entry("db", &db, 15432, "tcp"),
-    ];
-    let setup = Setup::start(84, &services, "DELTA_GRPC");
+    let (setup, [one, _two, _db]) = web_twice_and_db(84, "DELTA_GRPC");
     setup.routes_to(18080, "web-1");
     setup.routes_to(15432, "db");
     let stream = eventually(WAIT, "a delta stream", || envoy_stream(&setup));
@@ -373,27 +368,15 @@ fn an_envoy_on_the_delta_protocol_is_sent_only_the_changed_resources() {
         assert_eq!(sent["names"], json!(["web:18080"]), "{after}");
         assert_eq!(sent["removed"], json!([]), "{after}");
     }
-    eventually(WAIT, "only web-2 answers", || {
-        let answers: Vec<_> = (0..10).filter_map(|_| get(setup.listener(18080))).collect();
-        answers
-            .iter()
-            .all(|a| *a == (200, "web-2".to_owned()))
-            .then_some(())
-    });
+    setup.only_routes_to(18080, "web-2");
 }
 
 #[test]
 fn a_listener_envoy_rejects_is_logged_and_the_previous_configuration_keeps_serving() {
-    let ip = IpAddr::from([127, 0, 0, 85]);
-    let (web, api) = (Backend::start(ip, "web"), Backend::start(ip, "api"));
-    let setup = Setup::start(85, &[entry("web", &web, 18080, "http")], "GRPC");
-    setup.routes_to(18080, "web");
+    let (setup, web, api) = web_routed(85);
     // Something else holds the port the new listener wants: Envoy cannot bind it.
     let squatter = TcpListener::bind(setup.listener(18081)).unwrap();
-    setup.set_services(&[
-        entry("web", &web, 18080, "http"),
-        entry("api", &api, 18081, "http"),
-    ]);
+    setup.set_services(&web_and_api(&web, &api, "http"));
     let sidecar = setup.sidecar();
     eventually(WAIT, "the NACK is logged", || {
         sidecar

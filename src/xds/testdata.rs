@@ -104,6 +104,21 @@ pub(crate) fn catalogue() -> ServicesState {
     ])
 }
 
+/// [`catalogue`] with a third ALIVE `web` instance: only web's endpoints differ.
+pub(crate) fn catalogue_with_more_web() -> ServicesState {
+    let mut changed = catalogue();
+    let web = record(
+        "host-d",
+        "d1",
+        "web",
+        "http",
+        9,
+        &[(10003, 8080, "10.0.0.4")],
+    );
+    changed.servers.extend(state(vec![web]).servers);
+    changed
+}
+
 /// The default options: listeners on 192.168.168.168, endpoints by IP.
 pub(crate) fn options() -> XdsOptions {
     XdsOptions {

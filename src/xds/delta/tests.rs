@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use envoy_types::pb::google::rpc::Status;
 
 use super::*;
-use crate::xds::testdata::{catalogue, record, resources_of, state};
+use crate::xds::testdata::{catalogue, catalogue_with_more_web, resources_of};
 
 fn request(kind: ResourceType, subscribe: &[&str], nonce: &str) -> DeltaDiscoveryRequest {
     DeltaDiscoveryRequest {
@@ -23,17 +23,7 @@ fn with_db_gone() -> Resources {
 }
 
 fn with_more_web() -> Resources {
-    let mut changed = catalogue();
-    let web = record(
-        "host-d",
-        "d1",
-        "web",
-        "http",
-        9,
-        &[(10003, 8080, "10.0.0.4")],
-    );
-    changed.servers.extend(state(vec![web]).servers);
-    resources_of(&changed)
+    resources_of(&catalogue_with_more_web())
 }
 
 /// Subscribes to every cluster and acknowledges the first response.

@@ -14,7 +14,9 @@ use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 
 use super::*;
-use crate::xds::testdata::{catalogue, options, record, resources_of, state};
+use crate::xds::testdata::{
+    catalogue, catalogue_with_more_web, options, record, resources_of, state,
+};
 
 fn decode<T: Message + Name + Default>(any: &Any) -> T {
     assert_eq!(any.type_url, T::type_url());
@@ -241,17 +243,7 @@ fn listeners_bind_the_configured_address_and_endpoints_may_be_resolved_hostnames
 fn the_same_catalogue_builds_the_same_versions_and_a_change_touches_only_its_resources() {
     let before = resources_of(&catalogue());
     assert_eq!(before, resources_of(&catalogue()));
-    let mut changed = catalogue();
-    let web = record(
-        "host-d",
-        "d1",
-        "web",
-        "http",
-        9,
-        &[(10003, 8080, "10.0.0.4")],
-    );
-    changed.servers.extend(state(vec![web]).servers);
-    let after = resources_of(&changed);
+    let after = resources_of(&catalogue_with_more_web());
     for kind in ResourceType::ALL {
         let differing: Vec<&String> = after
             .of(kind)

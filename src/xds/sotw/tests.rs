@@ -1,7 +1,7 @@
 use envoy_types::pb::google::rpc::Status;
 
 use super::*;
-use crate::xds::testdata::{catalogue, record, resources_of, state};
+use crate::xds::testdata::{catalogue, catalogue_with_more_web, resources_of};
 
 fn request(kind: ResourceType, names: &[&str], version: &str, nonce: &str) -> DiscoveryRequest {
     DiscoveryRequest {
@@ -25,17 +25,7 @@ fn nack(kind: ResourceType, version: &str, nonce: &str) -> DiscoveryRequest {
 }
 
 fn more_web() -> Resources {
-    let mut changed = catalogue();
-    let web = record(
-        "host-d",
-        "d1",
-        "web",
-        "http",
-        9,
-        &[(10003, 8080, "10.0.0.4")],
-    );
-    changed.servers.extend(state(vec![web]).servers);
-    resources_of(&changed)
+    resources_of(&catalogue_with_more_web())
 }
 
 #[test]
