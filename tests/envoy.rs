@@ -95,6 +95,16 @@ impl Setup {
     /// Starts the daemon with `services` and an Envoy speaking `api_type` (`GRPC` or
     /// `DELTA_GRPC`) to it.
     fn start(last_octet: u8, services: &[Value], api_type: &str) -> Setup {
+        Setup::start_with(last_octet, services, api_type, &[])
+    }
+
+    /// [`Setup::start`] with `extra` settings for the daemon.
+    fn start_with(
+        last_octet: u8,
+        services: &[Value],
+        api_type: &str,
+        extra: &[(&str, &str)],
+    ) -> Setup {
         let ip = IpAddr::from([127, 0, 0, last_octet]);
         let dir = tempfile::tempdir().unwrap();
         let mut env = base_env();
@@ -111,6 +121,9 @@ impl Setup {
             ("SIDECAR_HEALTH_TIMEOUT", "200ms".to_owned()),
         ] {
             env.insert(key.to_owned(), value);
+        }
+        for (key, value) in extra {
+            env.insert((*key).to_owned(), (*value).to_owned());
         }
         let sidecar = Sidecar::start(&env, &[]);
         let envoy = Envoy::start(dir.path(), ip, api_type);
@@ -392,4 +405,237 @@ fn a_listener_envoy_rejects_is_logged_and_the_previous_configuration_keeps_servi
     assert!(envoy_log.contains("rejected"), "{envoy_log}");
     assert_eq!(get(setup.listener(18080)), Some((200, "web".to_owned())));
     drop(squatter);
+}
+
+/// Measurements for BENCHMARKS.md, not checks: `#[ignore]`d, they print figures. Run with
+/// `cargo test --release --test envoy -- --ignored --nocapture --test-threads 1`.
+#[allow(clippy::print_stdout, reason = "measurements print their figures")]
+mod measurements {
+    use std::time::Instant;
+
+    use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
+    use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+    use tokio::sync::mpsc;
+    use tokio_stream::wrappers::ReceiverStream;
+
+    use super::*;
+
+    const SERVICES: u16 = 100;
+    const FIRST_PORT: u16 = 20000;
+
+    /// 100 http services of two instances each (`svc-<i>` on port 20000 + i, backends
+    /// `a-<i>` and `b-<i>`).
+    fn hundred_services(ip: IpAddr) -> (Vec<Value>, Vec<[Backend; 2]>) {
+        let mut entries = Vec::new();
+        let mut backends = Vec::new();
+        for i in 0..SERVICES {
+            let pair = [
+                Backend::start(ip, &format!("a-{i}")),
+                Backend::start(ip, &format!("b-{i}")),
+            ];
+            for backend in &pair {
+                entries.push(entry(&format!("svc-{i}"), backend, FIRST_PORT + i, "http"));
+            }
+            backends.push(pair);
+        }
+        (entries, backends)
+    }
+
+    /// The record ID of the instance of `svc-<i>` on `backend`.
+    fn record_id(sidecar: &Sidecar, i: u16, backend: &Backend) -> String {
+        let doc = sidecar.get_json("/api/services.json");
+        let records = doc["Services"][format!("svc-{i}")]
+            .as_array()
+            .unwrap()
+            .clone();
+        let port = i64::from(backend.addr.port());
+        let record = records
+            .iter()
+            .find(|r| r["Ports"][0]["Port"] == port)
+            .unwrap();
+        record["ID"].as_str().unwrap().to_owned()
+    }
+
+    fn percentile(sorted: &[Duration], p: f64) -> Duration {
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+
+    /// Drains one instance of each of the 100 services in turn and measures, from the drain
+    /// request, when Envoy last routed a request to it (requests back to back on new
+    /// connections, until 50 in a row reach the other instance).
+    #[test]
+    #[ignore = "a measurement for BENCHMARKS.md"]
+    fn change_to_envoy_routing_with_100_services() {
+        let ip = IpAddr::from([127, 0, 0, 90]);
+        let (entries, backends) = hundred_services(ip);
+        let setup = Setup::start(90, &entries, "GRPC");
+        for i in 0..SERVICES {
+            setup.routes_to(FIRST_PORT + i, &format!("a-{i}"));
+        }
+        let mut latencies = Vec::new();
+        for (i, [a, _]) in (0..SERVICES).zip(&backends) {
+            let id = record_id(setup.sidecar(), i, a);
+            let listener = setup.listener(FIRST_PORT + i);
+            let (old, new) = (format!("a-{i}"), format!("b-{i}"));
+            let path = format!("/api/services/{id}/drain");
+            let start = Instant::now();
+            let (status, _) =
+                common::http_call(setup.sidecar().http, "POST", &path, "Content-Length: 0\r\n");
+            assert_eq!(status, 202);
+            let (mut last_old, mut in_a_row) = (Duration::ZERO, 0);
+            while in_a_row < 50 {
+                let answer = get(listener).map(|(_, body)| body);
+                let at = start.elapsed();
+                if answer.as_deref() == Some(old.as_str()) {
+                    (last_old, in_a_row) = (at, 0);
+                } else if answer.as_deref() == Some(new.as_str()) {
+                    in_a_row += 1;
+                }
+                assert!(at < Duration::from_secs(10), "service {i} never switched");
+            }
+            latencies.push(last_old);
+        }
+        latencies.sort();
+        println!(
+            "change -> Envoy routing, {} services: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            SERVICES,
+            percentile(&latencies, 50.0).as_secs_f64() * 1e3,
+            percentile(&latencies, 99.0).as_secs_f64() * 1e3,
+            latencies.last().unwrap().as_secs_f64() * 1e3,
+        );
+    }
+
+    /// A stand-in Envoy for load: one state-of-the-world stream subscribed to every cluster,
+    /// load assignment and listener, acknowledging every response. Counts the responses.
+    async fn load_client(
+        ads: SocketAddr,
+        names: Vec<String>,
+        count: Arc<std::sync::atomic::AtomicU64>,
+    ) {
+        let url = format!("http://{ads}");
+        let mut grpc = AggregatedDiscoveryServiceClient::connect(url)
+            .await
+            .unwrap();
+        let (requests, outbound) = mpsc::channel(8);
+        for kind in [
+            "envoy.config.cluster.v3.Cluster",
+            "envoy.config.endpoint.v3.ClusterLoadAssignment",
+            "envoy.config.listener.v3.Listener",
+        ] {
+            let endpoints = kind.contains("ClusterLoadAssignment");
+            let ask = DiscoveryRequest {
+                type_url: format!("type.googleapis.com/{kind}"),
+                resource_names: if endpoints { names.clone() } else { Vec::new() },
+                ..Default::default()
+            };
+            requests.send(ask).await.unwrap();
+        }
+        let stream = grpc.stream_aggregated_resources(ReceiverStream::new(outbound));
+        let mut responses = stream.await.unwrap().into_inner();
+        while let Ok(Some(response)) = responses.message().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            let endpoints = response.type_url.contains("ClusterLoadAssignment");
+            let ack = DiscoveryRequest {
+                type_url: response.type_url.clone(),
+                version_info: response.version_info.clone(),
+                response_nonce: response.nonce.clone(),
+                resource_names: if endpoints { names.clone() } else { Vec::new() },
+                ..Default::default()
+            };
+            if requests.send(ack).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// CPU ticks (user + system) and resident set of a process.
+    fn usage(pid: u32) -> (u64, u64, u64) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kib = |key: &str| {
+            let line = status.lines().find(|l| l.starts_with(key)).unwrap();
+            line.split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        (ticks, kib("VmRSS:"), kib("VmHWM:"))
+    }
+
+    /// 100 services, `STREAMS` ADS streams (load clients, plus the one real Envoy), and 10
+    /// catalogue changes a second for 30 s (a service added to and removed from the static
+    /// file, re-read every 100 ms): the daemon's CPU and memory.
+    #[test]
+    #[ignore = "a measurement for BENCHMARKS.md"]
+    fn daemon_cpu_and_memory_with_50_streams_at_10_changes_a_second() {
+        let streams: usize = std::env::var("STREAMS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(50);
+        let ip = IpAddr::from([127, 0, 0, 91]);
+        let (entries, _backends) = hundred_services(ip);
+        let extra = [("STATIC_RELOAD_INTERVAL", "100ms")];
+        let setup = Setup::start_with(91, &entries, "GRPC", &extra);
+        setup.routes_to(FIRST_PORT + SERVICES - 1, &format!("a-{}", SERVICES - 1));
+        let names: Vec<String> = (0..SERVICES)
+            .map(|i| format!("svc-{i}:{}", FIRST_PORT + i))
+            .collect();
+        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let ads = SocketAddr::new(ip, ADS_PORT);
+        for _ in 0..streams {
+            runtime.spawn(load_client(ads, names.clone(), Arc::clone(&count)));
+        }
+        eventually(WAIT, "every stream connected", || {
+            let connected = setup.xds_stats()["streams"].as_array()?.len();
+            (connected > streams).then_some(())
+        });
+        let extra_backend = Backend::start(ip, "extra");
+        let with_extra: Vec<Value> = entries
+            .iter()
+            .cloned()
+            .chain([entry("extra", &extra_backend, 21000, "http")])
+            .collect();
+        let pid = setup.sidecar().pid();
+        let builds_before = setup.xds_stats()["builds"].as_u64().unwrap();
+        let responses_before = count.load(Ordering::Relaxed);
+        let (ticks_before, _, _) = usage(pid);
+        let start = Instant::now();
+        let mut toggles = 0u64;
+        while start.elapsed() < Duration::from_secs(30) {
+            let next = start + Duration::from_millis(100 * (toggles + 1));
+            setup.set_services(if toggles.is_multiple_of(2) {
+                &with_extra
+            } else {
+                &entries
+            });
+            toggles += 1;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let (ticks_after, rss, hwm) = usage(pid);
+        let builds = setup.xds_stats()["builds"].as_u64().unwrap() - builds_before;
+        let responses = count.load(Ordering::Relaxed) - responses_before;
+        let cpu = (ticks_after - ticks_before) as f64 / 100.0 / seconds * 100.0;
+        println!(
+            "{streams} load streams + 1 Envoy, {SERVICES} services, {:.1} file edits/s: \
+             {:.1} resource changes/s pushed, {:.0} responses/s received by the load clients, \
+             daemon CPU {cpu:.1}% of one core, RSS {:.1} MB (peak {:.1} MB)",
+            toggles as f64 / seconds,
+            builds as f64 / seconds,
+            responses as f64 / seconds,
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0,
+        );
+        drop(runtime);
+    }
 }

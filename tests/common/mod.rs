@@ -114,6 +114,11 @@ impl Sidecar {
         node
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The log lines so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
