@@ -55,6 +55,8 @@ pub fn base_env() -> BTreeMap<String, String> {
         ("SIDECAR_HOSTNAME", "test-node"),
         ("SIDECAR_DISCOVERY", "static"),
         ("HAPROXY_DISABLE", "true"),
+        // Tests that want the xDS server turn it on with their own address.
+        ("ENVOY_USE_GRPC_API", "false"),
     ] {
         env.insert(k.to_owned(), v.to_owned());
     }
