@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Sidecar, base_env, eventually};
+use common::{Sidecar, base_env, eventually, members, status};
 use foca::{Config, Foca, Member, PostcardCodec, State};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -91,26 +91,6 @@ fn start_in(n: u8, seed: u8, port: u16, cluster: &str, svc: &str, extra: &[(&str
         node: Sidecar::start(&env, &[]),
         _dir: dir,
     }
-}
-
-/// The status of `svc` announced by `host`, as `node` sees it.
-fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
-    let body = node.get_json("/api/services.json");
-    body["Services"][svc]
-        .as_array()?
-        .iter()
-        .find(|s| s["Hostname"] == host)?["Status"]
-        .as_i64()
-}
-
-fn members(node: &Sidecar) -> Vec<String> {
-    let body: Value = node.get_json("/api/services.json");
-    let mut names: Vec<String> = body["ClusterMembers"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 fn names(ns: &[u8]) -> Vec<String> {
