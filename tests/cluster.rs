@@ -13,7 +13,7 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::{Sidecar, Target, base_env, eventually, static_file};
+use common::{Sidecar, Target, base_env, eventually, members, static_file, status};
 use serde_json::Value;
 
 /// A port free for TCP and UDP on every 127.0.0.x used here.
@@ -83,26 +83,6 @@ fn member_with(
         target,
         _dir: dir,
     }
-}
-
-/// The status of `svc` announced by `host`, as `node` sees it.
-fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
-    let body = node.get_json("/api/services.json");
-    body["Services"][svc]
-        .as_array()?
-        .iter()
-        .find(|s| s["Hostname"] == host)?["Status"]
-        .as_i64()
-}
-
-fn members(node: &Sidecar) -> Vec<String> {
-    let body: Value = node.get_json("/api/services.json");
-    let mut names: Vec<String> = body["ClusterMembers"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 const ALIVE: i64 = 0;
