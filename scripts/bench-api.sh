@@ -4,6 +4,8 @@
 # target and the node, waits until all 200 are ALIVE, then
 # measures RSS and runs wrk against the API. Needs `wrk` (apt-get install wrk).
 # Usage: scripts/bench-api.sh [duration-seconds]   (prints a Markdown table)
+# PROFILE=release builds the release profile instead of dist; SIDECAR_BIN=path runs that
+# binary instead of building one (to compare two builds under the same conditions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -13,8 +15,11 @@ work=$(mktemp -d)
 cleanup() { kill "${node_pid:-}" "${target_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-cargo build --profile dist --locked --quiet --bin sidecar --example okserver
-target/dist/examples/okserver "$TARGET" & target_pid=$!
+PROFILE=${PROFILE:-dist}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+cargo build --profile "$PROFILE" --locked --quiet --bin sidecar --example okserver
+BIN=${SIDECAR_BIN:-$TARGET_DIR/$PROFILE/sidecar}
+"$TARGET_DIR/$PROFILE/examples/okserver" "$TARGET" & target_pid=$!
 
 python3 - "$work/static.json" "$TARGET" <<'PY'
 import json, sys
@@ -30,7 +35,7 @@ PY
 env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
   SIDECAR_ADVERTISE_IP=127.0.0.1 SIDECAR_HTTP_BIND_IP=127.0.0.1 SIDECAR_HTTP_PORT=$PORT \
   SIDECAR_HOSTNAME=bench HAPROXY_DISABLE=true SIDECAR_LOGGING_LEVEL=warn \
-  target/dist/sidecar 2>"$work/node.log" & node_pid=$!
+  "$BIN" 2>"$work/node.log" & node_pid=$!
 
 alive() { curl -sf "http://127.0.0.1:$PORT/api/state.json" | grep -o '"Status":0' | wc -l; }
 for _ in $(seq 1 100); do [ "$(alive)" -ge 200 ] && break; sleep 0.1; done
