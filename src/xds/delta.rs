@@ -14,7 +14,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, Resource,
 };
 
-use super::resources::{ResourceType, Resources};
+use super::resources::{Entry, ResourceType, Resources};
 use super::{MAX_NAMES_PER_TYPE, Received, Rejection, Sent, version_of};
 
 /// The name that subscribes to every resource of a type.
@@ -97,35 +97,11 @@ impl DeltaStream {
         if state.in_flight.is_some() {
             return None;
         }
-        let all = resources.of(kind);
-        let wanted = |name: &String| state.wildcard || state.names.contains(name);
-        let changed: Vec<Resource> = all
-            .iter()
-            .filter(|(name, entry)| wanted(name) && state.known.get(*name) != Some(&entry.version))
-            .map(|(name, entry)| Resource {
-                name: name.clone(),
-                version: entry.version.clone(),
-                resource: Some(entry.body.clone()),
-                ..Default::default()
-            })
-            .collect();
-        let removed: Vec<String> = state
-            .known
-            .keys()
-            .filter(|name| !all.contains_key(*name))
-            .cloned()
-            .collect();
+        let (changed, removed) = state.differences(resources.of(kind));
         if changed.is_empty() && removed.is_empty() && state.answered {
             return None;
         }
-        for resource in &changed {
-            state
-                .known
-                .insert(resource.name.clone(), resource.version.clone());
-        }
-        for name in &removed {
-            state.known.remove(name);
-        }
+        state.take_as_known(&changed, &removed);
         self.nonces += 1;
         let nonce = self.nonces.to_string();
         state.in_flight = Some(nonce.clone());
@@ -150,6 +126,42 @@ impl DeltaStream {
             ..Default::default()
         };
         Some((response, sent))
+    }
+}
+
+impl TypeState {
+    /// The resources of `all` that Envoy wants and does not have at their version, and the
+    /// names it has that are gone.
+    fn differences(&self, all: &BTreeMap<String, Entry>) -> (Vec<Resource>, Vec<String>) {
+        let wanted = |name: &String| self.wildcard || self.names.contains(name);
+        let changed = all
+            .iter()
+            .filter(|(name, entry)| wanted(name) && self.known.get(*name) != Some(&entry.version))
+            .map(|(name, entry)| Resource {
+                name: name.clone(),
+                version: entry.version.clone(),
+                resource: Some(entry.body.clone()),
+                ..Default::default()
+            })
+            .collect();
+        let removed = self
+            .known
+            .keys()
+            .filter(|name| !all.contains_key(*name))
+            .cloned()
+            .collect();
+        (changed, removed)
+    }
+
+    /// Counts `changed` as known at their versions and `removed` as gone.
+    fn take_as_known(&mut self, changed: &[Resource], removed: &[String]) {
+        for resource in changed {
+            self.known
+                .insert(resource.name.clone(), resource.version.clone());
+        }
+        for name in removed {
+            self.known.remove(name);
+        }
     }
 }
 
