@@ -107,7 +107,8 @@ pub struct SidecarConfig {
     #[serde(with = "serde_go")]
     pub restart_window: Duration,
     /// `SIDECAR_GOSSIP_KEYS` (none), default empty = no encryption: comma list of base64
-    /// AES keys of 16, 24 or 32 bytes. The first encrypts, all decrypt (rotation without
+    /// keys of 16, 24 or 32 bytes (each stretched by HKDF into an XChaCha20-Poly1305 key;
+    /// docs/PROTOCOL.md §7). The first encrypts, all decrypt (rotation without
     /// downtime); with keys, plaintext gossip is refused. Never logged.
     #[serde(deserialize_with = "string_list")]
     pub gossip_keys: Vec<String>,

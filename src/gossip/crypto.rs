@@ -12,7 +12,7 @@
 //! each sender at 2^32 messages, and every receiver must derive and cache a key per sender,
 //! a cache an outsider can churn with made-up names). It costs 12 more bytes per frame.
 //!
-//! Keys are 16, 24 or 32 bytes (the sizes the Go Sidecar's AES keys had, so existing
+//! Keys are 16, 24 or 32 bytes (the AES key sizes this daemon accepted before, so existing
 //! configurations stay valid); each is stretched with HKDF-SHA256 into the 32-byte cipher
 //! key. The FIRST key seals; every key is tried to open, so a cluster rotates keys without
 //! downtime: add the new key second on every node, then move it first, then drop the old
