@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod follower;
 pub mod gossip;
 pub mod haproxy;
 pub mod health;

@@ -390,7 +390,7 @@ pub fn run(config: Config, log: Logger) -> ExitCode {
 }
 
 /// Resolves on the first SIGTERM or SIGINT (Ctrl-C) and says which.
-async fn wait_for_termination() -> &'static str {
+pub(crate) async fn wait_for_termination() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => tokio::select! {

@@ -605,3 +605,88 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// The seeds' haproxy-api setup as a mode of the binary: a node without HAProxy, and
+/// `sidecar haproxy --from <its API>` managing HAProxy from the node's watch stream.
+#[test]
+fn the_remote_mode_routes_the_traffic_of_another_nodes_watch_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _a_failing) = named_target("a");
+    let (b, b_failing) = named_target("b");
+    let entry = |target: SocketAddr| {
+        serde_json::json!({
+            "Service": {"Name": "api", "Image": "api:1", "ProxyMode": "http",
+                "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": 18094,
+                    "IP": target.ip().to_string()}]},
+            "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
+        })
+    };
+    let services = serde_json::json!([entry(a), entry(b)]);
+    std::fs::write(dir.path().join("static.json"), services.to_string()).unwrap();
+    std::fs::write(dir.path().join("template.cfg"), NODE_TEMPLATE).unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let mut node_env = common::base_env();
+    node_env.insert("STATIC_CONFIG_FILE".into(), path("static.json"));
+    node_env.insert("SIDECAR_HEALTH_INTERVAL".into(), "200ms".into());
+    node_env.insert("SIDECAR_HEALTH_TIMEOUT".into(), "150ms".into());
+    let node = common::Sidecar::start(&node_env, &[]);
+
+    let mut env = common::base_env();
+    for (k, v) in [
+        ("HAPROXY_BIND_IP", "127.0.0.29".to_owned()),
+        ("HAPROXY_CONFIG_FILE", path("haproxy.cfg")),
+        ("HAPROXY_PID_FILE", path("haproxy.pid")),
+        ("HAPROXY_TEMPLATE_FILE", path("template.cfg")),
+        ("HAPROXY_USER", String::new()),
+    ] {
+        env.insert(k.to_owned(), v);
+    }
+    let _haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
+    let from = format!("http://{}", node.http);
+    let (follower, logs) = common::spawn(&env, &["haproxy", "--from", &from]);
+    let _follower = ChildOnDrop(follower);
+    let front: SocketAddr = "127.0.0.29:18094".parse().unwrap();
+    let long = Duration::from_secs(20);
+    let text = || logs.lock().unwrap().join("\n");
+    common::eventually(long, "both instances are routed", || {
+        routes_to(front, &["a", "b"]).then_some(())
+    });
+    b_failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    common::eventually(long, "the failing instance leaves", || {
+        routes_to(front, &["a"]).then_some(())
+    });
+    assert!(text().contains("HAProxy follower started"), "{}", text());
+
+    // The node restarts with other services: the follower reconnects and resumes from the
+    // full state it sends first.
+    let port = node.http.port().to_string();
+    drop(node);
+    let services = serde_json::json!([{
+        "Service": {"Name": "other", "Image": "other:1", "ProxyMode": "http",
+            "Ports": [{"Type": "tcp", "Port": a.port(), "ServicePort": 18095,
+                "IP": a.ip().to_string()}]},
+        "Check": {"Type": "HttpGet", "Args": format!("http://{a}/health")}
+    }]);
+    std::fs::write(dir.path().join("static.json"), services.to_string()).unwrap();
+    node_env.insert("SIDECAR_HTTP_PORT".into(), port);
+    let _node = common::Sidecar::start(&node_env, &[]);
+    let other: SocketAddr = "127.0.0.29:18095".parse().unwrap();
+    common::eventually(long, "the restarted node's service is routed", || {
+        routes_to(other, &["a"]).then_some(())
+    });
+    assert_eq!(
+        get_blocking(front),
+        None,
+        "the service gone with the node is not"
+    );
+}
+
+/// Kills the process this test started, when the test ends.
+struct ChildOnDrop(std::process::Child);
+
+impl Drop for ChildOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -12,6 +12,7 @@ pub mod listener_notifier;
 pub mod state_keeper;
 pub mod static_watcher;
 pub mod tombstone_repeater;
+pub mod watch_follower;
 pub mod web_api;
 
 pub use docker_watcher::{DockerWatcher, DockerWatcherSettings};

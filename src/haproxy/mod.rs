@@ -9,6 +9,7 @@
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod watch_stream;
 
 #[cfg(test)]
 mod tests;
