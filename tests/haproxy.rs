@@ -483,30 +483,51 @@ backend {{ fe.name }}
 {% for server in fe.servers %}\tserver {{ server.name }} {{ server.ip }}:{{ server.port }}
 {% endfor %}{% endfor %}{% endfor %}";
 
-/// A blocking HTTP server answering `name`, or 500 while failing (its health check too).
-fn named_target(name: &'static str) -> (SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
-    use std::io::{Read, Write};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let listener = std::net::TcpListener::bind(format!("{BACKEND_IP}:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let failing = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&failing);
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().map_while(Result::ok) {
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let status = match flag.load(Ordering::SeqCst) {
-                true => "500 Oops",
-                false => "200 OK",
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
-                name.len()
-            );
-        }
-    });
-    (addr, failing)
+/// Writes a static file of one service `name` on `service_port`, an instance per target,
+/// each checked by HttpGet.
+fn write_static(dir: &std::path::Path, name: &str, service_port: u16, targets: &[SocketAddr]) {
+    let entry = |target: &SocketAddr| {
+        serde_json::json!({
+            "Service": {"Name": name, "Image": format!("{name}:1"), "ProxyMode": "http",
+                "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": service_port,
+                    "IP": target.ip().to_string()}]},
+            "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
+        })
+    };
+    let services: Vec<serde_json::Value> = targets.iter().map(entry).collect();
+    let text = serde_json::Value::from(services).to_string();
+    std::fs::write(dir.join("static.json"), text).unwrap();
+}
+
+/// A node's environment: static discovery from `dir`, checks every 200 ms.
+fn node_env(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut env = common::base_env();
+    let file = dir.join("static.json").display().to_string();
+    env.insert("STATIC_CONFIG_FILE".into(), file);
+    env.insert("SIDECAR_HEALTH_INTERVAL".into(), "200ms".into());
+    env.insert("SIDECAR_HEALTH_TIMEOUT".into(), "150ms".into());
+    env
+}
+
+/// Adds the `HAPROXY_*` settings of a manager with its files in `dir`, frontends on `ip` and
+/// the user's template [`NODE_TEMPLATE`] (written to `dir`).
+fn haproxy_env(
+    env: &mut std::collections::BTreeMap<String, String>,
+    dir: &std::path::Path,
+    ip: &str,
+) {
+    std::fs::write(dir.join("template.cfg"), NODE_TEMPLATE).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+    for (k, v) in [
+        ("HAPROXY_DISABLE", "false".to_owned()),
+        ("HAPROXY_BIND_IP", ip.to_owned()),
+        ("HAPROXY_CONFIG_FILE", path("haproxy.cfg")),
+        ("HAPROXY_PID_FILE", path("haproxy.pid")),
+        ("HAPROXY_TEMPLATE_FILE", path("template.cfg")),
+        ("HAPROXY_USER", String::new()),
+    ] {
+        env.insert(k.to_owned(), v);
+    }
 }
 
 /// Blocking `GET /` through `addr`: the body of a 200, else `None`.
@@ -538,34 +559,13 @@ fn routes_to(addr: SocketAddr, names: &[&str]) -> bool {
 #[test]
 fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, _a_failing) = named_target("a");
-    let (b, b_failing) = named_target("b");
-    let entry = |target: SocketAddr| {
-        serde_json::json!({
-            "Service": {"Name": "web", "Image": "web:1", "ProxyMode": "http",
-                "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": 18092,
-                    "IP": target.ip().to_string()}]},
-            "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
-        })
-    };
-    let services = serde_json::json!([entry(a), entry(b)]);
-    std::fs::write(dir.path().join("static.json"), services.to_string()).unwrap();
-    std::fs::write(dir.path().join("template.cfg"), NODE_TEMPLATE).unwrap();
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    let mut env = common::base_env();
-    for (k, v) in [
-        ("STATIC_CONFIG_FILE", path("static.json")),
-        ("SIDECAR_HEALTH_INTERVAL", "200ms".to_owned()),
-        ("SIDECAR_HEALTH_TIMEOUT", "150ms".to_owned()),
-        ("HAPROXY_DISABLE", "false".to_owned()),
-        ("HAPROXY_BIND_IP", "127.0.0.28".to_owned()),
-        ("HAPROXY_CONFIG_FILE", path("haproxy.cfg")),
-        ("HAPROXY_PID_FILE", path("haproxy.pid")),
-        ("HAPROXY_TEMPLATE_FILE", path("template.cfg")),
-        ("HAPROXY_USER", String::new()),
-    ] {
-        env.insert(k.to_owned(), v);
-    }
+    let (a, b) = (
+        common::Target::start_on(BACKEND_IP, "a"),
+        common::Target::start_on(BACKEND_IP, "b"),
+    );
+    write_static(dir.path(), "web", 18092, &[a.addr, b.addr]);
+    let mut env = node_env(dir.path());
+    haproxy_env(&mut env, dir.path(), "127.0.0.28");
     let _haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
     let node = common::Sidecar::start(&env, &[]);
     let front: SocketAddr = "127.0.0.28:18092".parse().unwrap();
@@ -573,11 +573,11 @@ fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads()
     common::eventually(long, "both instances are routed", || {
         routes_to(front, &["a", "b"]).then_some(())
     });
-    b_failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    b.set_failing(true);
     common::eventually(long, "the failing instance leaves", || {
         routes_to(front, &["a"]).then_some(())
     });
-    b_failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    b.set_failing(false);
     common::eventually(long, "it comes back", || {
         routes_to(front, &["a", "b"]).then_some(())
     });
@@ -611,36 +611,16 @@ impl Drop for KillOnDrop {
 #[test]
 fn the_remote_mode_routes_the_traffic_of_another_nodes_watch_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, _a_failing) = named_target("a");
-    let (b, b_failing) = named_target("b");
-    let entry = |target: SocketAddr| {
-        serde_json::json!({
-            "Service": {"Name": "api", "Image": "api:1", "ProxyMode": "http",
-                "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": 18094,
-                    "IP": target.ip().to_string()}]},
-            "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
-        })
-    };
-    let services = serde_json::json!([entry(a), entry(b)]);
-    std::fs::write(dir.path().join("static.json"), services.to_string()).unwrap();
-    std::fs::write(dir.path().join("template.cfg"), NODE_TEMPLATE).unwrap();
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    let mut node_env = common::base_env();
-    node_env.insert("STATIC_CONFIG_FILE".into(), path("static.json"));
-    node_env.insert("SIDECAR_HEALTH_INTERVAL".into(), "200ms".into());
-    node_env.insert("SIDECAR_HEALTH_TIMEOUT".into(), "150ms".into());
+    let (a, b) = (
+        common::Target::start_on(BACKEND_IP, "a"),
+        common::Target::start_on(BACKEND_IP, "b"),
+    );
+    write_static(dir.path(), "api", 18094, &[a.addr, b.addr]);
+    let mut node_env = node_env(dir.path());
     let node = common::Sidecar::start(&node_env, &[]);
-
     let mut env = common::base_env();
-    for (k, v) in [
-        ("HAPROXY_BIND_IP", "127.0.0.29".to_owned()),
-        ("HAPROXY_CONFIG_FILE", path("haproxy.cfg")),
-        ("HAPROXY_PID_FILE", path("haproxy.pid")),
-        ("HAPROXY_TEMPLATE_FILE", path("template.cfg")),
-        ("HAPROXY_USER", String::new()),
-    ] {
-        env.insert(k.to_owned(), v);
-    }
+    haproxy_env(&mut env, dir.path(), "127.0.0.29");
+    env.insert("HAPROXY_DISABLE".into(), "true".into()); // ignored in this mode
     let _haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
     let from = format!("http://{}", node.http);
     let (follower, logs) = common::spawn(&env, &["haproxy", "--from", &from]);
@@ -651,7 +631,7 @@ fn the_remote_mode_routes_the_traffic_of_another_nodes_watch_stream() {
     common::eventually(long, "both instances are routed", || {
         routes_to(front, &["a", "b"]).then_some(())
     });
-    b_failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    b.set_failing(true);
     common::eventually(long, "the failing instance leaves", || {
         routes_to(front, &["a"]).then_some(())
     });
@@ -661,13 +641,7 @@ fn the_remote_mode_routes_the_traffic_of_another_nodes_watch_stream() {
     // full state it sends first.
     let port = node.http.port().to_string();
     drop(node);
-    let services = serde_json::json!([{
-        "Service": {"Name": "other", "Image": "other:1", "ProxyMode": "http",
-            "Ports": [{"Type": "tcp", "Port": a.port(), "ServicePort": 18095,
-                "IP": a.ip().to_string()}]},
-        "Check": {"Type": "HttpGet", "Args": format!("http://{a}/health")}
-    }]);
-    std::fs::write(dir.path().join("static.json"), services.to_string()).unwrap();
+    write_static(dir.path(), "other", 18095, &[a.addr]);
     node_env.insert("SIDECAR_HTTP_PORT".into(), port);
     let _node = common::Sidecar::start(&node_env, &[]);
     let other: SocketAddr = "127.0.0.29:18095".parse().unwrap();
