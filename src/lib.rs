@@ -10,12 +10,13 @@
 //!                          StateChanged(Arc<Snapshot>) ◄───────────────────────────┘
 //!                                  │
 //!                                  ├──► WebApi (JSON API, /api/watch streams)
+//!                                  ├──► HaproxyManager ──runtime API / reload──► HAProxy
 //!                                  └──► ListenerNotifier ──POST──► listener URLs
 //! ```
 //!
-//! Pure cores: [`catalog`], [`discovery`], [`health`], [`listeners`], [`config`]. Actors:
-//! [`actors`], their messages: [`messages`]. [`node`] wires one node together for `main` and
-//! for tests.
+//! Pure cores: [`catalog`], [`discovery`], [`health`], [`listeners`], [`haproxy`],
+//! [`config`]. Actors: [`actors`], their messages: [`messages`]. [`node`] wires one node
+//! together for `main` and for tests; [`follower`] runs `sidecar haproxy --from URL`.
 #![forbid(unsafe_code)]
 
 pub mod actors;
