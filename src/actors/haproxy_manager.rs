@@ -4,7 +4,7 @@
 //! Does: follow the StateKeeper's [`StateChanged`], coalesce a burst of changes (a change
 //! after a quiet spell is applied at once; those that follow within `debounce` of an
 //! application start are applied together once it is over), build the [`ProxyModel`], and apply what the pure
-//! [`plan`] decides: nothing when the routing is unchanged, runtime-API commands when only
+//! [`plan()`] decides: nothing when the routing is unchanged, runtime-API commands when only
 //! servers of known backends change, else render → verify → replace → reload. Report its
 //! counts to the supervisor (the admin API's `details`).
 //! Does not: stop the node when HAProxy is missing or refuses a configuration. A failure
