@@ -618,6 +618,11 @@ fn the_remote_mode_routes_the_traffic_of_another_nodes_watch_stream() {
     write_static(dir.path(), "api", 18094, &[a.addr, b.addr]);
     let mut node_env = node_env(dir.path());
     let node = common::Sidecar::start(&node_env, &[]);
+    let subsystems = node.get_json("/api/admin/subsystems").to_string();
+    assert!(
+        !subsystems.contains("haproxy_manager"),
+        "HAPROXY_DISABLE: {subsystems}"
+    );
     let mut env = common::base_env();
     haproxy_env(&mut env, dir.path(), "127.0.0.29");
     env.insert("HAPROXY_DISABLE".into(), "true".into()); // ignored in this mode
