@@ -253,7 +253,10 @@ impl HaproxyManager {
                 self.running = Some(Running::after_runtime(model, &not_deleted));
                 self.succeeded(fingerprint);
                 if let Some(err) = file_error {
+                    // HAProxy routes as it should; only its file is behind (a reload would
+                    // write it): counted and shown, not retried on its own.
                     warn!(self.log, "Cannot rewrite the HAProxy configuration file"; "error" => &err);
+                    self.status.failures += 1;
                     self.status.last_error = Some(err);
                 }
             }
