@@ -178,17 +178,31 @@ impl HaproxyManager {
         Renderer::from_source(&source).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Whether the template is the built-in one, the configuration, and (for a user's
-    /// template) its render without the time, which changes only when the routing does.
-    fn render(&mut self, model: &ProxyModel) -> Result<(bool, String, Option<String>), String> {
+    /// What to do for `model`, and the configuration to write unless it is nothing. The
+    /// built-in template is rendered only when the plan needs it; a user's template is
+    /// rendered without the time first (its "routing"), and nothing is done when that render
+    /// did not change.
+    fn decide(
+        &mut self,
+        model: &ProxyModel,
+    ) -> Result<Option<(Plan, String, Option<String>)>, String> {
         let renderer = self.renderer()?;
-        let now = self.clock.now().go_string();
-        let text = renderer.render(model, &now).map_err(|e| e.to_string())?;
         let fingerprint = match renderer.is_builtin() {
             true => None,
             false => Some(renderer.render(model, "").map_err(|e| e.to_string())?),
         };
-        Ok((renderer.is_builtin(), text, fingerprint))
+        let unchanged_user = fingerprint.is_some() && fingerprint == self.fingerprint;
+        let decided = if unchanged_user {
+            Plan::Nothing
+        } else {
+            plan(self.running.as_ref(), model, renderer.is_builtin())
+        };
+        if decided == Plan::Nothing {
+            return Ok(None);
+        }
+        let now = self.clock.now().go_string();
+        let text = renderer.render(model, &now).map_err(|e| e.to_string())?;
+        Ok(Some((decided, text, fingerprint)))
     }
 
     fn apply_latest(&mut self, ctx: &mut Context<Self>) {
@@ -203,21 +217,15 @@ impl HaproxyManager {
                 "service" => &rejected.service, "host" => &rejected.hostname,
                 "expected" => ?rejected.expected, "found" => ?rejected.found);
         }
-        let (builtin, text, fingerprint) = match self.render(&model) {
-            Ok(rendered) => rendered,
+        let (decided, text, fingerprint) = match self.decide(&model) {
+            Ok(Some(decided)) => decided,
+            Ok(None) => {
+                self.status.unchanged += 1;
+                self.report();
+                return;
+            }
             Err(e) => return self.failed(e, ctx),
         };
-        let unchanged_user = fingerprint.is_some() && fingerprint == self.fingerprint;
-        let decided = if unchanged_user {
-            Plan::Nothing
-        } else {
-            plan(self.running.as_ref(), &model, builtin)
-        };
-        if decided == Plan::Nothing {
-            self.status.unchanged += 1;
-            self.report();
-            return;
-        }
         self.busy = true;
         let control = Arc::clone(&self.control);
         let job = async move { execute(&control, decided, text).await };
