@@ -68,6 +68,7 @@ impl Rig {
             },
             debounce: Duration::from_millis(20),
             retry_interval: Duration::from_secs(60),
+            liveness_interval: Duration::from_millis(200),
         };
         customize(&mut settings, &path);
         let clock: SharedClock = Arc::new(SystemClock);
@@ -599,9 +600,20 @@ fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads()
 struct KillOnDrop(PathBuf);
 
 impl Drop for KillOnDrop {
+    /// Kills the master of the pid file, then looks again a moment later: a manager that was
+    /// starting HAProxy as the test ended may have written another pid since.
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+        let mut killed = String::new();
+        for _ in 0..3 {
+            let Ok(pid) = std::fs::read_to_string(&self.0) else {
+                return;
+            };
+            if pid.trim() == killed {
+                return;
+            }
             let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+            killed = pid.trim().to_owned();
+            std::thread::sleep(Duration::from_millis(300));
         }
     }
 }
@@ -668,4 +680,22 @@ impl Drop for ChildOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+#[actix::test]
+async fn a_stopped_haproxy_is_started_again_with_the_current_configuration() {
+    let rig = Rig::start("127.0.0.32", |_, _| {}).await;
+    let a = http_backend("a").await;
+    rig.announce(vec![instance("host-a", "one", "http", a, 18096)])
+        .await;
+    wait_routing(rig.frontend(18096), &["a"]).await;
+    rig.wait_status("a start", |s| s.reloads == 1).await;
+    let pid = std::fs::read_to_string(rig.path("haproxy.pid")).unwrap();
+    let killed = std::process::Command::new("kill")
+        .arg(pid.trim())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    rig.wait_status("a second start", |s| s.reloads == 2).await;
+    wait_routing(rig.frontend(18096), &["a"]).await;
 }

@@ -50,6 +50,9 @@ pub struct HaproxySettings {
     pub debounce: Duration,
     /// When a failed application is tried again if no change comes first.
     pub retry_interval: Duration,
+    /// How often the master (of the default reload) is asked whether it still runs; one that
+    /// does not answer is started again with the current configuration.
+    pub liveness_interval: Duration,
 }
 
 impl HaproxySettings {
@@ -87,6 +90,7 @@ impl HaproxySettings {
             },
             debounce: Duration::from_millis(50),
             retry_interval: Duration::from_secs(10),
+            liveness_interval: Duration::from_secs(5),
         }
     }
 }
@@ -294,6 +298,25 @@ impl HaproxyManager {
         }
     }
 
+    /// With the default reload: when the master no longer answers (HAProxy was killed),
+    /// forgets what ran and applies the latest snapshot again, which starts a new one.
+    fn check_liveness(&mut self, ctx: &mut Context<Self>) {
+        if self.busy || self.running.is_none() || self.control.reload_command.is_some() {
+            return;
+        }
+        let control = Arc::clone(&self.control);
+        let probe = async move { apply::master_alive(&control).await };
+        ctx.spawn(probe.into_actor(self).map(|alive, act, ctx| {
+            if alive || act.busy || act.running.is_none() {
+                return;
+            }
+            warn!(act.log, "HAProxy is not running, starting it again");
+            act.running = None;
+            act.pending = true;
+            act.schedule(Duration::ZERO, false, ctx);
+        }));
+    }
+
     fn report(&self) {
         let Some(supervisor) = &self.supervisor else {
             return;
@@ -312,6 +335,9 @@ impl Actor for HaproxyManager {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
+        ctx.run_interval(self.settings.liveness_interval, |act, ctx| {
+            act.check_liveness(ctx)
+        });
         self.report();
         self.state_keeper
             .do_send(Subscribe(ctx.address().recipient()));

@@ -187,6 +187,12 @@ async fn reload(control: &HaproxyControl) -> Result<(), String> {
     Err(format!("HAProxy did not reload within {timeout:?}"))
 }
 
+/// Whether the master answers on its socket.
+pub(super) async fn master_alive(control: &HaproxyControl) -> bool {
+    let reply = cli(&control.master_socket, "show proc", control.timeout).await;
+    reply.ok().as_deref().and_then(master_reloads).is_some()
+}
+
 /// `haproxy -W -D -S <master socket> -p <pid file> -f <config file>`: master-worker mode,
 /// in the background; exits non-zero when the configuration cannot be served.
 async fn start_master(control: &HaproxyControl) -> Result<(), String> {
