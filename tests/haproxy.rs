@@ -699,3 +699,43 @@ async fn a_stopped_haproxy_is_started_again_with_the_current_configuration() {
     rig.wait_status("a second start", |s| s.reloads == 2).await;
     wait_routing(rig.frontend(18096), &["a"]).await;
 }
+
+/// Upgrading from Go Sidecar: an HAProxy it started (no master, no master socket) still runs
+/// with the pid file. The first start hands over and that one leaves.
+#[actix::test]
+async fn an_haproxy_started_the_go_way_is_replaced_at_the_first_start() {
+    let rig = Rig::start("127.0.0.33", |_, _| {}).await;
+    let old_config = rig.path("old.cfg");
+    let text = "global\n\tdaemon\ndefaults\n\ttimeout connect 1s\n\ttimeout client 1m\n\
+        \ttimeout server 1m\nfrontend old\n\tmode http\n\tbind 127.0.0.33:18097\n";
+    std::fs::write(&old_config, text).unwrap();
+    let pid_file = rig.path("haproxy.pid");
+    let started = std::process::Command::new("haproxy")
+        .arg("-f")
+        .arg(&old_config)
+        .arg("-p")
+        .arg(&pid_file)
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let old_pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let _old = KillOnDrop(rig.path("old.pid"));
+    std::fs::write(rig.path("old.pid"), &old_pid).unwrap();
+
+    let a = http_backend("a").await;
+    rig.announce(vec![instance("host-a", "web", "http", a, 18098)])
+        .await;
+    wait_routing(rig.frontend(18098), &["a"]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{old_pid}")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{old_pid}/stat")).unwrap_or_default();
+        if stat.contains(") Z ") {
+            break; // exited, waiting for its reaper
+        }
+        assert!(Instant::now() < deadline, "the old HAProxy still runs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
