@@ -109,7 +109,10 @@ async fn stream_once(
         };
         for state in decoder.push(&bytes).map_err(|e| e.to_string())? {
             documents += 1;
-            addr.do_send(RemoteState(state));
+            // Awaited: a slow subscriber slows the stream, never grows a queue.
+            addr.send(RemoteState(state))
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
 }
