@@ -50,6 +50,8 @@ pub struct HaproxyManager {
     scheduled: Option<(SpawnHandle, bool)>,
     busy: bool,
     last_started: Option<Instant>,
+    /// Liveness probes in a row the master did not answer.
+    liveness_misses: u32,
     running: Option<Running>,
     /// The last applied render of a user's template with an empty `now` (its "routing").
     fingerprint: Option<String>,
@@ -79,6 +81,7 @@ impl HaproxyManager {
             scheduled: None,
             busy: false,
             last_started: None,
+            liveness_misses: 0,
             running: None,
             fingerprint: None,
             status: HaproxyStatus::default(),
@@ -247,9 +250,12 @@ impl HaproxyManager {
         let control = Arc::clone(&self.control);
         let probe = async move { apply::master_alive(&control).await };
         ctx.spawn(probe.into_actor(self).map(|alive, act, ctx| {
-            if alive || act.busy || act.running.is_none() {
+            // Two misses in a row: one may be a master busy re-executing itself.
+            act.liveness_misses = if alive { 0 } else { act.liveness_misses + 1 };
+            if act.liveness_misses < 2 || act.busy || act.running.is_none() {
                 return;
             }
+            act.liveness_misses = 0;
             warn!(act.log, "HAProxy is not running, starting it again");
             act.running = None;
             act.pending = true;

@@ -210,7 +210,16 @@ async fn start_master(control: &HaproxyControl) -> Result<(), String> {
     }
     run_program(&control.binary, &args, control.timeout)
         .await
-        .map_err(|e| format!("Failed to start HAProxy ({e})"))
+        .map_err(|e| format!("Failed to start HAProxy ({e})"))?;
+    // The daemon's parent returns first: started means the master answers.
+    let deadline = Instant::now() + control.timeout;
+    while !master_alive(control).await {
+        if Instant::now() >= deadline {
+            return Err("HAProxy started but its master socket does not answer".into());
+        }
+        tokio::time::sleep(RELOAD_POLL).await;
+    }
+    Ok(())
 }
 
 /// The pid in `pid_file`, if a process of that pid runs and is an HAProxy (a stale pid file
