@@ -23,19 +23,17 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use slog::{Logger, o};
 
-use sidecar::actors::haproxy_manager::{HaproxyManager, HaproxySettings};
-use sidecar::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
-use sidecar::catalog::{Lifespans, Port, Service, ServiceStatus};
-use sidecar::clock::{SharedClock, SystemClock};
+use sidecar::actors::haproxy_manager::HaproxySettings;
+use sidecar::catalog::{Service, ServiceStatus};
 use sidecar::config::HaproxyConfig;
-use sidecar::messages::{ApplyRemoteServices, GetHaproxyStatus};
-use sidecar::supervisor::Slot;
+
+#[path = "../tests/support/haproxy.rs"]
+mod haproxy_support;
+use haproxy_support::{Catalogue, KillOnDrop};
 
 const FRONT_IP: &str = "127.0.0.30";
 const BACK_IP: &str = "127.0.0.31";
@@ -125,46 +123,7 @@ fn b_routed(addr: &str, out: bool) -> bool {
 }
 
 fn instance(host: &str, name: &str, backend: SocketAddr, service_port: i64) -> Service {
-    Service {
-        id: format!("{name}{}", backend.port()),
-        name: name.to_owned(),
-        image: format!("{name}:1"),
-        hostname: host.to_owned(),
-        ports: Some(vec![Port {
-            kind: "tcp".to_owned(),
-            port: i64::from(backend.port()),
-            service_port,
-            ip: backend.ip().to_string(),
-        }]),
-        proxy_mode: "http".to_owned(),
-        status: ServiceStatus::Alive,
-        ..Service::default()
-    }
-}
-
-struct Bench {
-    keeper: Addr<StateKeeper>,
-    manager: Addr<HaproxyManager>,
-    clock: SharedClock,
-}
-
-impl Bench {
-    async fn announce(&self, services: Vec<Service>) {
-        let now = self.clock.now();
-        let services = services
-            .into_iter()
-            .map(|s| Service { updated: now, ..s })
-            .collect();
-        self.keeper
-            .send(ApplyRemoteServices { services })
-            .await
-            .unwrap();
-    }
-
-    async fn runtime_updates(&self) -> (u64, u64) {
-        let status = self.manager.send(GetHaproxyStatus).await.unwrap();
-        (status.runtime_updates, status.reloads)
-    }
+    haproxy_support::instance(host, name, "http", backend, service_port)
 }
 
 fn percentiles(name: &str, mut samples: Vec<Duration>) {
@@ -180,7 +139,7 @@ fn percentiles(name: &str, mut samples: Vec<Duration>) {
 }
 
 /// The StateKeeper and the manager, with HAProxy's files in `dir`.
-fn start(dir: &std::path::Path) -> Bench {
+fn start(dir: &std::path::Path) -> Catalogue {
     let config = HaproxyConfig {
         bind_ip: FRONT_IP.to_owned(),
         user: String::new(),
@@ -190,27 +149,17 @@ fn start(dir: &std::path::Path) -> Bench {
     };
     let mut settings = HaproxySettings::from_config(&config);
     settings.proxy.stats_bind_ip = FRONT_IP.to_owned();
-    let clock: SharedClock = Arc::new(SystemClock);
-    let log = Logger::root(slog::Discard, o!());
-    let keeper_settings = StateKeeperSettings {
-        hostname: "bench".to_owned(),
-        cluster_name: "default".to_owned(),
-        lifespans: Lifespans::default(),
-        expire_interval: Duration::from_secs(2),
-    };
-    let memory = StateKeeperMemory::default();
-    let keeper = StateKeeper::new(keeper_settings, Arc::clone(&clock), memory, &log).start();
-    let link = Slot::new(keeper.clone()).link();
-    let manager = HaproxyManager::new(settings, link, None, Arc::clone(&clock), &log).start();
-    Bench {
-        keeper,
-        manager,
-        clock,
-    }
+    Catalogue::start(settings)
+}
+
+/// The manager's runtime-update and reload counts.
+async fn counts(bench: &Catalogue) -> (u64, u64) {
+    let status = bench.status().await;
+    (status.runtime_updates, status.reloads)
 }
 
 /// Adds 20 services, one after the other: how long until each new frontend answered.
-async fn reloads(bench: &Bench, backend: SocketAddr) -> Vec<Duration> {
+async fn reloads(bench: &Catalogue, backend: SocketAddr) -> Vec<Duration> {
     let mut took = Vec::new();
     for i in 0..20 {
         let port = 18200 + i;
@@ -234,14 +183,14 @@ struct Flaps {
     applied: Vec<Duration>,
 }
 
-async fn flaps(bench: &Bench, stats: &std::path::Path, web_b: &Service, front: &str) -> Flaps {
+async fn flaps(bench: &Catalogue, stats: &std::path::Path, web_b: &Service, front: &str) -> Flaps {
     let mut flaps = Flaps {
         in_haproxy: Vec::new(),
         requests: Vec::new(),
         applied: Vec::new(),
     };
     let b_server = format!("{}-{}", web_b.hostname, web_b.id);
-    let (mut seen, _) = bench.runtime_updates().await;
+    let (mut seen, _) = counts(bench).await;
     for i in 0..100 {
         let out = i % 2 == 0;
         let status = if out {
@@ -263,7 +212,7 @@ async fn flaps(bench: &Bench, stats: &std::path::Path, web_b: &Service, front: &
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         flaps.requests.push(started.elapsed());
-        while bench.runtime_updates().await.0 <= seen {
+        while counts(bench).await.0 <= seen {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         seen += 1;
@@ -295,10 +244,10 @@ async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let reloaded = reloads(&bench, a).await;
-    let (_, reloads_before_flaps) = bench.runtime_updates().await;
+    let (_, reloads_before_flaps) = counts(&bench).await;
     let stats = dir.path().join("haproxy_stats.sock");
     let flapped = flaps(&bench, &stats, &web_b, &front).await;
-    let (_, reloads_after) = bench.runtime_updates().await;
+    let (_, reloads_after) = counts(&bench).await;
     let output = wrk.wait_with_output().unwrap();
     drop(haproxy);
     println!("{}", String::from_utf8_lossy(&output.stdout));
@@ -310,17 +259,6 @@ async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
         "reloads during the flaps: {}",
         reloads_after - reloads_before_flaps
     );
-}
-
-/// Stops the HAProxy master this benchmark started (by the pid it wrote), even on a panic.
-struct KillOnDrop(std::path::PathBuf);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-        }
-    }
 }
 
 fn main() {

@@ -6,25 +6,22 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
+#[path = "support/haproxy.rs"]
+mod haproxy_support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use actix::prelude::*;
-use slog::{Logger, o};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
-use sidecar::actors::haproxy_manager::{HaproxyControl, HaproxyManager, HaproxySettings};
-use sidecar::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
-use sidecar::catalog::{Lifespans, Port, Service, ServiceStatus};
-use sidecar::clock::{SharedClock, SystemClock};
+use haproxy_support::{Catalogue, KillOnDrop, instance};
+use sidecar::actors::haproxy_manager::{HaproxyControl, HaproxySettings};
+use sidecar::catalog::{Service, ServiceStatus};
 use sidecar::haproxy::{DEFAULT_TEMPLATE, ProxySettings};
-use sidecar::messages::{ApplyRemoteServices, GetHaproxyStatus, HaproxyStatus};
-use sidecar::supervisor::Slot;
+use sidecar::messages::HaproxyStatus;
 
 /// Where every test's backends listen (ephemeral ports).
 const BACKEND_IP: &str = "127.0.0.39";
@@ -33,9 +30,7 @@ const BACKEND_IP: &str = "127.0.0.39";
 struct Rig {
     dir: tempfile::TempDir,
     ip: &'static str,
-    keeper: Addr<StateKeeper>,
-    manager: Addr<HaproxyManager>,
-    clock: SharedClock,
+    catalogue: Catalogue,
 }
 
 impl Rig {
@@ -71,29 +66,10 @@ impl Rig {
             liveness_interval: Duration::from_millis(200),
         };
         customize(&mut settings, &path);
-        let clock: SharedClock = Arc::new(SystemClock);
-        let log = Logger::root(slog::Discard, o!());
-        let keeper_settings = StateKeeperSettings {
-            hostname: "haproxy-test".to_owned(),
-            cluster_name: "default".to_owned(),
-            lifespans: Lifespans::default(),
-            expire_interval: Duration::from_secs(2),
-        };
-        let keeper = StateKeeper::new(
-            keeper_settings,
-            Arc::clone(&clock),
-            StateKeeperMemory::default(),
-            &log,
-        )
-        .start();
-        let link = Slot::new(keeper.clone()).link();
-        let manager = HaproxyManager::new(settings, link, None, Arc::clone(&clock), &log).start();
         Rig {
             dir,
             ip,
-            keeper,
-            manager,
-            clock,
+            catalogue: Catalogue::start(settings),
         }
     }
 
@@ -101,21 +77,12 @@ impl Rig {
         self.dir.path().join(name)
     }
 
-    /// Tells the StateKeeper about `services`, as heard from peers, versioned now.
     async fn announce(&self, services: Vec<Service>) {
-        let now = self.clock.now();
-        let services = services
-            .into_iter()
-            .map(|s| Service { updated: now, ..s })
-            .collect();
-        self.keeper
-            .send(ApplyRemoteServices { services })
-            .await
-            .unwrap();
+        self.catalogue.announce(services).await;
     }
 
     async fn status(&self) -> HaproxyStatus {
-        self.manager.send(GetHaproxyStatus).await.unwrap()
+        self.catalogue.status().await
     }
 
     async fn wait_status(
@@ -148,28 +115,7 @@ impl Rig {
 
 impl Drop for Rig {
     fn drop(&mut self) {
-        // Only the master this test started, by the pid it wrote.
-        if let Ok(pid) = std::fs::read_to_string(self.path("haproxy.pid")) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
-        }
-    }
-}
-
-fn instance(host: &str, name: &str, mode: &str, backend: SocketAddr, service_port: i64) -> Service {
-    Service {
-        id: format!("{name}{}", backend.port()),
-        name: name.to_owned(),
-        image: format!("{name}:1"),
-        hostname: host.to_owned(),
-        ports: Some(vec![Port {
-            kind: "tcp".to_owned(),
-            port: i64::from(backend.port()),
-            service_port,
-            ip: backend.ip().to_string(),
-        }]),
-        proxy_mode: mode.to_owned(),
-        status: ServiceStatus::Alive,
-        ..Service::default()
+        drop(KillOnDrop(self.path("haproxy.pid")));
     }
 }
 
@@ -462,7 +408,10 @@ async fn haproxy_missing_is_a_counted_failure_not_a_crash() {
         .await;
     let status = rig.wait_status("a failure", |s| s.failures >= 1).await;
     assert!(status.last_error.unwrap().contains("/nonexistent/haproxy"));
-    assert!(rig.manager.connected(), "the manager keeps running");
+    assert!(
+        rig.catalogue.manager.connected(),
+        "the manager keeps running"
+    );
     assert_eq!(rig.config(), "", "nothing unverified was installed");
 }
 
@@ -593,29 +542,6 @@ fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads()
     });
     assert_eq!(details["failures"], 0, "{details}");
     assert_eq!(details["last_error"], serde_json::Value::Null, "{details}");
-}
-
-/// Stops the HAProxy master whose pid file this is (only the one the test started, by its
-/// pid), when the test ends.
-struct KillOnDrop(PathBuf);
-
-impl Drop for KillOnDrop {
-    /// Kills the master of the pid file, then looks again a moment later: a manager that was
-    /// starting HAProxy as the test ended may have written another pid since.
-    fn drop(&mut self) {
-        let mut killed = String::new();
-        for _ in 0..3 {
-            let Ok(pid) = std::fs::read_to_string(&self.0) else {
-                return;
-            };
-            if pid.trim() == killed {
-                return;
-            }
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
-            killed = pid.trim().to_owned();
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
 }
 
 /// The seeds' haproxy-api setup as a mode of the binary: a node without HAProxy, and
