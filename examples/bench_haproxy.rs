@@ -23,19 +23,17 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use slog::{Logger, o};
 
-use sidecar::actors::haproxy_manager::{HaproxyManager, HaproxySettings};
-use sidecar::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
-use sidecar::catalog::{Lifespans, Port, Service, ServiceStatus};
-use sidecar::clock::{SharedClock, SystemClock};
+use sidecar::actors::haproxy_manager::HaproxySettings;
+use sidecar::catalog::{Service, ServiceStatus};
 use sidecar::config::HaproxyConfig;
-use sidecar::messages::{ApplyRemoteServices, GetHaproxyStatus};
-use sidecar::supervisor::Slot;
+
+#[path = "../tests/support/haproxy.rs"]
+mod haproxy_support;
+use haproxy_support::{Catalogue, KillOnDrop};
 
 const FRONT_IP: &str = "127.0.0.30";
 const BACK_IP: &str = "127.0.0.31";
@@ -125,49 +123,7 @@ fn b_routed(addr: &str, out: bool) -> bool {
 }
 
 fn instance(host: &str, name: &str, backend: SocketAddr, service_port: i64) -> Service {
-    Service {
-        id: format!("{name}{}", backend.port()),
-        name: name.to_owned(),
-        image: format!("{name}:1"),
-        hostname: host.to_owned(),
-        ports: Some(vec![Port {
-            kind: "tcp".to_owned(),
-            port: i64::from(backend.port()),
-            service_port,
-            ip: backend.ip().to_string(),
-        }]),
-        proxy_mode: "http".to_owned(),
-        status: ServiceStatus::Alive,
-        ..Service::default()
-    }
-}
-
-struct Bench {
-    keeper: Addr<StateKeeper>,
-    manager: Addr<HaproxyManager>,
-    clock: SharedClock,
-}
-
-impl Bench {
-    async fn announce(&self, services: Vec<Service>) {
-        let now = self.clock.now();
-        let services = services
-            .into_iter()
-            .map(|s| Service { updated: now, ..s })
-            .collect();
-        self.keeper
-            .send(ApplyRemoteServices {
-                services,
-                source: sidecar::messages::RemoteSource::Broadcast,
-            })
-            .await
-            .unwrap();
-    }
-
-    async fn runtime_updates(&self) -> (u64, u64) {
-        let status = self.manager.send(GetHaproxyStatus).await.unwrap();
-        (status.runtime_updates, status.reloads)
-    }
+    haproxy_support::instance(host, name, "http", backend, service_port)
 }
 
 fn percentiles(name: &str, mut samples: Vec<Duration>) {
@@ -182,41 +138,99 @@ fn percentiles(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    let haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
+/// The StateKeeper and the manager, with HAProxy's files in `dir`.
+fn start(dir: &std::path::Path) -> Catalogue {
     let config = HaproxyConfig {
         bind_ip: FRONT_IP.to_owned(),
         user: String::new(),
-        config_file: dir.path().join("haproxy.cfg"),
-        pid_file: dir.path().join("haproxy.pid"),
+        config_file: dir.join("haproxy.cfg"),
+        pid_file: dir.join("haproxy.pid"),
         ..HaproxyConfig::default()
     };
     let mut settings = HaproxySettings::from_config(&config);
     settings.proxy.stats_bind_ip = FRONT_IP.to_owned();
-    let clock: SharedClock = Arc::new(SystemClock);
-    let log = Logger::root(slog::Discard, o!());
-    let keeper_settings = StateKeeperSettings {
-        hostname: "bench".to_owned(),
-        cluster_name: "default".to_owned(),
-        lifespans: Lifespans::default(),
-        expire_interval: Duration::from_secs(2),
+    Catalogue::start(settings)
+}
+
+/// The manager's runtime-update and reload counts.
+async fn counts(bench: &Catalogue) -> (u64, u64) {
+    let status = bench.status().await;
+    (status.runtime_updates, status.reloads)
+}
+
+/// Adds 20 services, one after the other: how long until each new frontend answered.
+async fn reloads(bench: &Catalogue, backend: SocketAddr) -> Vec<Duration> {
+    let mut took = Vec::new();
+    for i in 0..20 {
+        let port = 18200 + i;
+        let started = Instant::now();
+        let extra = instance("host-a", &format!("extra{i}"), backend, port);
+        bench.announce(vec![extra]).await;
+        let addr = format!("{FRONT_IP}:{port}");
+        while !get(&addr) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        took.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    took
+}
+
+/// The latencies of 100 flaps of `web_b`: HAProxy's state, the requests, the manager.
+struct Flaps {
+    in_haproxy: Vec<Duration>,
+    requests: Vec<Duration>,
+    applied: Vec<Duration>,
+}
+
+async fn flaps(bench: &Catalogue, stats: &std::path::Path, web_b: &Service, front: &str) -> Flaps {
+    let mut flaps = Flaps {
+        in_haproxy: Vec::new(),
+        requests: Vec::new(),
+        applied: Vec::new(),
     };
-    let memory = StateKeeperMemory::default();
-    let keeper = StateKeeper::new(keeper_settings, Arc::clone(&clock), memory, &log).start();
-    let link = Slot::new(keeper.clone()).link();
-    let manager = HaproxyManager::new(settings, link, None, Arc::clone(&clock), &log).start();
-    let bench = Bench {
-        keeper,
-        manager,
-        clock,
-    };
+    let b_server = format!("{}-{}", web_b.hostname, web_b.id);
+    let (mut seen, _) = counts(bench).await;
+    for i in 0..100 {
+        let out = i % 2 == 0;
+        let status = if out {
+            ServiceStatus::Unhealthy
+        } else {
+            ServiceStatus::Alive
+        };
+        let started = Instant::now();
+        let flapped = Service {
+            status,
+            ..web_b.clone()
+        };
+        bench.announce(vec![flapped]).await;
+        while !haproxy_says(stats, "web-18100", &b_server, out) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        flaps.in_haproxy.push(started.elapsed());
+        while !b_routed(front, out) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        flaps.requests.push(started.elapsed());
+        while counts(bench).await.0 <= seen {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        seen += 1;
+        flaps.applied.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    flaps
+}
+
+async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
+    let bench = start(dir.path());
     let (a, b) = (backend("a"), backend("b"));
-    let (web_a, web_b) = (
-        instance("host-a", "web", a, 18100),
-        instance("host-b", "web", b, 18100),
-    );
-    bench.announce(vec![web_a, web_b.clone()]).await;
+    let web_b = instance("host-b", "web", b, 18100);
+    bench
+        .announce(vec![instance("host-a", "web", a, 18100), web_b.clone()])
+        .await;
     let front = format!("{FRONT_IP}:18100");
     while !get(&front) {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -229,82 +243,22 @@ async fn run(wrk_seconds: u64, wrk_extra: Vec<String>) {
     let wrk = wrk.spawn().expect("wrk runs");
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let mut reloads = Vec::new();
-    for i in 0..20 {
-        let port = 18200 + i;
-        let started = Instant::now();
-        bench
-            .announce(vec![instance("host-a", &format!("extra{i}"), a, port)])
-            .await;
-        let addr = format!("{FRONT_IP}:{port}");
-        while !get(&addr) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        reloads.push(started.elapsed());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let mut flaps = Vec::new();
-    let mut in_haproxy = Vec::new();
-    let mut acknowledged = Vec::new();
+    let reloaded = reloads(&bench, a).await;
+    let (_, reloads_before_flaps) = counts(&bench).await;
     let stats = dir.path().join("haproxy_stats.sock");
-    let b_server = format!("host-b-web{}", b.port());
-    let (mut seen, reloads_before_flaps) = bench.runtime_updates().await;
-    for i in 0..100 {
-        let out = i % 2 == 0;
-        let status = if out {
-            ServiceStatus::Unhealthy
-        } else {
-            ServiceStatus::Alive
-        };
-        let started = Instant::now();
-        bench
-            .announce(vec![Service {
-                status,
-                ..web_b.clone()
-            }])
-            .await;
-        while !haproxy_says(&stats, "web-18100", &b_server, out) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        in_haproxy.push(started.elapsed());
-        while !b_routed(&front, out) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        flaps.push(started.elapsed());
-        loop {
-            let (updates, _) = bench.runtime_updates().await;
-            if updates > seen {
-                seen = updates;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        acknowledged.push(started.elapsed());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (_, reloads_after) = bench.runtime_updates().await;
+    let flapped = flaps(&bench, &stats, &web_b, &front).await;
+    let (_, reloads_after) = counts(&bench).await;
     let output = wrk.wait_with_output().unwrap();
     drop(haproxy);
     println!("{}", String::from_utf8_lossy(&output.stdout));
-    percentiles("reload (new frontend answers)", reloads);
-    percentiles("flap (HAProxy's server state)", in_haproxy);
-    percentiles("flap (requests follow)", flaps);
-    percentiles("flap (applied, file rewritten)", acknowledged);
+    percentiles("reload (new frontend answers)", reloaded);
+    percentiles("flap (HAProxy's server state)", flapped.in_haproxy);
+    percentiles("flap (requests follow)", flapped.requests);
+    percentiles("flap (applied, file rewritten)", flapped.applied);
     println!(
         "reloads during the flaps: {}",
         reloads_after - reloads_before_flaps
     );
-}
-
-/// Stops the HAProxy master this benchmark started (by the pid it wrote), even on a panic.
-struct KillOnDrop(std::path::PathBuf);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-        }
-    }
 }
 
 fn main() {

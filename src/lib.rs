@@ -13,11 +13,14 @@
 //!                                  │                                  ApplyRemoteServices
 //!                                  ├──► WebApi (JSON API, /api/watch streams)           │
 //!                                  ├──► ListenerNotifier ──POST──► listener URLs        │
+//!                                  ├──► HaproxyManager ──runtime API / reload──► HAProxy│
+//!                                  ├──► XdsServer ──ADS──► Envoys                       │
 //!                                  ├──► TombstoneRepeater                               │
 //!                                  └──► Gossiper (SWIM, broadcasts, anti-entropy) ──────┘
 //! ```
 //!
-//! Pure cores: [`catalog`], [`discovery`], [`health`], [`listeners`], [`gossip`], [`config`].
+//! Pure cores: [`catalog`], [`discovery`], [`health`], [`listeners`], [`gossip`], [`haproxy`],
+//! [`xds`], [`config`].
 //! Actors: [`actors`], their messages: [`messages`], their [`supervisor`]. [`node`] wires one
 //! node together for `main` and for tests. The design is written down in `docs/ARCHITECTURE.md`,
 //! `docs/PROTOCOL.md` and `docs/COMPATIBILITY.md`.
@@ -29,6 +32,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod discovery;
+pub mod follower;
 pub mod gossip;
 pub mod haproxy;
 pub mod health;

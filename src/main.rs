@@ -13,10 +13,15 @@ use sidecar::config::{self, Cli, NodePlan};
 use sidecar::{logging, node};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
     let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
+    // `sidecar haproxy --from URL`: only manage HAProxy, following another node.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = sidecar::follower::run_if_asked(&args, &env) {
+        return code;
+    }
+    let cli = Cli::parse();
     let config = match config::load(&cli, &env) {
         Ok(config) => config,
         Err(err) => {

@@ -156,25 +156,40 @@ pub fn run(plan: NodePlan, log: Logger) -> ExitCode {
     };
     info!(log, "Sidecar started"; "http" => %node.http_addr,
         "hostname" => &plan.hostname, "cluster" => &plan.cluster_name);
-    let shutdown_log = log.clone();
+    let code = run_until_signal(system, &log, move || async move {
+        let _ = node.supervisor.send(ShutdownSupervisor).await;
+        let tombstone_local = ApplyLocalServices {
+            services: Vec::new(),
+            pending: Default::default(),
+        };
+        let _ = node.state_keeper.get().send(tombstone_local).await;
+        let _ = node.gossiper.get().send(LeaveCluster).await;
+        let _ = node.web_api.get().send(web_api::StopServer).await;
+    });
+    info!(log, "Sidecar stopped"; "exit_code" => code);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Runs `system` until SIGTERM or SIGINT, then `shutdown` and a clean stop; the exit code
+/// (0 after a clean stop, 1 when a subsystem kept failing).
+pub(crate) fn run_until_signal<F>(
+    system: actix::SystemRunner,
+    log: &Logger,
+    shutdown: impl FnOnce() -> F + 'static,
+) -> i32
+where
+    F: std::future::Future<Output = ()> + 'static,
+{
+    let log = log.clone();
     system.block_on(async {
         actix::spawn(async move {
             let signal = wait_for_termination().await;
-            info!(shutdown_log, "Shutting down"; "signal" => signal);
-            let _ = node.supervisor.send(ShutdownSupervisor).await;
-            let tombstone_local = ApplyLocalServices {
-                services: Vec::new(),
-                pending: Default::default(),
-            };
-            let _ = node.state_keeper.get().send(tombstone_local).await;
-            let _ = node.gossiper.get().send(LeaveCluster).await;
-            let _ = node.web_api.get().send(web_api::StopServer).await;
+            info!(log, "Shutting down"; "signal" => signal);
+            shutdown().await;
             System::current().stop_with_code(0);
         });
     });
-    let code = system.run_with_code().unwrap_or(1);
-    info!(log, "Sidecar stopped"; "exit_code" => code);
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+    system.run_with_code().unwrap_or(1)
 }
 
 /// Resolves on the first SIGTERM or SIGINT (Ctrl-C) and says which.

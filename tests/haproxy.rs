@@ -6,25 +6,22 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
+#[path = "support/haproxy.rs"]
+mod haproxy_support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use actix::prelude::*;
-use slog::{Logger, o};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
-use sidecar::actors::haproxy_manager::{HaproxyControl, HaproxyManager, HaproxySettings};
-use sidecar::actors::{StateKeeper, StateKeeperMemory, StateKeeperSettings};
-use sidecar::catalog::{Lifespans, Port, Service, ServiceStatus};
-use sidecar::clock::{SharedClock, SystemClock};
+use haproxy_support::{Catalogue, KillOnDrop, instance};
+use sidecar::actors::haproxy_manager::{HaproxyControl, HaproxySettings};
+use sidecar::catalog::{Service, ServiceStatus};
 use sidecar::haproxy::{DEFAULT_TEMPLATE, ProxySettings};
-use sidecar::messages::{ApplyRemoteServices, GetHaproxyStatus, HaproxyStatus};
-use sidecar::supervisor::Slot;
+use sidecar::messages::HaproxyStatus;
 
 /// Where every test's backends listen (ephemeral ports).
 const BACKEND_IP: &str = "127.0.0.39";
@@ -33,9 +30,7 @@ const BACKEND_IP: &str = "127.0.0.39";
 struct Rig {
     dir: tempfile::TempDir,
     ip: &'static str,
-    keeper: Addr<StateKeeper>,
-    manager: Addr<HaproxyManager>,
-    clock: SharedClock,
+    catalogue: Catalogue,
 }
 
 impl Rig {
@@ -68,31 +63,13 @@ impl Rig {
             },
             debounce: Duration::from_millis(20),
             retry_interval: Duration::from_secs(60),
+            liveness_interval: Duration::from_millis(200),
         };
         customize(&mut settings, &path);
-        let clock: SharedClock = Arc::new(SystemClock);
-        let log = Logger::root(slog::Discard, o!());
-        let keeper_settings = StateKeeperSettings {
-            hostname: "haproxy-test".to_owned(),
-            cluster_name: "default".to_owned(),
-            lifespans: Lifespans::default(),
-            expire_interval: Duration::from_secs(2),
-        };
-        let keeper = StateKeeper::new(
-            keeper_settings,
-            Arc::clone(&clock),
-            StateKeeperMemory::default(),
-            &log,
-        )
-        .start();
-        let link = Slot::new(keeper.clone()).link();
-        let manager = HaproxyManager::new(settings, link, None, Arc::clone(&clock), &log).start();
         Rig {
             dir,
             ip,
-            keeper,
-            manager,
-            clock,
+            catalogue: Catalogue::start(settings),
         }
     }
 
@@ -100,24 +77,12 @@ impl Rig {
         self.dir.path().join(name)
     }
 
-    /// Tells the StateKeeper about `services`, as heard from peers, versioned now.
     async fn announce(&self, services: Vec<Service>) {
-        let now = self.clock.now();
-        let services = services
-            .into_iter()
-            .map(|s| Service { updated: now, ..s })
-            .collect();
-        self.keeper
-            .send(ApplyRemoteServices {
-                services,
-                source: sidecar::messages::RemoteSource::Broadcast,
-            })
-            .await
-            .unwrap();
+        self.catalogue.announce(services).await;
     }
 
     async fn status(&self) -> HaproxyStatus {
-        self.manager.send(GetHaproxyStatus).await.unwrap()
+        self.catalogue.status().await
     }
 
     async fn wait_status(
@@ -150,28 +115,7 @@ impl Rig {
 
 impl Drop for Rig {
     fn drop(&mut self) {
-        // Only the master this test started, by the pid it wrote.
-        if let Ok(pid) = std::fs::read_to_string(self.path("haproxy.pid")) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
-        }
-    }
-}
-
-fn instance(host: &str, name: &str, mode: &str, backend: SocketAddr, service_port: i64) -> Service {
-    Service {
-        id: format!("{name}{}", backend.port()),
-        name: name.to_owned(),
-        image: format!("{name}:1"),
-        hostname: host.to_owned(),
-        ports: Some(vec![Port {
-            kind: "tcp".to_owned(),
-            port: i64::from(backend.port()),
-            service_port,
-            ip: backend.ip().to_string(),
-        }]),
-        proxy_mode: mode.to_owned(),
-        status: ServiceStatus::Alive,
-        ..Service::default()
+        drop(KillOnDrop(self.path("haproxy.pid")));
     }
 }
 
@@ -464,7 +408,10 @@ async fn haproxy_missing_is_a_counted_failure_not_a_crash() {
         .await;
     let status = rig.wait_status("a failure", |s| s.failures >= 1).await;
     assert!(status.last_error.unwrap().contains("/nonexistent/haproxy"));
-    assert!(rig.manager.connected(), "the manager keeps running");
+    assert!(
+        rig.catalogue.manager.connected(),
+        "the manager keeps running"
+    );
     assert_eq!(rig.config(), "", "nothing unverified was installed");
 }
 
@@ -486,30 +433,51 @@ backend {{ fe.name }}
 {% for server in fe.servers %}\tserver {{ server.name }} {{ server.ip }}:{{ server.port }}
 {% endfor %}{% endfor %}{% endfor %}";
 
-/// A blocking HTTP server answering `name`, or 500 while failing (its health check too).
-fn named_target(name: &'static str) -> (SocketAddr, Arc<std::sync::atomic::AtomicBool>) {
-    use std::io::{Read, Write};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let listener = std::net::TcpListener::bind(format!("{BACKEND_IP}:0")).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let failing = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&failing);
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().map_while(Result::ok) {
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let status = match flag.load(Ordering::SeqCst) {
-                true => "500 Oops",
-                false => "200 OK",
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
-                name.len()
-            );
-        }
-    });
-    (addr, failing)
+/// Writes a static file of one service `name` on `service_port`, an instance per target,
+/// each checked by HttpGet.
+fn write_static(dir: &std::path::Path, name: &str, service_port: u16, targets: &[SocketAddr]) {
+    let entry = |target: &SocketAddr| {
+        serde_json::json!({
+            "Service": {"Name": name, "Image": format!("{name}:1"), "ProxyMode": "http",
+                "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": service_port,
+                    "IP": target.ip().to_string()}]},
+            "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
+        })
+    };
+    let services: Vec<serde_json::Value> = targets.iter().map(entry).collect();
+    let text = serde_json::Value::from(services).to_string();
+    std::fs::write(dir.join("static.json"), text).unwrap();
+}
+
+/// A node's environment: static discovery from `dir`, checks every 200 ms.
+fn node_env(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut env = common::base_env();
+    let file = dir.join("static.json").display().to_string();
+    env.insert("STATIC_CONFIG_FILE".into(), file);
+    env.insert("SIDECAR_HEALTH_INTERVAL".into(), "200ms".into());
+    env.insert("SIDECAR_HEALTH_TIMEOUT".into(), "150ms".into());
+    env
+}
+
+/// Adds the `HAPROXY_*` settings of a manager with its files in `dir`, frontends on `ip` and
+/// the user's template [`NODE_TEMPLATE`] (written to `dir`).
+fn haproxy_env(
+    env: &mut std::collections::BTreeMap<String, String>,
+    dir: &std::path::Path,
+    ip: &str,
+) {
+    std::fs::write(dir.join("template.cfg"), NODE_TEMPLATE).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+    for (k, v) in [
+        ("HAPROXY_DISABLE", "false".to_owned()),
+        ("HAPROXY_BIND_IP", ip.to_owned()),
+        ("HAPROXY_CONFIG_FILE", path("haproxy.cfg")),
+        ("HAPROXY_PID_FILE", path("haproxy.pid")),
+        ("HAPROXY_TEMPLATE_FILE", path("template.cfg")),
+        ("HAPROXY_USER", String::new()),
+    ] {
+        env.insert(k.to_owned(), v);
+    }
 }
 
 /// Blocking `GET /` through `addr`: the body of a 200, else `None`.
@@ -541,34 +509,13 @@ fn routes_to(addr: SocketAddr, names: &[&str]) -> bool {
 #[test]
 fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, _a_failing) = named_target("a");
-    let (b, b_failing) = named_target("b");
-    let entry = |target: SocketAddr| {
-        serde_json::json!({
-            "Service": {"Name": "web", "Image": "web:1", "ProxyMode": "http",
-                "Ports": [{"Type": "tcp", "Port": target.port(), "ServicePort": 18092,
-                    "IP": target.ip().to_string()}]},
-            "Check": {"Type": "HttpGet", "Args": format!("http://{target}/health")}
-        })
-    };
-    let services = serde_json::json!([entry(a), entry(b)]);
-    std::fs::write(dir.path().join("static.json"), services.to_string()).unwrap();
-    std::fs::write(dir.path().join("template.cfg"), NODE_TEMPLATE).unwrap();
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    let mut env = common::base_env();
-    for (k, v) in [
-        ("STATIC_CONFIG_FILE", path("static.json")),
-        ("SIDECAR_HEALTH_INTERVAL", "200ms".to_owned()),
-        ("SIDECAR_HEALTH_TIMEOUT", "150ms".to_owned()),
-        ("HAPROXY_DISABLE", "false".to_owned()),
-        ("HAPROXY_BIND_IP", "127.0.0.28".to_owned()),
-        ("HAPROXY_CONFIG_FILE", path("haproxy.cfg")),
-        ("HAPROXY_PID_FILE", path("haproxy.pid")),
-        ("HAPROXY_TEMPLATE_FILE", path("template.cfg")),
-        ("HAPROXY_USER", String::new()),
-    ] {
-        env.insert(k.to_owned(), v);
-    }
+    let (a, b) = (
+        common::Target::start_on(BACKEND_IP, "a"),
+        common::Target::start_on(BACKEND_IP, "b"),
+    );
+    write_static(dir.path(), "web", 18092, &[a.addr, b.addr]);
+    let mut env = node_env(dir.path());
+    haproxy_env(&mut env, dir.path(), "127.0.0.28");
     let _haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
     let node = common::Sidecar::start(&env, &[]);
     let front: SocketAddr = "127.0.0.28:18092".parse().unwrap();
@@ -576,11 +523,11 @@ fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads()
     common::eventually(long, "both instances are routed", || {
         routes_to(front, &["a", "b"]).then_some(())
     });
-    b_failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    b.set_failing(true);
     common::eventually(long, "the failing instance leaves", || {
         routes_to(front, &["a"]).then_some(())
     });
-    b_failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    b.set_failing(false);
     common::eventually(long, "it comes back", || {
         routes_to(front, &["a", "b"]).then_some(())
     });
@@ -597,14 +544,124 @@ fn a_node_routes_its_healthy_instances_through_haproxy_and_reports_its_reloads()
     assert_eq!(details["last_error"], serde_json::Value::Null, "{details}");
 }
 
-/// Stops the HAProxy master whose pid file this is (only the one the test started, by its
-/// pid), when the test ends.
-struct KillOnDrop(PathBuf);
+/// The seeds' haproxy-api setup as a mode of the binary: a node without HAProxy, and
+/// `sidecar haproxy --from <its API>` managing HAProxy from the node's watch stream.
+#[test]
+fn the_remote_mode_routes_the_traffic_of_another_nodes_watch_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        common::Target::start_on(BACKEND_IP, "a"),
+        common::Target::start_on(BACKEND_IP, "b"),
+    );
+    write_static(dir.path(), "api", 18094, &[a.addr, b.addr]);
+    let mut node_env = node_env(dir.path());
+    let node = common::Sidecar::start(&node_env, &[]);
+    let subsystems = node.get_json("/api/admin/subsystems").to_string();
+    assert!(
+        !subsystems.contains("haproxy_manager"),
+        "HAPROXY_DISABLE: {subsystems}"
+    );
+    let mut env = common::base_env();
+    haproxy_env(&mut env, dir.path(), "127.0.0.29");
+    env.insert("HAPROXY_DISABLE".into(), "true".into()); // ignored in this mode
+    let _haproxy = KillOnDrop(dir.path().join("haproxy.pid"));
+    let from = format!("http://{}", node.http);
+    let (follower, logs) = common::spawn(&env, &["haproxy", "--from", &from]);
+    let _follower = ChildOnDrop(follower);
+    let front: SocketAddr = "127.0.0.29:18094".parse().unwrap();
+    let long = Duration::from_secs(20);
+    let text = || logs.lock().unwrap().join("\n");
+    common::eventually(long, "both instances are routed", || {
+        routes_to(front, &["a", "b"]).then_some(())
+    });
+    b.set_failing(true);
+    common::eventually(long, "the failing instance leaves", || {
+        routes_to(front, &["a"]).then_some(())
+    });
+    assert!(text().contains("HAProxy follower started"), "{}", text());
 
-impl Drop for KillOnDrop {
+    // The node restarts with other services: the follower reconnects and resumes from the
+    // full state it sends first.
+    let port = node.http.port().to_string();
+    drop(node);
+    write_static(dir.path(), "other", 18095, &[a.addr]);
+    node_env.insert("SIDECAR_HTTP_PORT".into(), port);
+    let _node = common::Sidecar::start(&node_env, &[]);
+    let other: SocketAddr = "127.0.0.29:18095".parse().unwrap();
+    common::eventually(long, "the restarted node's service is routed", || {
+        routes_to(other, &["a"]).then_some(())
+    });
+    assert_eq!(
+        get_blocking(front),
+        None,
+        "the service gone with the node is not"
+    );
+}
+
+/// Kills the process this test started, when the test ends.
+struct ChildOnDrop(std::process::Child);
+
+impl Drop for ChildOnDrop {
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.0) {
-            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[actix::test]
+async fn a_stopped_haproxy_is_started_again_with_the_current_configuration() {
+    let rig = Rig::start("127.0.0.32", |_, _| {}).await;
+    let a = http_backend("a").await;
+    rig.announce(vec![instance("host-a", "one", "http", a, 18096)])
+        .await;
+    wait_routing(rig.frontend(18096), &["a"]).await;
+    rig.wait_status("a start", |s| s.reloads == 1).await;
+    let pid = std::fs::read_to_string(rig.path("haproxy.pid")).unwrap();
+    let killed = std::process::Command::new("kill")
+        .arg(pid.trim())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    rig.wait_status("a second start", |s| s.reloads == 2).await;
+    wait_routing(rig.frontend(18096), &["a"]).await;
+}
+
+/// Upgrading from Go Sidecar: an HAProxy it started (no master, no master socket) still runs
+/// with the pid file. The first start hands over and that one leaves.
+#[actix::test]
+async fn an_haproxy_started_the_go_way_is_replaced_at_the_first_start() {
+    let rig = Rig::start("127.0.0.33", |_, _| {}).await;
+    let old_config = rig.path("old.cfg");
+    let text = "global\n\tdaemon\ndefaults\n\ttimeout connect 1s\n\ttimeout client 1m\n\
+        \ttimeout server 1m\nfrontend old\n\tmode http\n\tbind 127.0.0.33:18097\n";
+    std::fs::write(&old_config, text).unwrap();
+    let pid_file = rig.path("haproxy.pid");
+    let started = std::process::Command::new("haproxy")
+        .arg("-f")
+        .arg(&old_config)
+        .arg("-p")
+        .arg(&pid_file)
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let old_pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let _old = KillOnDrop(rig.path("old.pid"));
+    std::fs::write(rig.path("old.pid"), &old_pid).unwrap();
+
+    let a = http_backend("a").await;
+    rig.announce(vec![instance("host-a", "web", "http", a, 18098)])
+        .await;
+    wait_routing(rig.frontend(18098), &["a"]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{old_pid}")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{old_pid}/stat")).unwrap_or_default();
+        if stat.contains(") Z ") {
+            break; // exited, waiting for its reaper
         }
+        assert!(Instant::now() < deadline, "the old HAProxy still runs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -4,7 +4,7 @@
 //! Does: follow the StateKeeper's [`StateChanged`], coalesce a burst of changes (a change
 //! after a quiet spell is applied at once; those that follow within `debounce` of an
 //! application start are applied together once it is over), build the [`ProxyModel`], and apply what the pure
-//! [`plan`] decides: nothing when the routing is unchanged, runtime-API commands when only
+//! [`plan()`] decides: nothing when the routing is unchanged, runtime-API commands when only
 //! servers of known backends change, else render → verify → replace → reload. Report its
 //! counts to the supervisor (the admin API's `details`).
 //! Does not: stop the node when HAProxy is missing or refuses a configuration. A failure
@@ -13,8 +13,8 @@
 
 mod apply;
 mod process;
+mod settings;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,32 +24,16 @@ use tokio::time::Instant;
 
 pub use self::apply::HaproxyControl;
 use self::apply::{Outcome, execute};
+pub use self::settings::HaproxySettings;
 use crate::catalog::Snapshot;
 use crate::clock::SharedClock;
-use crate::haproxy::{Plan, ProxyModel, ProxySettings, Renderer, Running, plan};
+use crate::haproxy::{Plan, ProxyModel, Renderer, Running, plan};
 use crate::messages::supervisor::ReportSubsystemDetails;
 use crate::messages::{GetHaproxyStatus, HaproxyStatus, StateChanged, Subscribe};
 use crate::supervisor::Link;
 
 /// The supervisor's name for this subsystem.
 pub const SUBSYSTEM: &str = "haproxy_manager";
-
-/// How HAProxy is managed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HaproxySettings {
-    /// What the configuration routes and how it is rendered.
-    pub proxy: ProxySettings,
-    /// A user's tera template (`HAPROXY_TEMPLATE_FILE`), re-read at every change; `None`
-    /// for the built-in one.
-    pub template_file: Option<PathBuf>,
-    /// Files and commands.
-    pub control: HaproxyControl,
-    /// The least time between the starts of two applications: changes arriving within it
-    /// are gathered into one.
-    pub debounce: Duration,
-    /// When a failed application is tried again if no change comes first.
-    pub retry_interval: Duration,
-}
 
 /// The actor. See the [module docs](self).
 pub struct HaproxyManager {
@@ -66,6 +50,8 @@ pub struct HaproxyManager {
     scheduled: Option<(SpawnHandle, bool)>,
     busy: bool,
     last_started: Option<Instant>,
+    /// Liveness probes in a row the master did not answer.
+    liveness_misses: u32,
     running: Option<Running>,
     /// The last applied render of a user's template with an empty `now` (its "routing").
     fingerprint: Option<String>,
@@ -95,6 +81,7 @@ impl HaproxyManager {
             scheduled: None,
             busy: false,
             last_started: None,
+            liveness_misses: 0,
             running: None,
             fingerprint: None,
             status: HaproxyStatus::default(),
@@ -138,17 +125,31 @@ impl HaproxyManager {
         Renderer::from_source(&source).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Whether the template is the built-in one, the configuration, and (for a user's
-    /// template) its render without the time, which changes only when the routing does.
-    fn render(&mut self, model: &ProxyModel) -> Result<(bool, String, Option<String>), String> {
+    /// What to do for `model`, and the configuration to write unless it is nothing. The
+    /// built-in template is rendered only when the plan needs it; a user's template is
+    /// rendered without the time first (its "routing"), and nothing is done when that render
+    /// did not change.
+    fn decide(
+        &mut self,
+        model: &ProxyModel,
+    ) -> Result<Option<(Plan, String, Option<String>)>, String> {
         let renderer = self.renderer()?;
-        let now = self.clock.now().go_string();
-        let text = renderer.render(model, &now).map_err(|e| e.to_string())?;
         let fingerprint = match renderer.is_builtin() {
             true => None,
             false => Some(renderer.render(model, "").map_err(|e| e.to_string())?),
         };
-        Ok((renderer.is_builtin(), text, fingerprint))
+        let unchanged_user = fingerprint.is_some() && fingerprint == self.fingerprint;
+        let decided = if unchanged_user {
+            Plan::Nothing
+        } else {
+            plan(self.running.as_ref(), model, renderer.is_builtin())
+        };
+        if decided == Plan::Nothing {
+            return Ok(None);
+        }
+        let now = self.clock.now().go_string();
+        let text = renderer.render(model, &now).map_err(|e| e.to_string())?;
+        Ok(Some((decided, text, fingerprint)))
     }
 
     fn apply_latest(&mut self, ctx: &mut Context<Self>) {
@@ -163,21 +164,15 @@ impl HaproxyManager {
                 "service" => &rejected.service, "host" => &rejected.hostname,
                 "expected" => ?rejected.expected, "found" => ?rejected.found);
         }
-        let (builtin, text, fingerprint) = match self.render(&model) {
-            Ok(rendered) => rendered,
+        let (decided, text, fingerprint) = match self.decide(&model) {
+            Ok(Some(decided)) => decided,
+            Ok(None) => {
+                self.status.unchanged += 1;
+                self.report();
+                return;
+            }
             Err(e) => return self.failed(e, ctx),
         };
-        let unchanged_user = fingerprint.is_some() && fingerprint == self.fingerprint;
-        let decided = if unchanged_user {
-            Plan::Nothing
-        } else {
-            plan(self.running.as_ref(), &model, builtin)
-        };
-        if decided == Plan::Nothing {
-            self.status.unchanged += 1;
-            self.report();
-            return;
-        }
         self.busy = true;
         let control = Arc::clone(&self.control);
         let job = async move { execute(&control, decided, text).await };
@@ -213,7 +208,10 @@ impl HaproxyManager {
                 self.running = Some(Running::after_runtime(model, &not_deleted));
                 self.succeeded(fingerprint);
                 if let Some(err) = file_error {
+                    // HAProxy routes as it should; only its file is behind (a reload would
+                    // write it): counted and shown, not retried on its own.
                     warn!(self.log, "Cannot rewrite the HAProxy configuration file"; "error" => &err);
+                    self.status.failures += 1;
                     self.status.last_error = Some(err);
                 }
             }
@@ -243,6 +241,28 @@ impl HaproxyManager {
         }
     }
 
+    /// With the default reload: when the master no longer answers (HAProxy was killed),
+    /// forgets what ran and applies the latest snapshot again, which starts a new one.
+    fn check_liveness(&mut self, ctx: &mut Context<Self>) {
+        if self.busy || self.running.is_none() || self.control.reload_command.is_some() {
+            return;
+        }
+        let control = Arc::clone(&self.control);
+        let probe = async move { apply::master_alive(&control).await };
+        ctx.spawn(probe.into_actor(self).map(|alive, act, ctx| {
+            // Two misses in a row: one may be a master busy re-executing itself.
+            act.liveness_misses = if alive { 0 } else { act.liveness_misses + 1 };
+            if act.liveness_misses < 2 || act.busy || act.running.is_none() {
+                return;
+            }
+            act.liveness_misses = 0;
+            warn!(act.log, "HAProxy is not running, starting it again");
+            act.running = None;
+            act.pending = true;
+            act.schedule(Duration::ZERO, false, ctx);
+        }));
+    }
+
     fn report(&self) {
         let Some(supervisor) = &self.supervisor else {
             return;
@@ -261,6 +281,9 @@ impl Actor for HaproxyManager {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
+        ctx.run_interval(self.settings.liveness_interval, |act, ctx| {
+            act.check_liveness(ctx)
+        });
         self.report();
         self.state_keeper
             .do_send(Subscribe(ctx.address().recipient()));

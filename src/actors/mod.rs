@@ -14,6 +14,7 @@ mod recorder;
 pub mod state_keeper;
 pub mod static_watcher;
 pub mod tombstone_repeater;
+pub mod watch_follower;
 pub mod web_api;
 pub mod xds_server;
 

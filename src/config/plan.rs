@@ -74,6 +74,9 @@ pub const HAPROXY_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HAPROXY_DEBOUNCE: Duration = Duration::from_millis(50);
 /// When a failed HAProxy application is tried again if no change comes first.
 pub const HAPROXY_RETRY_INTERVAL: Duration = Duration::from_secs(10);
+/// How often the HAProxy master is asked whether it still runs (one that does not answer is
+/// started again).
+pub const HAPROXY_LIVENESS_INTERVAL: Duration = Duration::from_secs(5);
 /// The first supervised restart waits this long; doubled for each failure in a row…
 pub const RESTART_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 /// …up to this.
@@ -312,6 +315,7 @@ impl HaproxySettings {
             },
             debounce: HAPROXY_DEBOUNCE,
             retry_interval: HAPROXY_RETRY_INTERVAL,
+            liveness_interval: HAPROXY_LIVENESS_INTERVAL,
         }
     }
 }

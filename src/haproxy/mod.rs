@@ -1,6 +1,6 @@
 //! HAProxy management, the pure part: the [`ProxyModel`] of what to route (built from the
 //! catalogue), its rendering into a configuration with the built-in or a user's tera
-//! template ([`Renderer`]), and the [`plan`] that decides between nothing, runtime-API
+//! template ([`Renderer`]), and the [`plan()`] that decides between nothing, runtime-API
 //! commands and a reload (README, "HAProxy").
 //!
 //! Pure: no actix, tokio, files, processes or clock. The
@@ -9,6 +9,7 @@
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod watch_stream;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 //! [`ProxyModel`]: what HAProxy should route, computed from the catalogue. It is both the
-//! data a template renders and what [`super::plan`] compares to decide between doing
+//! data a template renders and what [`super::plan()`] compares to decide between doing
 //! nothing, changing servers through the runtime API, and reloading.
 //!
 //! Pure: borrows the state, allocates only the model.

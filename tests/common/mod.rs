@@ -206,7 +206,12 @@ pub struct Target {
 
 impl Target {
     pub fn start() -> Target {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Target::start_on("127.0.0.1", "ok")
+    }
+
+    /// A target on `ip` (any free port) whose answers carry `body`.
+    pub fn start_on(ip: &str, body: &'static str) -> Target {
+        let listener = TcpListener::bind(format!("{ip}:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         let failing = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&failing);
@@ -221,7 +226,8 @@ impl Target {
                 };
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
                 );
             }
         });

@@ -187,18 +187,50 @@ async fn reload(control: &HaproxyControl) -> Result<(), String> {
     Err(format!("HAProxy did not reload within {timeout:?}"))
 }
 
+/// Whether the master answers on its socket.
+pub(super) async fn master_alive(control: &HaproxyControl) -> bool {
+    let reply = cli(&control.master_socket, "show proc", control.timeout).await;
+    reply.ok().as_deref().and_then(master_reloads).is_some()
+}
+
 /// `haproxy -W -D -S <master socket> -p <pid file> -f <config file>`: master-worker mode,
-/// in the background; exits non-zero when the configuration cannot be served.
+/// in the background; exits non-zero when the configuration cannot be served. An HAProxy
+/// still named by the pid file (one that Go Sidecar started, without a master) is told to
+/// finish and leave (`-sf <pid>`) once the new one listens, as Go's reload did.
 async fn start_master(control: &HaproxyControl) -> Result<(), String> {
     let (master, pid, config) = (
         control.master_socket.to_string_lossy(),
         control.pid_file.to_string_lossy(),
         control.config_file.to_string_lossy(),
     );
-    let args = ["-W", "-D", "-S", &master, "-p", &pid, "-f", &config];
+    let mut args = vec!["-W", "-D", "-S", &master, "-p", &pid, "-f", &config];
+    let previous = previous_haproxy(&control.pid_file).await;
+    if let Some(previous) = &previous {
+        args.extend(["-sf", previous.as_str()]);
+    }
     run_program(&control.binary, &args, control.timeout)
         .await
-        .map_err(|e| format!("Failed to start HAProxy ({e})"))
+        .map_err(|e| format!("Failed to start HAProxy ({e})"))?;
+    // The daemon's parent returns first: started means the master answers.
+    let deadline = Instant::now() + control.timeout;
+    while !master_alive(control).await {
+        if Instant::now() >= deadline {
+            return Err("HAProxy started but its master socket does not answer".into());
+        }
+        tokio::time::sleep(RELOAD_POLL).await;
+    }
+    Ok(())
+}
+
+/// The pid in `pid_file`, if a process of that pid runs and is an HAProxy (a stale pid file
+/// may name an unrelated process, which must not be signalled).
+async fn previous_haproxy(pid_file: &Path) -> Option<String> {
+    let text = tokio::fs::read_to_string(pid_file).await.ok()?;
+    let pid: u32 = text.split_whitespace().next()?.parse().ok()?;
+    let comm = tokio::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .await
+        .ok()?;
+    (comm.trim() == "haproxy").then(|| pid.to_string())
 }
 
 /// The master's reload count and failed-reload count from its `show proc` reply:
