@@ -1,5 +1,5 @@
-//! Configuration: Go Sidecar's environment variables (SPEC.md §10), an optional TOML file and
-//! the command-line flags, merged into one [`Config`].
+//! Configuration: Go Sidecar's environment variables (docs/COMPATIBILITY.md §2–§3), an optional
+//! TOML file and the command-line flags, merged into one [`Config`].
 //!
 //! Layers, lowest first: the `Default` impls < the TOML file (`--config` or
 //! `SIDECAR_CONFIG_FILE`) < the environment < the flags that were given. [`load`] parses and
@@ -13,6 +13,7 @@ mod cli;
 mod docker;
 mod duration;
 mod env_table;
+pub mod plan;
 mod published_ip;
 mod sections;
 mod sources;
@@ -35,13 +36,14 @@ pub use cli::Cli;
 pub use docker::{DEFAULT_DOCKER_HOST, NO_TLS};
 pub use duration::{DurationError, format_go_duration, parse_go_duration, serde_go};
 pub use env_table::{CONFIG_FILE_VAR, ENV_VARS, EnvKind, EnvVar};
+pub use plan::{GossipPlan, NodePlan};
 pub use published_ip::{choose_published_ip, interface_ips};
 pub use sections::{
     DockerConfig, EnvoyConfig, HaproxyConfig, K8sConfig, ListenersConfig, ServicesConfig,
     SidecarConfig, StaticConfig,
 };
 pub use sources::{Layer, env_layer, toml_layer};
-pub use values::{LogFormat, LogLevel, split_list};
+pub use values::{DiscoveryMethod, LogFormat, LogLevel, parse_discovery, split_list};
 
 /// Why the configuration could not be loaded. Every variant stops the daemon at start
 /// (exit code 2); none has touched any state.
@@ -129,9 +131,6 @@ pub struct Config {
     pub k8s: K8sConfig,
 }
 
-/// The discovery methods `SIDECAR_DISCOVERY` accepts.
-pub const DISCOVERY_METHODS: [&str; 3] = ["docker", "static", "kubernetes_api"];
-
 /// Push/pull interval used when `SIDECAR_PUSH_PULL_INTERVAL` is 0 (Go: alive lifespan − 1 s).
 pub const ZERO_PUSH_PULL_INTERVAL: Duration = Duration::from_secs(79);
 
@@ -162,10 +161,10 @@ fn config_file(cli: &Cli, env: &BTreeMap<String, String>) -> Option<PathBuf> {
 }
 
 impl Config {
-    /// Checks what the types alone cannot: known discovery methods, a parseable advertise IP,
-    /// a health timeout shorter than the interval, non-zero timer periods and concurrency, and
-    /// with docker discovery a usable Docker endpoint and service namer.
-    /// Errors name the environment variable of the offending field.
+    /// Checks what the types alone cannot: a parseable advertise IP, a health timeout shorter
+    /// than the interval, non-zero timer periods and concurrency. Values that become typed
+    /// settings (addresses, the Docker endpoint and namer, listener URLs) are parsed once, by
+    /// [`NodePlan::new`]. Errors name the environment variable of the offending field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_gossip_keys()?;
         let s = &self.sidecar;
@@ -176,16 +175,6 @@ impl Config {
                 reason,
             })
         };
-        if let Some(unknown) = s
-            .discovery
-            .iter()
-            .find(|m| !DISCOVERY_METHODS.contains(&m.as_str()))
-        {
-            let reason = format!(
-                "unknown discovery method {unknown:?} (expected docker, static or kubernetes_api)"
-            );
-            return invalid("SIDECAR_DISCOVERY", s.discovery.join(","), reason);
-        }
         choose_published_ip(s.advertise_ip.as_deref(), &[], &[])?;
         if s.health_timeout >= s.health_interval {
             let reason = format!(
@@ -215,10 +204,6 @@ impl Config {
         ];
         if let Some((var, _)) = periods.iter().find(|(_, period)| period.is_zero()) {
             return invalid(var, "0s".into(), "must be longer than zero".into());
-        }
-        if s.discovery.iter().any(|m| m == "docker") {
-            self.docker.endpoint()?;
-            self.services.namer()?;
         }
         Ok(())
     }
@@ -253,8 +238,8 @@ impl Config {
             .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned())
     }
 
-    /// The published IP (SPEC §10.4): the advertise IP, else the first private IPv4 of the
-    /// interfaces that is not excluded.
+    /// The published IP (docs/COMPATIBILITY.md §2): the advertise IP, else the first private IPv4
+    /// of the interfaces that is not excluded.
     pub fn published_ip(&self) -> Result<IpAddr, ConfigError> {
         let s = &self.sidecar;
         let advertise = s.advertise_ip.as_deref();

@@ -21,9 +21,19 @@ pub struct LogGuard {
 /// How many records may wait for the writer thread before callers block.
 const QUEUE: usize = 1024;
 
-/// Builds the root logger writing to `out` (stderr in the daemon) and installs the `log`
-/// bridge when `bridge_log` is set.
-pub fn init<W>(level: LogLevel, format: LogFormat, out: W, bridge_log: bool) -> (Logger, LogGuard)
+/// Whether [`init`] routes the `log` crate's records (from dependencies) into slog: once per
+/// process, so the daemon does and tests that build several loggers do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogBridge {
+    /// Install the process-wide bridge.
+    Install,
+    /// Leave the `log` crate alone.
+    Skip,
+}
+
+/// Builds the root logger writing to `out` (stderr in the daemon), with the `log` bridge as
+/// `bridge` says.
+pub fn init<W>(level: LogLevel, format: LogFormat, out: W, bridge: LogBridge) -> (Logger, LogGuard)
 where
     W: Write + Send + 'static,
 {
@@ -41,7 +51,7 @@ where
         .build_with_guard();
     let drain = drain.filter_level(slog_level(level)).fuse();
     let root = Logger::root(drain, o!());
-    let scope = bridge_log.then(|| install_log_bridge(&root, level));
+    let scope = (bridge == LogBridge::Install).then(|| install_log_bridge(&root, level));
     let guard = LogGuard {
         _scope: scope,
         _async: guard,
@@ -103,7 +113,12 @@ mod tests {
     #[test]
     fn json_format_writes_one_object_per_line_with_key_values() {
         let buffer = Buffer::default();
-        let (log, guard) = init(LogLevel::Info, LogFormat::Json, buffer.clone(), false);
+        let (log, guard) = init(
+            LogLevel::Info,
+            LogFormat::Json,
+            buffer.clone(),
+            LogBridge::Skip,
+        );
         info!(log, "Node started"; "port" => 7777);
         drop(guard);
         let line = written(&buffer);
@@ -116,7 +131,12 @@ mod tests {
     #[test]
     fn records_below_the_level_are_filtered_out() {
         let buffer = Buffer::default();
-        let (log, guard) = init(LogLevel::Info, LogFormat::Text, buffer.clone(), false);
+        let (log, guard) = init(
+            LogLevel::Info,
+            LogFormat::Text,
+            buffer.clone(),
+            LogBridge::Skip,
+        );
         debug!(log, "hidden detail");
         info!(log, "shown");
         drop(guard);
@@ -130,7 +150,12 @@ mod tests {
     #[test]
     fn nothing_queued_is_lost_when_the_guard_is_dropped() {
         let buffer = Buffer::default();
-        let (log, guard) = init(LogLevel::Info, LogFormat::Text, buffer.clone(), false);
+        let (log, guard) = init(
+            LogLevel::Info,
+            LogFormat::Text,
+            buffer.clone(),
+            LogBridge::Skip,
+        );
         for i in 0..20_000 {
             info!(log, "line"; "i" => i);
         }

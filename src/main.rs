@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::Parser;
-use slog::info;
+use slog::{crit, info};
 
-use sidecar::config::{self, Cli};
+use sidecar::config::{self, Cli, NodePlan};
 use sidecar::{logging, node};
 
 fn main() -> ExitCode {
@@ -28,12 +28,20 @@ fn main() -> ExitCode {
         config.sidecar.logging_level,
         config.sidecar.logging_format,
         std::io::stderr(),
-        true,
+        logging::LogBridge::Install,
     );
     for line in config.describe() {
         info!(log, "Config"; "setting" => line);
     }
-    let code = node::run(config, log);
+    let plan = match NodePlan::new(&config) {
+        Ok(plan) => plan,
+        Err(err) => {
+            crit!(log, "Cannot start"; "error" => %err);
+            drop(guard);
+            return ExitCode::from(2);
+        }
+    };
+    let code = node::run(plan, log);
     drop(guard);
     code
 }

@@ -320,6 +320,7 @@ async fn watch_writes_status_changes_but_not_refreshes() {
     ];
     let apply = |(updated, status)| ApplyRemoteServices {
         services: vec![some_service(updated, status)],
+        source: sidecar::messages::RemoteSource::Broadcast,
     };
     node.keeper.send(apply(versions[0])).await.unwrap(); // a refresh: same status
     let quiet = Duration::from_millis(300);

@@ -1,16 +1,16 @@
-//! Algebraic laws of the catalogue's merge rule, checked with proptest (STYLE §6.8).
+//! Algebraic laws of the catalogue's merge rule, checked with proptest (docs/PROTOCOL.md §3).
 //!
 //! Records come from a deliberately small key space (3 hosts × 3 IDs), three versions one
 //! second apart (so exact ties are frequent), all five statuses and two images. `now` is fixed
 //! just after the newest version, so nothing is stale and nothing expires: these laws are about
 //! [`Catalog::apply`] and [`Catalog::merge`] only.
 //!
-//! What is compared: every record held and each server's `Name` and `LastUpdated`.
-//! `LastChanged` (server and state) is deliberately *not* order-independent: a record first
-//! seen at its newer version is "new" then, while seen first at an older version the newer one
-//! is a same-status refresh that must not advance `LastChanged` (SPEC §2.3). The unit test
-//! `server_last_changed_depends_on_the_order_versions_arrive_in` pins that down; here we only
-//! check `LastChanged <= LastUpdated`, and full equality where the order is the same (idempotence).
+//! What is compared: every record held and each server's `Name` and `LastUpdated`. `LastChanged`
+//! (server and state) is deliberately *not* order-independent: a record first seen at its newer
+//! version is "new" then, while seen first at an older version the newer one is a same-status
+//! refresh that must not advance `LastChanged` (docs/PROTOCOL.md §3). The unit test
+//! `server_last_changed_depends_on_the_order_versions_arrive_in` pins that down; here we only check
+//! `LastChanged <= LastUpdated`, and full equality where the order is the same (idempotence).
 //!
 //! A merge of states is exact: whether a record is DRAINING is carried by its newest version
 //! alone (on a tie DRAINING ranks above ALIVE), so a state tells everything a catalogue that

@@ -277,7 +277,7 @@ fn garbage_on_the_gossip_ports_is_dropped_and_counted() {
     let addr = format!("127.0.0.4:{port}");
     let udp = UdpSocket::bind("127.0.0.4:0").unwrap();
     udp.send_to(b"definitely not a frame", &addr).unwrap();
-    let mut other = b"SC\x01\x00".to_vec();
+    let mut other = vec![b'S', b'C', sidecar::gossip::wire::VERSION, 0];
     other.extend_from_slice(&[7; 9]);
     udp.send_to(&other, &addr).unwrap();
     udp.send_to(&[0xff; 4000], &addr).unwrap();

@@ -116,12 +116,18 @@ fn inject(addr: SocketAddr, records: Vec<Service>) {
     runtime.block_on(async move {
         let timeout = Duration::from_secs(5);
         let frame = FrameContext::stream(ClusterId::of(CLUSTER), None);
-        let session = Session { frame, timeout };
+        let session = Session {
+            frame,
+            timeout,
+            bulk: None,
+        };
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let me = NodeId::new("intruder", "127.0.0.69:9".parse().unwrap(), 1);
         let hello = Message::Hello {
             node: me,
             exchange: true,
+            challenge: [7; 16],
+            answer: None,
         };
         let bytes = encode(&hello, &frame).unwrap();
         write_frame(&mut stream, &bytes, timeout).await.unwrap();

@@ -96,7 +96,10 @@ impl Rig {
         };
         let services = vec![svc.clone()];
         self.keeper
-            .send(ApplyRemoteServices { services })
+            .send(ApplyRemoteServices {
+                services,
+                source: sidecar::messages::RemoteSource::Broadcast,
+            })
             .await
             .unwrap();
         svc
@@ -111,7 +114,7 @@ fn settings(urls: &[&str]) -> ListenerSettings {
     ListenerSettings::new("node-a", urls.iter().map(|u| u.to_string()).collect())
 }
 
-/// The receiver library's `ShouldNotify(old, new)` on Go status codes (SPEC §7.4).
+/// The receiver library's `ShouldNotify(old, new)` on Go status codes (docs/COMPATIBILITY.md §12).
 fn should_notify(old: u8, new: u8) -> bool {
     const ALIVE: u8 = 0;
     match new {
@@ -381,7 +384,8 @@ async fn a_node_notifies_its_static_and_its_discovered_listeners() {
     .collect();
     let config = sidecar::config::load(&sidecar::config::Cli::default(), &env).unwrap();
     let log = Logger::root(slog::Discard, o!());
-    let _node = sidecar::node::start(&config, Arc::new(SystemClock), &log).unwrap();
+    let plan = sidecar::config::NodePlan::new(&config).unwrap();
+    let _node = sidecar::node::start(&plan, Arc::new(SystemClock), &log).unwrap();
     for receiver in [&fixed, &found] {
         eventually(Duration::from_secs(10), "web ALIVE is POSTed", || {
             receiver.bodies().iter().find_map(|body| {

@@ -1,13 +1,13 @@
 //! DockerWatcher: reports the running containers of the Docker engine as services
-//! (SPEC §4.3) and follows their lifecycle events.
+//! (docs/COMPATIBILITY.md §10) and follows their lifecycle events.
 //!
 //! Does: list the running containers, then follow the container event stream. `die`, `stop`
 //! and `destroy` drop that container at once and re-send the list (so its service is
 //! tombstoned within a second); `start` triggers a re-list; a re-list also runs every
 //! `relist_interval` as a safety net. A lost connection (the stream ends or fails, a list
 //! fails or times out) is retried with exponential backoff, and every reconnection re-lists.
-//! While Docker is unreachable it sends nothing, so the HealthChecker keeps the last list and
-//! nothing is dropped or tombstoned; once back, the fresh list wins. Label problems are
+//! While Docker is unreachable it keeps re-sending the last good list every second, so nothing
+//! is dropped or tombstoned; once back, the fresh list wins. Label problems are
 //! logged once per container.
 //! Does not: map containers (that is [`crate::discovery::docker`]) or health-check anything.
 
@@ -30,7 +30,8 @@ use crate::supervisor::Link;
 /// Where Docker is and how to follow it.
 #[derive(Clone, Debug)]
 pub struct DockerWatcherSettings {
-    /// The engine (`unix://`, `tcp://` or `http://`), from [`crate::config::DockerConfig::endpoint`].
+    /// The engine (`unix://`, `tcp://` or `http://`), from
+    /// [`crate::config::DockerConfig::endpoint`].
     pub endpoint: String,
     /// The OS hostname (`Hostname` of every service).
     pub hostname: String,
@@ -46,23 +47,6 @@ pub struct DockerWatcherSettings {
     pub backoff_min: Duration,
     /// …up to this.
     pub backoff_max: Duration,
-}
-
-impl DockerWatcherSettings {
-    /// The production timings: re-list every 10 s, lists time out after 5 s, backoff
-    /// 100 ms → 5 s.
-    pub fn new(endpoint: String, hostname: String, published_ip: String, namer: Namer) -> Self {
-        DockerWatcherSettings {
-            endpoint,
-            hostname,
-            published_ip,
-            namer,
-            relist_interval: Duration::from_secs(10),
-            list_timeout: Duration::from_secs(5),
-            backoff_min: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(5),
-        }
-    }
 }
 
 /// How often the current list is re-sent without asking Docker.

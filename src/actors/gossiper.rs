@@ -11,6 +11,7 @@
 //!
 //! Bad input on the gossip ports is dropped and counted by reason ([`GetGossipStats`]).
 
+mod keys;
 mod memory;
 mod net;
 mod sessions;
@@ -25,22 +26,23 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use slog::{Logger, debug, info, o, warn};
 use tokio::net::UdpSocket;
-use tokio::sync::Semaphore;
 
+pub use self::keys::GossipKeys;
 pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
-use crate::catalog::{Service, ServicesState, Snapshot};
+use crate::catalog::{Service, Snapshot};
 use crate::clock::SharedClock;
+use crate::gossip::admission::{Admission, AdmissionLimits};
 use crate::gossip::broadcast::BroadcastItem;
-use crate::gossip::crypto::KeyRing;
+use crate::gossip::lifecycle::{JoinPolicy, Lifecycle};
 use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
 use crate::gossip::wire::{ClusterId, Message, WireService};
 use crate::messages::{
-    ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, SetMembers,
-    StateChanged, Subscribe,
+    ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, RemoteSource,
+    SetMembers, StateChanged, Subscribe,
 };
 use crate::supervisor::Link;
 
@@ -53,8 +55,8 @@ pub struct GossiperSettings {
     pub advertise: SocketAddr,
     /// `SIDECAR_CLUSTER_NAME`: frames of other clusters are refused.
     pub cluster_name: String,
-    /// `SIDECAR_GOSSIP_KEYS`, when set.
-    pub keys: Option<Arc<KeyRing>>,
+    /// `SIDECAR_GOSSIP_KEYS` (replaceable at run time through the admin API).
+    pub keys: GossipKeys,
     /// Seeds as `host:port`.
     pub seeds: Vec<String>,
     /// One exchange with a random member this often (`SIDECAR_PUSH_PULL_INTERVAL`), in
@@ -63,30 +65,13 @@ pub struct GossiperSettings {
     pub push_pull_interval: Duration,
     /// Timeout of each TCP read, write and connect.
     pub session_timeout: Duration,
-    /// Most TCP sessions at once (both directions).
+    /// Most TCP exchanges at once (both directions); liveness checks take none
+    /// ([`Admission`]).
     pub max_sessions: usize,
     /// The longest wait between two join attempts.
     pub max_join_backoff: Duration,
     /// SWIM tuning.
     pub membership: MembershipConfig,
-}
-
-impl GossiperSettings {
-    /// Defaults for `hostname` reachable at `advertise` in `cluster_name`.
-    pub fn new(hostname: &str, advertise: SocketAddr, cluster_name: &str) -> GossiperSettings {
-        GossiperSettings {
-            hostname: hostname.to_owned(),
-            advertise,
-            cluster_name: cluster_name.to_owned(),
-            keys: None,
-            seeds: Vec::new(),
-            push_pull_interval: Duration::from_secs(30),
-            session_timeout: Duration::from_secs(2),
-            max_sessions: 8,
-            max_join_backoff: Duration::from_secs(30),
-            membership: MembershipConfig::default(),
-        }
-    }
 }
 
 /// The StateKeeper's inboxes the Gossiper writes to.
@@ -113,11 +98,10 @@ pub struct Gossiper {
     wire: Wire,
     udp: Option<Arc<UdpSocket>>,
     local: Arc<Snapshot>,
-    sessions: Arc<Semaphore>,
+    admission: Admission,
     stats: GossipStats,
     rng: StdRng,
-    join_backoff: Duration,
-    leaving: bool,
+    lifecycle: Lifecycle,
     log: Logger,
 }
 
@@ -142,14 +126,28 @@ impl Gossiper {
         let wire = Wire {
             cluster: ClusterId::of(&settings.cluster_name),
             keys: settings.keys.clone(),
+            name: Arc::from(settings.hostname.as_str()),
             timeout: settings.session_timeout,
+            source: sockets
+                .tcp
+                .local_addr()
+                .ok()
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
             tcp: Arc::default(),
+            bulk: Arc::new(tokio::sync::Semaphore::new(1)),
         };
-        let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
+        let policy = JoinPolicy {
+            max_retry: settings.max_join_backoff,
+            ..JoinPolicy::default()
+        };
         Gossiper {
-            sessions: Arc::new(Semaphore::new(settings.max_sessions)),
-            join_backoff: Duration::from_secs(1),
-            local: Arc::new(Snapshot::new(empty, Vec::new(), 0, 0)),
+            admission: Admission::new(AdmissionLimits {
+                sessions: settings.max_sessions,
+                ..AdmissionLimits::default()
+            }),
+            lifecycle: Lifecycle::new(policy, !settings.seeds.is_empty()),
+            local: Arc::new(Snapshot::empty(&settings.hostname, &settings.cluster_name)),
             log: log.new(o!("actor" => "gossiper")),
             settings,
             sockets,
@@ -161,8 +159,12 @@ impl Gossiper {
             udp: None,
             stats: GossipStats::default(),
             rng: StdRng::seed_from_u64(seed),
-            leaving: false,
         }
+    }
+
+    /// The clock in Unix seconds (stamps "busy" answers).
+    fn unix_secs(&self) -> u64 {
+        u64::try_from(self.clock.now().unix_nanos() / 1_000_000_000).unwrap_or(0)
     }
 
     fn count(&mut self, reason: String) {
@@ -251,13 +253,13 @@ impl Gossiper {
             }
         }
         let services = self.refuse_future(services, "broadcast.future_record");
-        self.hand_over(services);
+        self.hand_over(services, RemoteSource::Broadcast);
     }
 
     /// Hands records heard from peers to the StateKeeper, if its mailbox has room: gossip
     /// input is bounded, and what is dropped (counted as `state.busy`, per record) is
     /// brought again by anti-entropy.
-    pub(super) fn hand_over(&mut self, services: Vec<Service>) {
+    pub(super) fn hand_over(&mut self, services: Vec<Service>, source: RemoteSource) {
         if services.is_empty() {
             return;
         }
@@ -265,7 +267,7 @@ impl Gossiper {
         if self
             .state
             .remote
-            .try_send(ApplyRemoteServices { services })
+            .try_send(ApplyRemoteServices { services, source })
             .is_err()
         {
             self.count_many("state.busy".to_owned(), count);
@@ -295,7 +297,8 @@ impl Gossiper {
     fn confirm(&mut self, node: NodeId, ctx: &mut Context<Self>) {
         let me = self.membership.identity().clone();
         let timeout = self.settings.membership.confirm_timeout / 2;
-        let check = net::probe(node.clone(), me, self.wire.clone(), timeout);
+        let now = self.unix_secs();
+        let check = net::probe(node.clone(), me, self.wire.clone(), timeout, now);
         ctx.spawn(check.into_actor(self).map(move |alive, act, ctx| {
             debug!(act.log, "Checked a member declared down"; "node" => %node, "alive" => alive);
             let effects = act.membership.confirm_result(&node, alive);
@@ -372,7 +375,7 @@ impl Handler<StateChanged> for Gossiper {
 
     fn handle(&mut self, msg: StateChanged, ctx: &mut Context<Self>) {
         self.local = Arc::clone(&msg.snapshot);
-        if self.leaving {
+        if !self.lifecycle.announces() {
             return;
         }
         for svc in msg.announced.iter() {
@@ -396,10 +399,9 @@ impl Handler<LeaveCluster> for Gossiper {
     type Result = ();
 
     fn handle(&mut self, _: LeaveCluster, ctx: &mut Context<Self>) {
-        if self.leaving {
+        if !self.lifecycle.leave() {
             return;
         }
-        self.leaving = true;
         info!(self.log, "Leaving the cluster");
         let effects = self.membership.leave();
         self.apply(effects, ctx);

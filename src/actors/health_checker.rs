@@ -1,5 +1,5 @@
 //! HealthChecker: the pool that health-checks this host's services and tells the StateKeeper
-//! their status (SPEC §5).
+//! their status (docs/COMPATIBILITY.md §11).
 //!
 //! Does: keep a [`Monitor`] in line with every [`ObservedLocalServices`], run each new check at
 //! once and then every `interval` (off the actor, each under a timeout, at most `concurrency`
@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use self::probe::{Gauges, Runner};
 use crate::discovery::DiscoverySource;
 use crate::health::{CheckId, CheckResult, CheckStatus, Monitor, MonitorSettings, Observation};
+use crate::health::{StartupRecheck, Thresholds};
 use crate::messages::{ApplyLocalServices, GetHealthStats, HealthStats, ObservedLocalServices};
 use crate::supervisor::Link;
 
@@ -53,21 +54,12 @@ pub struct HealthSettings {
     /// How long to wait for a silent source (e.g. Docker unreachable) before reporting
     /// without it.
     pub first_report_grace: Duration,
-}
-
-impl Default for HealthSettings {
-    fn default() -> HealthSettings {
-        HealthSettings {
-            interval: Duration::from_secs(3),
-            timeout: Duration::from_millis(2999),
-            concurrency: 64,
-            refresh_interval: Duration::from_secs(1),
-            published_ip: "127.0.0.1".into(),
-            default_check_endpoint: "/version".into(),
-            sources: BTreeSet::from([DiscoverySource::Static]),
-            first_report_grace: Duration::from_secs(5),
-        }
-    }
+    /// Results in a row that change an established status (`SIDECAR_HEALTH_RISE`,
+    /// `SIDECAR_HEALTH_FALL`; default 1 and 1, as Go).
+    pub thresholds: Thresholds,
+    /// Quick re-checks of a new service whose first runs fail quickly, before it is shown
+    /// UNHEALTHY (default: after 100 ms, doubling, within one interval).
+    pub startup_recheck: Option<StartupRecheck>,
 }
 
 /// One run of a check has finished (internal).
@@ -116,6 +108,8 @@ impl HealthChecker {
         let monitor = Monitor::new(MonitorSettings {
             published_ip: settings.published_ip.clone(),
             default_check_endpoint: settings.default_check_endpoint.clone(),
+            thresholds: settings.thresholds,
+            startup_recheck: settings.startup_recheck,
         });
         let runner = Runner {
             client: None,
@@ -268,7 +262,10 @@ impl Handler<CheckFinished> for HealthChecker {
         }
         // A tokio timer rather than `ctx.run_later`: the actor's context polls every pending
         // item of its own on each wake-up, which costs O(checks) per message.
-        let due = msg.started + self.settings.interval;
+        let due = match recorded.recheck_after {
+            Some(wait) => Instant::now() + wait,
+            None => msg.started + self.settings.interval,
+        };
         let addr = ctx.address();
         actix::spawn(async move {
             tokio::time::sleep_until(due).await;

@@ -1,4 +1,4 @@
-//! ListenerNotifier: POSTs every catalogue change to every listener (SPEC §7).
+//! ListenerNotifier: POSTs every catalogue change to every listener (docs/COMPATIBILITY.md §12).
 //!
 //! Does: keep the [`Registry`] of static (`LISTENERS_URLS`) and discovered listeners in line
 //! with [`ObservedLocalServices`], start a delivery worker per listener and stop it when the
@@ -41,19 +41,6 @@ pub struct ListenerSettings {
     /// `LISTENERS_URLS`: static listeners, never removed. Invalid ones are logged and skipped
     /// (`node` refuses them at start with [`validate_urls`](crate::listeners::validate_urls)).
     pub static_urls: Vec<String>,
-}
-
-impl ListenerSettings {
-    /// The defaults (3 s, 6 attempts, a queue of 64) for `hostname` and `static_urls`.
-    pub fn new(hostname: &str, static_urls: Vec<String>) -> ListenerSettings {
-        ListenerSettings {
-            hostname: hostname.to_owned(),
-            attempt_timeout: Duration::from_secs(3),
-            max_attempts: 6,
-            queue: 64,
-            static_urls,
-        }
-    }
 }
 
 /// The actor that notifies listeners. See the [module docs](self).

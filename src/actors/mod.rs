@@ -5,15 +5,19 @@
 
 pub mod docker_watcher;
 pub mod gossiper;
+pub mod haproxy_manager;
 pub mod health_checker;
 mod http;
 pub mod listener_notifier;
+#[cfg(test)]
+mod recorder;
 pub mod state_keeper;
 pub mod static_watcher;
 pub mod tombstone_repeater;
 pub mod web_api;
 
 pub use docker_watcher::{DockerWatcher, DockerWatcherSettings};
+pub use haproxy_manager::{HaproxyManager, HaproxySettings};
 pub use health_checker::{HealthChecker, HealthSettings};
 pub use listener_notifier::{ListenerNotifier, ListenerSettings};
 pub use state_keeper::{StateKeeper, StateKeeperMemory, StateKeeperSettings};

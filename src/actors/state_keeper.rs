@@ -15,10 +15,11 @@ use std::time::Duration;
 use actix::prelude::*;
 use slog::{Logger, debug, info, o, warn};
 
+use crate::catalog::hearsay::is_hearsay_tombstone;
 use crate::catalog::{Catalog, ChangeEvent, Lifespans, Service, ServicesState, Snapshot};
 use crate::clock::SharedClock;
 use crate::messages::{
-    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot,
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, RemoteSource,
     RepeatTombstone, SetMembers, StateChanged, Subscribe,
 };
 
@@ -211,7 +212,12 @@ impl Handler<ApplyRemoteServices> for StateKeeper {
         let mut accepted = false;
         let mut changes = Vec::new();
         let mut reasserted = Vec::new();
-        for svc in msg.services {
+        let (services, hearsay) = self.without_hearsay(msg.services, &msg.source);
+        if hearsay > 0 {
+            debug!(self.log, "Ignored tombstones of live members from a third party";
+                "count" => hearsay, "from" => ?msg.source);
+        }
+        for svc in services {
             let (applied, mine) = self.catalog.apply_remote(svc, now);
             accepted |= matches!(applied, crate::catalog::Applied::Accepted { .. });
             if applied == crate::catalog::Applied::Future {
@@ -229,6 +235,28 @@ impl Handler<ApplyRemoteServices> for StateKeeper {
         if accepted {
             self.publish(changes, reasserted);
         }
+    }
+}
+
+impl StateKeeper {
+    /// `services` less the tombstones of live members that a third party derived
+    /// ([`is_hearsay_tombstone`]), and how many those were.
+    fn without_hearsay(
+        &self,
+        services: Vec<Service>,
+        source: &RemoteSource,
+    ) -> (Vec<Service>, usize) {
+        let RemoteSource::Exchange { peer } = source else {
+            return (services, 0);
+        };
+        let own = &self.settings.hostname;
+        let before = services.len();
+        let kept: Vec<Service> = services
+            .into_iter()
+            .filter(|svc| !is_hearsay_tombstone(svc, peer, own, &self.members))
+            .collect();
+        let hearsay = before - kept.len();
+        (kept, hearsay)
     }
 }
 

@@ -1,4 +1,5 @@
-//! StaticWatcher: reports the services of the static file (SPEC §4.2) and follows edits to it.
+//! StaticWatcher: reports the services of the static file (docs/COMPATIBILITY.md §9) and follows
+//! edits to it.
 //!
 //! Does: send the current list to its recipients at start and every `reload_interval`; on each
 //! tick, stat the file and re-read it when its mtime or length changed (every tick when the

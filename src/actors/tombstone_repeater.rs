@@ -1,5 +1,5 @@
 //! TombstoneRepeater: announces each of this node's tombstones again, once a second, until it
-//! went out ten times (SPEC §2.6; the schedule is [`TombstoneSchedule`]).
+//! went out ten times (docs/PROTOCOL.md §10; the schedule is [`TombstoneSchedule`]).
 //!
 //! Does: follow the StateKeeper's [`StateChanged`] for the records this node announced, and
 //! once a second ask the StateKeeper to stamp each scheduled tombstone 50 ns newer

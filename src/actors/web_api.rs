@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::api::admin::AdminAccess;
 use crate::api::{self, ApiState};
-use crate::catalog::{ServicesState, Snapshot};
+use crate::catalog::Snapshot;
 use crate::messages::{DrainService, StateChanged, Subscribe};
 use crate::supervisor::Link;
 
@@ -122,8 +122,8 @@ impl WebApi {
     ) -> WebApi {
         let local_addr = settings.bind;
         let admin = settings.admin.clone();
-        let empty = ServicesState::new(&settings.hostname, &settings.cluster_name);
-        let (sender, receiver) = watch::channel(Arc::new(Snapshot::new(empty, vec![], 0, 0)));
+        let empty = Snapshot::empty(&settings.hostname, &settings.cluster_name);
+        let (sender, receiver) = watch::channel(Arc::new(empty));
         let api = ApiState::new(receiver, drain).with_admin(admin);
         WebApi {
             settings,

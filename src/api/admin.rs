@@ -1,6 +1,6 @@
 //! The admin API under `/api/admin/`: list the subsystems (state, restarts, last error,
-//! uptime), restart one by name, and show the gossiper's statistics (members, exchanges,
-//! dropped input by reason).
+//! uptime), restart one by name, show the gossiper's statistics (members, exchanges,
+//! dropped input by reason), and replace the gossip key list.
 //!
 //! Access: without `SIDECAR_ADMIN_TOKEN` only loopback clients are answered (403 otherwise);
 //! with it, every client must send `Authorization: Bearer <token>` (401 otherwise), loopback
@@ -12,10 +12,12 @@ use std::time::Duration;
 use actix::Addr;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::state::ApiState;
+use crate::actors::gossiper::GossipKeys;
+use crate::gossip::crypto::KeyRing;
 use crate::messages::GetGossipStats;
 use crate::messages::supervisor::{GetSubsystems, RestartSubsystem, UnknownSubsystem};
 use crate::supervisor::{Link, Supervisor};
@@ -32,6 +34,9 @@ pub struct AdminAccess {
     pub token: Option<String>,
     /// The gossiper's statistics; `None` on a node without a gossiper (503).
     pub gossip: Option<Link<GetGossipStats>>,
+    /// The gossip key ring in force, replaced by `PUT /api/admin/gossip/keys`; `None` on a
+    /// node without a gossiper (503).
+    pub keys: Option<GossipKeys>,
 }
 
 /// Why a request to the admin API is refused.
@@ -133,6 +138,39 @@ pub(super) async fn gossip(
     let stats = gossiper.send(GetGossipStats).timeout(GOSSIP_STATS_TIMEOUT);
     let stats = stats.await.map_err(|_| ApiError::gossiper_unavailable())?;
     Ok(pretty(StatusCode::OK, &stats))
+}
+
+/// The body of `PUT /api/admin/gossip/keys`.
+#[derive(Debug, Deserialize)]
+pub(super) struct NewKeys {
+    /// Base64 keys (16, 24 or 32 bytes each), the sealing key first.
+    #[serde(rename = "Keys")]
+    keys: Vec<String>,
+}
+
+/// `PUT /api/admin/gossip/keys` with `{"Keys": ["<base64>", …]}`: puts a new key list in
+/// force at once (rotation without a restart; docs/PROTOCOL.md, "Encryption"). 400 for an
+/// empty list or a bad key (the message names its position, never its value); turning
+/// encryption off takes a restart.
+pub(super) async fn replace_keys(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    body: web::Json<NewKeys>,
+) -> Result<HttpResponse, ApiError> {
+    let access = admitted(&req, &state)?;
+    let keys = access
+        .keys
+        .as_ref()
+        .ok_or_else(ApiError::gossiper_unavailable)?;
+    let ring = match KeyRing::from_base64(&body.keys) {
+        Ok(Some(ring)) => ring,
+        Ok(None) => return Err(ApiError::bad_keys("no key given")),
+        Err(err) => return Err(ApiError::bad_keys(&err.to_string())),
+    };
+    let count = ring.len();
+    keys.replace(ring);
+    let body = serde_json::json!({ "Keys": count });
+    Ok(pretty(StatusCode::OK, &body))
 }
 
 /// `POST /api/admin/subsystems/{name}/panic`: the fault-injection hook (tests only).

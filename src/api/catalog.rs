@@ -1,12 +1,12 @@
 //! The catalogue reads: `/api/state.{ext}`, `/api/services.{ext}`,
-//! `/api/services/{name}.{ext}` and their deprecated aliases (SPEC §1.5–1.7, §6.2, §6.5).
+//! `/api/services/{name}.{ext}` and their deprecated aliases (docs/COMPATIBILITY.md §4, §6).
 //!
 //! Every body is one of the snapshot's cached encodings, sent without copying.
 
 use actix_web::{HttpResponse, web};
 use bytes::Bytes;
 
-use super::error::{ApiError, with_cors};
+use super::error::{ApiError, Cors, with_cors};
 use super::state::ApiState;
 
 /// `GET /api/state.{ext}`: the whole state, compact. A bad extension answers without the CORS
@@ -15,10 +15,10 @@ pub(super) async fn state(
     api: web::Data<ApiState>,
     ext: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    check_extension(&ext, false)?;
+    check_extension(&ext, Cors::Omitted)?;
     let body = api.snapshot().state_json();
     Ok(json_with_cors(
-        body.ok_or_else(|| ApiError::encoding(true))?,
+        body.ok_or_else(|| ApiError::encoding(Cors::Sent))?,
     ))
 }
 
@@ -27,10 +27,10 @@ pub(super) async fn services(
     api: web::Data<ApiState>,
     ext: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    check_extension(&ext, true)?;
+    check_extension(&ext, Cors::Sent)?;
     let body = api.snapshot().services_json();
     Ok(json_with_cors(
-        body.ok_or_else(|| ApiError::encoding(true))?,
+        body.ok_or_else(|| ApiError::encoding(Cors::Sent))?,
     ))
 }
 
@@ -41,19 +41,19 @@ pub(super) async fn service(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, ext) = path.into_inner();
-    check_extension(&ext, true)?;
+    check_extension(&ext, Cors::Sent)?;
     let snapshot = api.snapshot();
     if !snapshot.state().records().any(|svc| svc.name == name) {
         return Err(ApiError::no_instances(&name));
     }
     let body = snapshot.service_json(&name);
     Ok(json_with_cors(
-        body.ok_or_else(|| ApiError::encoding(true))?,
+        body.ok_or_else(|| ApiError::encoding(Cors::Sent))?,
     ))
 }
 
 /// Only `json` is served.
-fn check_extension(ext: &str, cors: bool) -> Result<(), ApiError> {
+fn check_extension(ext: &str, cors: Cors) -> Result<(), ApiError> {
     if ext == "json" {
         Ok(())
     } else {

@@ -1,10 +1,10 @@
-//! `POST /api/services/{id}/drain` (SPEC §6.4): asks the StateKeeper to set one of this node's
-//! services DRAINING and reports what it answered. Decides nothing itself.
+//! `POST /api/services/{id}/drain` (docs/COMPATIBILITY.md §8): asks the StateKeeper to set one of
+//! this node's services DRAINING and reports what it answered. Decides nothing itself.
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::error::ApiError;
+use super::error::{ApiError, Cors};
 use super::state::ApiState;
 use crate::catalog::Service;
 use crate::messages::DrainService;
@@ -37,7 +37,7 @@ fn accepted(service: &Service) -> Result<HttpResponse, ApiError> {
         service.name, service.id
     );
     let body = serde_json::to_vec_pretty(&DrainReply { message });
-    let body = body.map_err(|_| ApiError::encoding(false))?;
+    let body = body.map_err(|_| ApiError::encoding(Cors::Omitted))?;
     Ok(HttpResponse::Accepted()
         .content_type("application/json")
         .body(body))

@@ -1,5 +1,5 @@
-//! [`ApiError`]: the JSON error answers of the API (SPEC §1.8, §6.5), with or without the CORS
-//! headers exactly where Go sends them (SPEC §6.2).
+//! [`ApiError`]: the JSON error answers of the API (docs/COMPATIBILITY.md §6), with or without the
+//! CORS headers exactly where Go sends them (the same section).
 
 use std::fmt;
 
@@ -8,12 +8,21 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use serde::Serialize;
 
+/// Whether an answer carries the CORS headers (Go sends them on some errors, not others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cors {
+    /// With `Access-Control-Allow-*`.
+    Sent,
+    /// Without.
+    Omitted,
+}
+
 /// An error answer: `{"message":"<text>","status":"error"}` as `application/json`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
-    cors: bool,
+    cors: Cors,
 }
 
 /// The JSON body, keys in Go's order.
@@ -26,7 +35,7 @@ struct ErrorBody<'a> {
 impl ApiError {
     /// 404 `Not Found - Invalid content type extension`; `cors` says whether this endpoint
     /// sends the CORS headers on this error (`state.<ext>` does not).
-    pub fn bad_extension(cors: bool) -> ApiError {
+    pub fn bad_extension(cors: Cors) -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "Not Found - Invalid content type extension",
@@ -39,18 +48,18 @@ impl ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             &format!("no instances of {name} found"),
-            true,
+            Cors::Sent,
         )
     }
 
     /// 404 from the drain endpoint: no live record of this node has that ID.
     pub fn drain_not_found(id: &str) -> ApiError {
         let text = format!("Not Found - Service ID \"{id}\" not found");
-        ApiError::new(StatusCode::NOT_FOUND, &text, false)
+        ApiError::new(StatusCode::NOT_FOUND, &text, Cors::Omitted)
     }
 
     /// 500 `Internal server error`: an encoding failed.
-    pub fn encoding(cors: bool) -> ApiError {
+    pub fn encoding(cors: Cors) -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal server error",
@@ -61,26 +70,26 @@ impl ApiError {
     /// 500 from the drain endpoint: the StateKeeper could not be reached.
     pub fn state_unavailable() -> ApiError {
         let text = "Internal Server Error - Something went terribly wrong";
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, text, false)
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, text, Cors::Omitted)
     }
 
     /// 401: the admin API needs `Authorization: Bearer <SIDECAR_ADMIN_TOKEN>`.
     pub fn unauthorized() -> ApiError {
         let text = "Unauthorized - a valid bearer token is required";
-        ApiError::new(StatusCode::UNAUTHORIZED, text, false)
+        ApiError::new(StatusCode::UNAUTHORIZED, text, Cors::Omitted)
     }
 
     /// 403: without SIDECAR_ADMIN_TOKEN the admin API answers loopback clients only.
     pub fn forbidden() -> ApiError {
         let text = "Forbidden - the admin API answers loopback clients only \
                     (set SIDECAR_ADMIN_TOKEN to allow others)";
-        ApiError::new(StatusCode::FORBIDDEN, text, false)
+        ApiError::new(StatusCode::FORBIDDEN, text, Cors::Omitted)
     }
 
     /// 404: no subsystem has that name.
     pub fn unknown_subsystem(name: &str) -> ApiError {
         let text = format!("Not Found - no subsystem named \"{name}\"");
-        ApiError::new(StatusCode::NOT_FOUND, &text, false)
+        ApiError::new(StatusCode::NOT_FOUND, &text, Cors::Omitted)
     }
 
     /// 503: the admin API is not wired to a supervisor, or it could not be reached.
@@ -93,6 +102,12 @@ impl ApiError {
         ApiError::unavailable("gossiper")
     }
 
+    /// 400: a gossip key list that cannot be used (`reason` never holds key material).
+    pub fn bad_keys(reason: &str) -> ApiError {
+        let text = format!("Bad Request - gossip keys: {reason}");
+        ApiError::new(StatusCode::BAD_REQUEST, &text, Cors::Omitted)
+    }
+
     /// The message text.
     pub fn message(&self) -> &str {
         &self.message
@@ -100,10 +115,10 @@ impl ApiError {
 
     fn unavailable(what: &str) -> ApiError {
         let text = format!("Service Unavailable - the {what} cannot be reached");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &text, false)
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &text, Cors::Omitted)
     }
 
-    fn new(status: StatusCode, message: &str, cors: bool) -> ApiError {
+    fn new(status: StatusCode, message: &str, cors: Cors) -> ApiError {
         ApiError {
             status,
             message: message.to_owned(),
@@ -131,7 +146,7 @@ impl ResponseError for ApiError {
             status: "error",
         };
         let mut response = HttpResponse::build(self.status);
-        if self.cors {
+        if self.cors == Cors::Sent {
             with_cors(&mut response);
         }
         response
@@ -172,13 +187,13 @@ mod tests {
 
     #[test]
     fn errors_are_go_json_bodies_with_cors_only_where_go_sends_it() {
-        let (status, cors, body) = parts(&ApiError::encoding(true));
+        let (status, cors, body) = parts(&ApiError::encoding(Cors::Sent));
         assert_eq!((status, cors), (500, true));
         assert_eq!(
             body,
             r#"{"message":"Internal server error","status":"error"}"#
         );
-        let (status, cors, _) = parts(&ApiError::bad_extension(false));
+        let (status, cors, _) = parts(&ApiError::bad_extension(Cors::Omitted));
         assert_eq!((status, cors), (404, false));
         let (status, cors, body) = parts(&ApiError::state_unavailable());
         assert_eq!((status, cors), (500, false));

@@ -1,9 +1,10 @@
-//! The HTTP API (SPEC §6): Go Sidecar's routes, bodies, headers and status codes on actix-web.
+//! The HTTP API (docs/COMPATIBILITY.md §6): Go Sidecar's routes, bodies, headers and status codes
+//! on actix-web.
 //!
-//! Handlers only translate HTTP to and from the current [`Snapshot`](crate::catalog::Snapshot)
-//! and the StateKeeper's messages. They read the snapshot the [`WebApi`](crate::actors::WebApi)
-//! actor keeps in a `tokio::sync::watch` channel (an `Arc` clone per request, never a message
-//! round trip) and answer with its cached encodings (no copy). They must not hold state of their own, decide
+//! Handlers only translate HTTP to and from the current [`Snapshot`](crate::catalog::Snapshot) and
+//! the StateKeeper's messages. They read the snapshot the [`WebApi`](crate::actors::WebApi) actor
+//! keeps in a `tokio::sync::watch` channel (an `Arc` clone per request, never a message round trip)
+//! and answer with its cached encodings (no copy). They must not hold state of their own, decide
 //! anything about the catalogue, or panic on any input.
 //!
 //! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers` and Go's 301 to cleaned
@@ -24,13 +25,13 @@ use actix_web::web;
 pub use error::ApiError;
 pub use state::ApiState;
 
-/// Registers every route of the API (SPEC §6.1) and the 404 for unmatched paths.
+/// Registers every route of the API (docs/COMPATIBILITY.md §6) and the 404 for unmatched paths.
 ///
 /// Expects an [`ApiState`] in the app data (`App::app_data(web::Data::new(state))`). A path
 /// that matches a route with another method answers 405 with an empty body, as Go's router
 /// does.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use web::{get, post, resource};
+    use web::{get, post, put, resource};
     cfg.service(resource("/").route(get().to(plain::root)))
         .service(resource("/ui").route(get().to(ui::redirect)))
         .service(resource("/ui/").route(get().to(ui::asset)))
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/subsystems").route(get().to(admin::subsystems)))
         .service(resource("/api/admin/subsystems/{name}/restart").route(post().to(admin::restart)))
         .service(resource("/api/admin/gossip").route(get().to(admin::gossip)))
+        .service(resource("/api/admin/gossip/keys").route(put().to(admin::replace_keys)))
         .service(api_resource("/api/{segment}"))
         .service(resource("/state.{ext}").route(get().to(catalog::state)))
         .service(resource("/services.{ext}").route(get().to(catalog::services)))

@@ -1,5 +1,5 @@
 //! The answers that carry no catalogue data: the `/` redirect, the CORS preflight and Go's
-//! plain-text 404 for unmatched paths (SPEC §6.1–6.2).
+//! plain-text 404 for unmatched paths (docs/COMPATIBILITY.md §6).
 
 use actix_web::HttpResponse;
 use actix_web::http::header;

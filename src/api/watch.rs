@@ -1,4 +1,5 @@
-//! `GET /api/watch` (and `/watch`): a never-ending chunked stream of JSON documents (SPEC §6.3).
+//! `GET /api/watch` (and `/watch`): a never-ending chunked stream of JSON documents
+//! (docs/COMPATIBILITY.md §7).
 //!
 //! The first document is written at once; after that one more each time the snapshot's
 //! `change_version` moves (a record appeared or changed status), never on mere refreshes.

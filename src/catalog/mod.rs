@@ -73,6 +73,8 @@
 //! assert_eq!(catalog.state().get("node-b", "abc").unwrap().status, ServiceStatus::Alive);
 //! ```
 
+pub(crate) mod go_json;
+pub mod hearsay;
 pub mod server;
 pub mod service;
 pub mod snapshot;

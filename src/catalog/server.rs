@@ -1,6 +1,6 @@
-//! The serialisable catalogue: [`ServicesState`] holds one [`Server`] bucket per host, in the
-//! exact JSON shape of Go Sidecar's `/api/state.json` (SPEC §1.4–1.5), and [`ChangeEvent`]
-//! (SPEC §1.9).
+//! The serialisable catalogue: [`ServicesState`] holds one [`Server`] bucket per host, in the exact
+//! JSON shape of Go Sidecar's `/api/state.json` (docs/COMPATIBILITY.md §4), and [`ChangeEvent`]
+//! (the same section).
 //!
 //! Pure data: the merge rules live in [`super::Catalog`].
 
@@ -103,7 +103,7 @@ pub struct ChangeEvent {
     pub time: Timestamp,
 }
 
-/// The body POSTed to listeners: the whole state and the change (SPEC §7.3).
+/// The body POSTed to listeners: the whole state and the change (docs/COMPATIBILITY.md §12).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateChangedEvent {
     /// The catalogue after the change.

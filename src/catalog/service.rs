@@ -1,14 +1,15 @@
 //! One service record ([`Service`]), its [`Port`]s and its [`ServiceStatus`], with the exact JSON
-//! shapes of Go Sidecar (SPEC §1.2–1.3).
+//! shapes of Go Sidecar (docs/COMPATIBILITY.md §4).
 //!
 //! Pure data: no I/O, no clock. Decoding follows Go's `encoding/json`: unknown keys are
 //! ignored, missing keys leave zero values, and key matching is case-insensitive.
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess};
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::go_json::{self, GoObject};
 use crate::clock::Timestamp;
 
 /// The status of a service record; serialised as its Go integer code.
@@ -23,7 +24,7 @@ pub enum ServiceStatus {
     Unhealthy,
     /// 3: no health result yet, or the check could not run.
     Unknown,
-    /// 4: taken out of rotation by an operator; sticky against ALIVE.
+    /// 4: taken out of rotation by an operator; held against ALIVE until tombstoned.
     Draining,
 }
 
@@ -83,7 +84,8 @@ impl<'de> Deserialize<'de> for ServiceStatus {
     }
 }
 
-/// One reachable port of a service (SPEC §1.2). Field order is the Go JSON key order.
+/// One reachable port of a service (docs/COMPATIBILITY.md §4). Field order is the Go JSON key
+/// order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Port {
     /// `"tcp"` or `"udp"` (static files may say anything).
@@ -100,7 +102,8 @@ pub struct Port {
     pub ip: String,
 }
 
-/// One service instance on one host (SPEC §1.3). Field order is the Go JSON key order.
+/// One service instance on one host (docs/COMPATIBILITY.md §4). Field order is the Go JSON key
+/// order.
 ///
 /// The derived order (field by field) is only a tie-break between two versions of a record with
 /// the same `Updated`; see [`super::Catalog`].
@@ -166,78 +169,60 @@ impl Service {
     }
 }
 
-/// Matches `key` against Go field names case-insensitively; returns the index in `names`.
-fn field_index(key: &str, names: &[&str]) -> Option<usize> {
-    names.iter().position(|n| n.eq_ignore_ascii_case(key))
-}
+impl GoObject for Port {
+    const EXPECTING: &'static str = "a port object";
+    const FIELDS: &'static [&'static str] = &["Type", "Port", "ServicePort", "IP"];
 
-const PORT_FIELDS: &[&str] = &["Type", "Port", "ServicePort", "IP"];
-const SERVICE_FIELDS: &[&str] = &[
-    "ID",
-    "Name",
-    "Image",
-    "Created",
-    "Hostname",
-    "Ports",
-    "Updated",
-    "ProxyMode",
-    "Status",
-];
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+        match index {
+            0 => self.kind = null_default(map.next_value()?),
+            1 => self.port = null_default(map.next_value()?),
+            2 => self.service_port = null_default(map.next_value()?),
+            _ => self.ip = null_default(map.next_value()?),
+        }
+        Ok(())
+    }
+}
 
 impl<'de> Deserialize<'de> for Port {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PortVisitor;
-        impl<'de> Visitor<'de> for PortVisitor {
-            type Value = Port;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a port object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Port, A::Error> {
-                let mut port = Port::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match field_index(&key, PORT_FIELDS) {
-                        Some(0) => port.kind = null_default(map.next_value()?),
-                        Some(1) => port.port = null_default(map.next_value()?),
-                        Some(2) => port.service_port = null_default(map.next_value()?),
-                        Some(3) => port.ip = null_default(map.next_value()?),
-                        _ => drop(map.next_value::<IgnoredAny>()?),
-                    }
-                }
-                Ok(port)
-            }
+        go_json::deserialize(deserializer)
+    }
+}
+
+impl GoObject for Service {
+    const EXPECTING: &'static str = "a service object";
+    const FIELDS: &'static [&'static str] = &[
+        "ID",
+        "Name",
+        "Image",
+        "Created",
+        "Hostname",
+        "Ports",
+        "Updated",
+        "ProxyMode",
+        "Status",
+    ];
+
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+        match index {
+            0 => self.id = null_default(map.next_value()?),
+            1 => self.name = null_default(map.next_value()?),
+            2 => self.image = null_default(map.next_value()?),
+            3 => self.created = map.next_value()?,
+            4 => self.hostname = null_default(map.next_value()?),
+            5 => self.ports = map.next_value()?,
+            6 => self.updated = map.next_value()?,
+            7 => self.proxy_mode = null_default(map.next_value()?),
+            _ => self.status = null_default(map.next_value()?),
         }
-        deserializer.deserialize_map(PortVisitor)
+        Ok(())
     }
 }
 
 impl<'de> Deserialize<'de> for Service {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ServiceVisitor;
-        impl<'de> Visitor<'de> for ServiceVisitor {
-            type Value = Service;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a service object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Service, A::Error> {
-                let mut s = Service::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match field_index(&key, SERVICE_FIELDS) {
-                        Some(0) => s.id = null_default(map.next_value()?),
-                        Some(1) => s.name = null_default(map.next_value()?),
-                        Some(2) => s.image = null_default(map.next_value()?),
-                        Some(3) => s.created = map.next_value()?,
-                        Some(4) => s.hostname = null_default(map.next_value()?),
-                        Some(5) => s.ports = map.next_value()?,
-                        Some(6) => s.updated = map.next_value()?,
-                        Some(7) => s.proxy_mode = null_default(map.next_value()?),
-                        Some(8) => s.status = null_default(map.next_value()?),
-                        _ => drop(map.next_value::<IgnoredAny>()?),
-                    }
-                }
-                Ok(s)
-            }
-        }
-        deserializer.deserialize_map(ServiceVisitor)
+        go_json::deserialize(deserializer)
     }
 }
 

@@ -44,6 +44,12 @@ impl Snapshot {
         }
     }
 
+    /// The snapshot before anything is known: no services, no members, version 0 (served
+    /// until the first publication).
+    pub fn empty(hostname: &str, cluster_name: &str) -> Snapshot {
+        Snapshot::new(ServicesState::new(hostname, cluster_name), Vec::new(), 0, 0)
+    }
+
     /// The catalogue.
     pub fn state(&self) -> &ServicesState {
         &self.state

@@ -10,7 +10,7 @@ use super::server::{ChangeEvent, Server, ServicesState};
 use super::service::{Service, ServiceStatus};
 use crate::clock::Timestamp;
 
-/// How long records live without being heard from (SPEC §2.11).
+/// How long records live without being heard from (docs/PROTOCOL.md §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lifespans {
     /// ALIVE, UNHEALTHY and UNKNOWN records expire to tombstones after this (80 s).

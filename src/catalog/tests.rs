@@ -1,5 +1,6 @@
-//! Unit tests of the catalogue: the merge rules of [`Catalog::apply`], the local sync, expiry,
-//! node leave and drain, and the JSON shapes of the state and its views (SPEC §1–§2, §12).
+//! Unit tests of the catalogue: the merge rules of [`Catalog::apply`], the local sync, expiry, node
+//! leave and drain (docs/PROTOCOL.md §3–§5), and the JSON shapes of the state and its views
+//! (docs/COMPATIBILITY.md §4).
 //!
 //! Every test passes `now` explicitly; nothing here reads a clock. The sub-modules group the
 //! tests by the method under test; the fixtures are here.
@@ -62,7 +63,7 @@ fn alive(host: &str, id: &str, updated: Timestamp) -> Service {
     svc(host, id, ServiceStatus::Alive, updated)
 }
 
-/// The record of SPEC §1.3, exactly as the Go binary emits it.
+/// The record of docs/COMPATIBILITY.md §4, exactly as the Go binary emits it.
 fn go_record() -> Service {
     Service {
         id: "680088356f1f".into(),

@@ -1,5 +1,5 @@
 //! Read-only projections of a [`ServicesState`] in the shapes Go Sidecar's API writes
-//! (SPEC §1.6–1.7, §6.3).
+//! (docs/COMPATIBILITY.md §6–§7).
 //!
 //! Pure: borrows the state, allocates only the projection.
 

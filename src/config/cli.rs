@@ -1,4 +1,4 @@
-//! Command-line flags (SPEC.md §10.2, plus the new ones), the top configuration layer.
+//! Command-line flags (docs/COMPATIBILITY.md §3, plus the new ones), the top configuration layer.
 //!
 //! Only flags that were given (and are not empty) override; repeatable flags replace the
 //! whole list. Pure apart from clap's own `--help`/`--version` output in `main`.
@@ -10,7 +10,7 @@ use clap::Parser;
 
 use super::ConfigError;
 use super::sources::Layer;
-use super::values::{LogLevel, split_list};
+use super::values::{LogLevel, parse_discovery, split_list};
 
 /// The `sidecar` command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Parser)]
@@ -82,11 +82,23 @@ impl Cli {
                 layer.set("sidecar", field, text);
             }
         }
-        for (field, values) in [("seeds", &self.cluster_ips), ("discovery", &self.discover)] {
-            let list: Vec<String> = values.iter().flat_map(|v| split_list(v)).collect();
-            if !list.is_empty() {
-                layer.set("sidecar", field, list);
-            }
+        let seeds: Vec<String> = self
+            .cluster_ips
+            .iter()
+            .flat_map(|v| split_list(v))
+            .collect();
+        if !seeds.is_empty() {
+            layer.set("sidecar", "seeds", seeds);
+        }
+        let methods =
+            parse_discovery(&self.discover.join(",")).map_err(|reason| ConfigError::Invalid {
+                var: "--discover".to_owned(),
+                value: self.discover.join(","),
+                reason,
+            })?;
+        if !methods.is_empty() {
+            let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+            layer.set("sidecar", "discovery", names);
         }
         if let Some(port) = self.http_port {
             layer.set("sidecar", "http_port", u64::from(port));

@@ -1,5 +1,5 @@
-//! The one table of environment variables (SPEC.md §10.1) and the Go-envconfig parsing of each
-//! kind of value.
+//! The one table of environment variables (docs/COMPATIBILITY.md §2) and the Go-envconfig parsing
+//! of each kind of value.
 //!
 //! Pure: values come in as strings, typed figment values go out; nothing here reads the
 //! process environment.
@@ -7,7 +7,7 @@
 use figment::value::Value;
 
 use super::duration::{format_go_duration, parse_go_duration};
-use super::values::{LogLevel, split_list};
+use super::values::{LogLevel, parse_discovery, split_list};
 
 /// How a variable's text is parsed (Go envconfig rules, with the fixes noted per kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub enum EnvKind {
     OptStr,
     /// Comma list; elements trimmed, empty elements dropped (Go kept both).
     List,
+    /// Comma list of discovery methods (`docker`, `static`, `kubernetes_api`).
+    Methods,
     /// Go `strconv.ParseBool`.
     Bool,
     /// Go `time.ParseDuration` (negative refused).
@@ -63,17 +65,18 @@ const fn var(
     }
 }
 
-use EnvKind::{Bool, Duration as Dur, Level, List, OptStr, Str, U16, U32, Usize};
+use EnvKind::{Bool, Duration as Dur, Level, List, Methods, OptStr, Str, U16, U32, Usize};
 
-/// Every supported variable, in SPEC.md §10.1 order, then the new ones (no bare fallback,
-/// because `BIND_IP`, `CONFIG_FILE`… already mean something else in Go). Bare `BIND_IP` feeds
-/// both HAProxy and Envoy, bare `CONFIG_FILE` both the static file and HAProxy's file, and a
-/// bare `USER` becomes the HAProxy user: Go does the same (SPEC §13.1).
+/// Every supported variable, in Go Sidecar's order (docs/COMPATIBILITY.md §2), then the new ones
+/// (no bare fallback, because `BIND_IP`, `CONFIG_FILE`… already mean something else in Go). Bare
+/// `BIND_IP` feeds both HAProxy and Envoy, bare `CONFIG_FILE` both the static file and HAProxy's
+/// file, and a bare `USER` becomes the HAProxy user: Go does the same
+/// (docs/COMPATIBILITY.md §13.1).
 #[rustfmt::skip]
 pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "logging_level", Level, "SIDECAR_LOGGING_LEVEL", Some("LOGGING_LEVEL")),
     var("sidecar", "logging_format", Str, "SIDECAR_LOGGING_FORMAT", Some("LOGGING_FORMAT")),
-    var("sidecar", "discovery", List, "SIDECAR_DISCOVERY", Some("DISCOVERY")),
+    var("sidecar", "discovery", Methods, "SIDECAR_DISCOVERY", Some("DISCOVERY")),
     var("sidecar", "seeds", List, "SIDECAR_SEEDS", Some("SEEDS")),
     var("sidecar", "cluster_name", Str, "SIDECAR_CLUSTER_NAME", Some("CLUSTER_NAME")),
     var("sidecar", "bind_port", U16, "SIDECAR_BIND_PORT", Some("BIND_PORT")),
@@ -121,6 +124,8 @@ pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "health_concurrency", Usize, "SIDECAR_HEALTH_CONCURRENCY", None),
     var("sidecar", "health_interval", Dur, "SIDECAR_HEALTH_INTERVAL", None),
     var("sidecar", "health_timeout", Dur, "SIDECAR_HEALTH_TIMEOUT", None),
+    var("sidecar", "health_rise", Usize, "SIDECAR_HEALTH_RISE", None),
+    var("sidecar", "health_fall", Usize, "SIDECAR_HEALTH_FALL", None),
     var("sidecar", "admin_token", OptStr, "SIDECAR_ADMIN_TOKEN", None),
     var("sidecar", "max_restarts", U32, "SIDECAR_MAX_RESTARTS", None),
     var("sidecar", "restart_window", Dur, "SIDECAR_RESTART_WINDOW", None),
@@ -143,6 +148,8 @@ impl EnvKind {
         match self {
             Str | OptStr => Ok(Value::from(text)),
             List => Ok(Value::from(split_list(text))),
+            Methods => parse_discovery(text)
+                .map(|methods| Value::from(methods.iter().map(|m| m.as_str()).collect::<Vec<_>>())),
             Bool => parse_go_bool(text).map(Value::from).ok_or_else(|| {
                 "expected a boolean (1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False)"
                     .to_owned()

@@ -1,4 +1,4 @@
-//! The published (advertise) IP of this node (SPEC.md §10.4).
+//! The published (advertise) IP of this node (docs/COMPATIBILITY.md §2).
 //!
 //! [`choose_published_ip`] is the pure rule; [`interface_ips`] is the only function here that
 //! touches the system (it lists the network interfaces).

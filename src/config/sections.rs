@@ -1,5 +1,6 @@
 //! The configuration sections and their defaults. The `Default` impls here are the one place
-//! defaults live (SPEC.md §10.1); every layer (TOML file, environment, flags) only overrides.
+//! defaults live (docs/COMPATIBILITY.md §2); every layer (TOML file, environment, flags) only
+//! overrides.
 //!
 //! Each field's doc names its environment variable, the bare Go fallback name in brackets
 //! (`none` when there is no fallback) and its default. TOML keys are the field names, in the
@@ -13,7 +14,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::duration::serde_go;
-use super::values::{LogFormat, LogLevel, empty_is_none, string_list};
+use super::values::{
+    DiscoveryMethod, LogFormat, LogLevel, discovery_list, empty_is_none, string_list,
+};
 
 /// `[sidecar]`: the daemon itself (gossip, HTTP, health checks, logging).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,8 +28,8 @@ pub struct SidecarConfig {
     pub logging_format: LogFormat,
     /// `SIDECAR_DISCOVERY` (`DISCOVERY`), default `docker`; any of `docker`, `static`,
     /// `kubernetes_api`.
-    #[serde(deserialize_with = "string_list")]
-    pub discovery: Vec<String>,
+    #[serde(deserialize_with = "discovery_list")]
+    pub discovery: Vec<DiscoveryMethod>,
     /// `SIDECAR_SEEDS` (`SEEDS`), default empty: seed hosts (`host` or `host:port`) to join.
     #[serde(deserialize_with = "string_list")]
     pub seeds: Vec<String>,
@@ -65,7 +68,7 @@ pub struct SidecarConfig {
     /// `SIDECAR_DEBUG` (`DEBUG`), default false: dump members and state at debug level.
     pub debug: bool,
     /// `SIDECAR_DISCOVERY_SLEEP_INTERVAL` (`DISCOVERY_SLEEP_INTERVAL`), default `1s`; has no
-    /// effect (kept for compatibility, SPEC §13).
+    /// effect (kept for compatibility, docs/COMPATIBILITY.md §13.2).
     #[serde(with = "serde_go")]
     pub discovery_sleep_interval: Duration,
     /// `SIDECAR_HOSTNAME` (none), default unset = the OS hostname; see
@@ -87,6 +90,12 @@ pub struct SidecarConfig {
     /// UNKNOWN; must be shorter than `health_interval`.
     #[serde(with = "serde_go")]
     pub health_timeout: Duration,
+    /// `SIDECAR_HEALTH_RISE` (none), default 1: healthy results in a row before a service that
+    /// is not ALIVE is ALIVE again (HAProxy's `rise`; 1 = Go's rule).
+    pub health_rise: usize,
+    /// `SIDECAR_HEALTH_FALL` (none), default 1: failed results in a row before an ALIVE
+    /// service stops being ALIVE (HAProxy's `fall`; 1 = Go's rule).
+    pub health_fall: usize,
     /// `SIDECAR_ADMIN_TOKEN` (none), default unset: secret required by admin endpoints;
     /// empty = unset. Never logged.
     #[serde(deserialize_with = "empty_is_none")]
@@ -114,7 +123,7 @@ impl Default for SidecarConfig {
         Self {
             logging_level: LogLevel::Info,
             logging_format: LogFormat::Text,
-            discovery: vec!["docker".to_owned()],
+            discovery: vec![DiscoveryMethod::Docker],
             seeds: Vec::new(),
             cluster_name: "default".to_owned(),
             bind_port: 7946,
@@ -135,6 +144,8 @@ impl Default for SidecarConfig {
             health_concurrency: 64,
             health_interval: Duration::from_secs(3),
             health_timeout: Duration::from_millis(2999),
+            health_rise: 1,
+            health_fall: 1,
             admin_token: None,
             max_restarts: 5,
             restart_window: Duration::from_secs(60),
@@ -224,10 +235,12 @@ pub struct ListenersConfig {
 pub struct HaproxyConfig {
     /// `HAPROXY_DISABLE` (`DISABLE`), default false.
     pub disable: bool,
-    /// `HAPROXY_RELOAD_COMMAND` (`RELOAD_COMMAND`), default unset = derived (SPEC §8.2).
+    /// `HAPROXY_RELOAD_COMMAND` (`RELOAD_COMMAND`), default unset = derived
+    /// (docs/COMPATIBILITY.md §17).
     #[serde(deserialize_with = "empty_is_none")]
     pub reload_command: Option<String>,
-    /// `HAPROXY_VERIFY_COMMAND` (`VERIFY_COMMAND`), default unset = derived (SPEC §8.2).
+    /// `HAPROXY_VERIFY_COMMAND` (`VERIFY_COMMAND`), default unset = derived
+    /// (docs/COMPATIBILITY.md §17).
     #[serde(deserialize_with = "empty_is_none")]
     pub verify_command: Option<String>,
     /// `HAPROXY_BIND_IP` (`BIND_IP`), default `192.168.168.168`; also used by the Envoy v1 API.

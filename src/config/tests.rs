@@ -42,7 +42,7 @@ fn sidecar_defaults_equal_spec_section_10_1() {
     );
     assert_eq!(
         (s.discovery.clone(), s.seeds.clone()),
-        (strings(&["docker"]), vec![])
+        (vec![DiscoveryMethod::Docker], vec![])
     );
     assert_eq!((s.cluster_name.as_str(), s.bind_port), ("default", 7946));
     assert_eq!(
@@ -153,7 +153,10 @@ fn every_kind_of_environment_value_reaches_its_field() {
         (s.logging_level, s.logging_format),
         (LogLevel::Debug, LogFormat::Json)
     );
-    assert_eq!(s.discovery, strings(&["docker", "static"]));
+    assert_eq!(
+        s.discovery,
+        [DiscoveryMethod::Docker, DiscoveryMethod::Static]
+    );
     assert_eq!(
         (s.bind_port, s.advertise_ip.as_deref()),
         (8080, Some("10.0.0.9"))
@@ -275,7 +278,7 @@ fn toml_file_is_below_environment_which_is_below_flags() {
     assert_eq!(c.sidecar.bind_port, 2000);
     assert_eq!(c.sidecar.seeds, strings(&["e1"]));
     assert_eq!(c.sidecar.gossip_interval, Duration::from_millis(50));
-    assert_eq!(c.sidecar.discovery, strings(&["static"]));
+    assert_eq!(c.sidecar.discovery, [DiscoveryMethod::Static]);
     assert!(c.haproxy.disable);
     let from_toml_only = load(&cli(&["--config", path]), &BTreeMap::new()).unwrap();
     assert_eq!(from_toml_only.sidecar.seeds, strings(&["t1", "t2"]));
@@ -290,7 +293,7 @@ fn repeatable_flags_replace_the_environment_lists() {
     )
     .unwrap();
     assert_eq!(c.sidecar.seeds, strings(&["c1", "c2"]));
-    assert_eq!(c.sidecar.discovery, strings(&["static"]));
+    assert_eq!(c.sidecar.discovery, [DiscoveryMethod::Static]);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Small value types and serde helpers shared by every configuration layer: the log level and
-//! format, comma lists and "empty means unset" strings.
+//! format, the discovery methods, comma lists and "empty means unset" strings.
 //!
 //! Pure: no environment, file or clock access here.
 
@@ -122,6 +122,72 @@ impl<'de> Deserialize<'de> for LogFormat {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(Self::from_go(&String::deserialize(deserializer)?))
     }
+}
+
+/// A `SIDECAR_DISCOVERY` method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DiscoveryMethod {
+    /// `docker`: containers of the Docker engine.
+    Docker,
+    /// `static`: the static JSON file.
+    Static,
+    /// `kubernetes_api`: accepted for compatibility; not available in this version (the node
+    /// warns at start and runs without it).
+    KubernetesApi,
+}
+
+impl DiscoveryMethod {
+    /// The name used in the environment and the TOML file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Docker => "docker",
+            Self::Static => "static",
+            Self::KubernetesApi => "kubernetes_api",
+        }
+    }
+}
+
+impl FromStr for DiscoveryMethod {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "docker" => Ok(Self::Docker),
+            "static" => Ok(Self::Static),
+            "kubernetes_api" => Ok(Self::KubernetesApi),
+            other => Err(format!(
+                "unknown discovery method {other:?} (expected docker, static or kubernetes_api)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for DiscoveryMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for DiscoveryMethod {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Parses a comma list of discovery methods (`"docker, static"`); the error names the first
+/// unknown one.
+pub fn parse_discovery(text: &str) -> Result<Vec<DiscoveryMethod>, String> {
+    split_list(text).iter().map(|item| item.parse()).collect()
+}
+
+/// `deserialize_with` for the discovery list: an array or a comma string of method names.
+pub(crate) fn discovery_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<DiscoveryMethod>, D::Error> {
+    string_list(d)?
+        .iter()
+        .map(|item| item.parse().map_err(D::Error::custom))
+        .collect()
 }
 
 /// Splits a comma list, trims each element and drops empty ones: `"docker, static"` →

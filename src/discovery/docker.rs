@@ -1,5 +1,5 @@
-//! Docker containers → services (SPEC §4.3): names, published ports, labels, checks and
-//! listeners.
+//! Docker containers → services (docs/COMPATIBILITY.md §10): names, published ports, labels, checks
+//! and listeners.
 //!
 //! Pure: no I/O, no clock, no logging. The DockerWatcher builds a [`ContainerInfo`] from what
 //! Docker returns and calls [`to_discovered`]; label problems come back as [`LabelWarning`]s
@@ -118,8 +118,9 @@ pub struct Mapped {
     pub warnings: Vec<LabelWarning>,
 }
 
-/// Maps one running container to a service exactly as SPEC §4.3 says, except that Docker's
-/// duplicate IPv6 `::` bindings do not produce duplicate ports (SPEC §13.4).
+/// Maps one running container to a service exactly as docs/COMPATIBILITY.md §10 says, except that
+/// Docker's duplicate IPv6 `::` bindings do not produce duplicate ports
+/// (docs/COMPATIBILITY.md §13.4).
 pub fn to_discovered(c: &ContainerInfo, ctx: &DockerContext<'_>) -> Result<Mapped, Skip> {
     if c.labels.get("SidecarDiscover").map(String::as_str) == Some("false") {
         return Err(Skip::DiscoveryDisabled);

@@ -18,7 +18,8 @@ pub enum DiscoverySource {
     Docker,
 }
 
-/// How a discovered service asks to be health-checked, before templating (SPEC §4.4).
+/// How a discovered service asks to be health-checked, before templating
+/// (docs/COMPATIBILITY.md §11).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CheckDefinition {
     /// `HttpGet`, `External`, `AlwaysSuccessful`; anything else means `HttpGet`.
@@ -27,7 +28,7 @@ pub struct CheckDefinition {
     pub args: String,
 }
 
-/// A URL that wants change events POSTed to it (SPEC §7.1).
+/// A URL that wants change events POSTed to it (docs/COMPATIBILITY.md §12).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerDefinition {
     /// `Service(<Name>-<ID>)`.
@@ -41,7 +42,7 @@ pub struct ListenerDefinition {
 pub struct Discovered {
     /// The record (`Status` and `Updated` are filled in later by health and the catalogue).
     pub service: Service,
-    /// Its explicit check; `None` means the default check (SPEC §5.3).
+    /// Its explicit check; `None` means the default check (docs/COMPATIBILITY.md §11).
     pub check: Option<CheckDefinition>,
     /// Its event listener, if it asked for one.
     pub listener: Option<ListenerDefinition>,

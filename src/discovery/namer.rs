@@ -1,10 +1,10 @@
-//! Service namers (SPEC §4.3): how a Docker container's service name is chosen.
+//! Service namers (docs/COMPATIBILITY.md §10): how a Docker container's service name is chosen.
 //!
 //! `docker_label` reads a label (default `ServiceName`); `regex` takes capture group 1 of a
 //! regex matched against the container's first name. Both fall back to the image.
 //!
 //! Pure: no I/O. Built once at start; an unusable namer is a start-up error, never a panic
-//! (Go panicked on a regex without a capture group, SPEC §13.6).
+//! (Go panicked on a regex without a capture group, docs/COMPATIBILITY.md §13.6).
 
 use regex::Regex;
 

@@ -1,19 +1,19 @@
-//! The static discovery file (`STATIC_CONFIG_FILE`, SPEC §4.2): a JSON array of targets
-//! `{Service, Check{Type,Args}, ListenPort}` turned into [`Discovered`] services.
+//! The static discovery file (`STATIC_CONFIG_FILE`, docs/COMPATIBILITY.md §9): a JSON array of
+//! targets `{Service, Check{Type,Args}, ListenPort}` turned into [`Discovered`] services.
 //!
 //! Pure apart from [`load`], which only reads the file: no clock (the caller passes `now`), no
-//! randomness. Unlike Go, IDs are not random: each is a hash of the entry's content, its
-//! hostname and its position among identical entries (SPEC §13.23), so an unchanged entry
+//! randomness. Unlike Go, IDs are not random: each is a hash of the entry's content, its hostname
+//! and its position among identical entries (docs/COMPATIBILITY.md §13.23), so an unchanged entry
 //! keeps its ID across re-reads and restarts, and a changed one gets a new ID.
 
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess};
 
 use super::{CheckDefinition, Discovered, ListenerDefinition};
+use crate::catalog::go_json::{self, GoObject};
 use crate::catalog::{Port, Service};
 use crate::clock::Timestamp;
 
@@ -154,7 +154,8 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Applies the defaults of SPEC §4.2 to one target; the ID is filled in by [`with_id`].
+/// Applies the defaults of docs/COMPATIBILITY.md §9 to one target; the ID is filled in by
+/// [`with_id`].
 fn resolve(target: RawTarget, ctx: &StaticContext) -> Result<(Discovered, i64), String> {
     let Some(mut service) = target.service else {
         return Err("missing \"Service\"".to_string());
@@ -271,57 +272,44 @@ impl Fnv1a {
     }
 }
 
-/// Case-insensitive decoding of a target and its check, as Go's `encoding/json` does.
-fn field_index(key: &str, names: &[&str]) -> Option<usize> {
-    names.iter().position(|n| n.eq_ignore_ascii_case(key))
+// Targets and checks are decoded case-insensitively, as Go's `encoding/json` does.
+
+impl GoObject for RawTarget {
+    const EXPECTING: &'static str = "a target object {\"Service\", \"Check\", \"ListenPort\"}";
+    const FIELDS: &'static [&'static str] = &["Service", "Check", "ListenPort"];
+
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+        match index {
+            0 => self.service = map.next_value()?,
+            1 => self.check = map.next_value::<Option<_>>()?.unwrap_or_default(),
+            _ => self.listen_port = map.next_value::<Option<_>>()?.unwrap_or(0),
+        }
+        Ok(())
+    }
 }
 
 impl<'de> Deserialize<'de> for RawTarget {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TargetVisitor;
-        impl<'de> Visitor<'de> for TargetVisitor {
-            type Value = RawTarget;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a target object {\"Service\", \"Check\", \"ListenPort\"}")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawTarget, A::Error> {
-                let mut t = RawTarget::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match field_index(&key, &["Service", "Check", "ListenPort"]) {
-                        Some(0) => t.service = map.next_value()?,
-                        Some(1) => t.check = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                        Some(2) => t.listen_port = map.next_value::<Option<_>>()?.unwrap_or(0),
-                        _ => drop(map.next_value::<IgnoredAny>()?),
-                    }
-                }
-                Ok(t)
-            }
+        go_json::deserialize(deserializer)
+    }
+}
+
+impl GoObject for RawCheck {
+    const EXPECTING: &'static str = "a check object {\"Type\", \"Args\"}";
+    const FIELDS: &'static [&'static str] = &["Type", "Args"];
+
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+        match index {
+            0 => self.kind = map.next_value::<Option<_>>()?.unwrap_or_default(),
+            _ => self.args = map.next_value::<Option<_>>()?.unwrap_or_default(),
         }
-        deserializer.deserialize_map(TargetVisitor)
+        Ok(())
     }
 }
 
 impl<'de> Deserialize<'de> for RawCheck {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CheckVisitor;
-        impl<'de> Visitor<'de> for CheckVisitor {
-            type Value = RawCheck;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a check object {\"Type\", \"Args\"}")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCheck, A::Error> {
-                let mut c = RawCheck::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match field_index(&key, &["Type", "Args"]) {
-                        Some(0) => c.kind = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                        Some(1) => c.args = map.next_value::<Option<_>>()?.unwrap_or_default(),
-                        _ => drop(map.next_value::<IgnoredAny>()?),
-                    }
-                }
-                Ok(c)
-            }
-        }
-        deserializer.deserialize_map(CheckVisitor)
+        go_json::deserialize(deserializer)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Anti-entropy by digests (DESIGN.md §5): a [`Digest`] summarises each host's records in a
-//! few bytes (newest `Updated`, count, a stable hash of `(id, updated, status)`), and
+//! Anti-entropy by digests (docs/PROTOCOL.md §11): a [`Digest`] summarises each host's records in
+//! a few bytes (newest `Updated`, count, a stable hash of `(id, updated, status)`), and
 //! [`compare`] turns a peer's digest into a [`Plan`] naming only the hosts that differ. An
 //! exchange therefore costs the difference, not the catalogue. A [`Summary`] folds the whole
 //! digest into one hash: two nodes that agree learn it from a dozen bytes each way, which is

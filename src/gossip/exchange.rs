@@ -29,8 +29,10 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::digest::{Digest, compare, records_for};
+use super::limits::SMALL_FRAME;
 use super::wire::{
     BadStatus, DecodeError, EncodeError, FrameContext, Message, WireService, decode, encode,
 };
@@ -74,6 +76,15 @@ pub enum ExchangeError {
         /// What came.
         got: &'static str,
     },
+    /// The peer answered "busy": it is alive but has no room for this session now.
+    #[error("peer busy")]
+    Busy,
+    /// The answer to our hello did not carry our challenge back (a recorded answer).
+    #[error("the answer does not carry our challenge (replayed)")]
+    Replayed,
+    /// A sealed hello named another node than the one whose key hash sealed it.
+    #[error("hello sealed by another node than it names")]
+    Impostor,
     /// A received record has an unknown status code.
     #[error(transparent)]
     BadRecord(#[from] BadStatus),
@@ -91,6 +102,9 @@ impl ExchangeError {
             ExchangeError::Encode(_) => "encode",
             ExchangeError::Unexpected { .. } => "unexpected",
             ExchangeError::BadRecord(_) => "bad_record",
+            ExchangeError::Busy => "peer_busy",
+            ExchangeError::Replayed => "replayed",
+            ExchangeError::Impostor => "impostor",
         }
     }
 }
@@ -108,6 +122,21 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     max: usize,
     timeout: Duration,
 ) -> Result<Vec<u8>, ExchangeError> {
+    read_gated(stream, max, timeout, None).await
+}
+
+/// The gate that frames over [`SMALL_FRAME`] pass one session at a time, and the pass this
+/// session holds (kept until the session ends, as its records are).
+pub type BulkGate<'g, 'p> = (&'g Semaphore, &'p mut Option<SemaphorePermit<'g>>);
+
+/// [`read_frame`], where a frame over [`SMALL_FRAME`] first waits (within the same
+/// timeout) for the `gate`'s one pass.
+async fn read_gated<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    max: usize,
+    timeout: Duration,
+    gate: Option<BulkGate<'_, '_>>,
+) -> Result<Vec<u8>, ExchangeError> {
     let read = async {
         let mut prefix = [0_u8; 4];
         stream.read_exact(&mut prefix).await.map_err(io_error)?;
@@ -120,13 +149,37 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         if len > max {
             return Err(too_large());
         }
-        let mut frame = vec![0_u8; len];
-        stream.read_exact(&mut frame).await.map_err(io_error)?;
-        Ok(frame)
+        if let Some((gate, held)) = gate.filter(|(_, held)| len > SMALL_FRAME && held.is_none()) {
+            *held = Some(gate.acquire().await.map_err(|_| ExchangeError::Closed)?);
+        }
+        read_body(stream, len).await
     };
     tokio::time::timeout(timeout, read)
         .await
         .map_err(|_| ExchangeError::Timeout(timeout))?
+}
+
+/// Reads `len` bytes, growing the buffer as they arrive (never by more than what has come
+/// already, nor past `len`): a peer that announces a large frame and sends little makes
+/// this node hold little.
+async fn read_body<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    len: usize,
+) -> Result<Vec<u8>, ExchangeError> {
+    const FIRST: usize = 16 * 1024;
+    let mut frame = Vec::new();
+    while frame.len() < len {
+        let remaining = len - frame.len();
+        if frame.len() == frame.capacity() {
+            frame.reserve_exact(remaining.min(frame.len().max(FIRST)));
+        }
+        let limit = u64::try_from(remaining).unwrap_or(u64::MAX);
+        let read = (&mut *stream).take(limit).read_buf(&mut frame).await?;
+        if read == 0 {
+            return Err(ExchangeError::Closed);
+        }
+    }
+    Ok(frame)
 }
 
 /// Writes `frame` with its length prefix and flushes, within `timeout`.
@@ -157,6 +210,9 @@ pub struct Session<'a> {
     pub frame: FrameContext<'a>,
     /// Timeout of each read and write; a session takes at most six of them.
     pub timeout: Duration,
+    /// Frames over [`SMALL_FRAME`] wait for this gate's one pass (`None`: no gate), which
+    /// the session then keeps to its end.
+    pub bulk: Option<&'a Semaphore>,
 }
 
 /// What a successful session did.
@@ -174,15 +230,16 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     local: &ServicesState,
     session: &Session<'_>,
 ) -> Result<Outcome, ExchangeError> {
+    let mut held = None;
     let digest = Digest::of(local);
     send(stream, &Message::Summary(digest.summary()), session).await?;
-    let remote = match recv(stream, session).await? {
+    let remote = match recv(stream, session, &mut held).await? {
         Message::Summary(_) => return Ok(Outcome::default()),
         Message::Digest(remote) => remote,
         other => return Err(unexpected("summary or digest", &other)),
     };
     send(stream, &Message::Digest(digest), session).await?;
-    let received = recv_records(stream, session).await?;
+    let received = recv_records(stream, session, &mut held).await?;
     let ours = records_for(local, &compare(local, &remote).send);
     let sent = ours.len();
     send(stream, &Message::Records(ours), session).await?;
@@ -195,7 +252,8 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     local: &ServicesState,
     session: &Session<'_>,
 ) -> Result<Outcome, ExchangeError> {
-    let theirs = match recv(stream, session).await? {
+    let mut held = None;
+    let theirs = match recv(stream, session, &mut held).await? {
         Message::Summary(summary) => summary,
         other => return Err(unexpected("summary", &other)),
     };
@@ -206,14 +264,14 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(Outcome::default());
     }
     send(stream, &Message::Digest(digest), session).await?;
-    let remote = match recv(stream, session).await? {
+    let remote = match recv(stream, session, &mut held).await? {
         Message::Digest(remote) => remote,
         other => return Err(unexpected("digest", &other)),
     };
     let records = records_for(local, &compare(local, &remote).send);
     let sent = records.len();
     send(stream, &Message::Records(records), session).await?;
-    let received = recv_records(stream, session).await?;
+    let received = recv_records(stream, session, &mut held).await?;
     Ok(Outcome { received, sent })
 }
 
@@ -233,19 +291,23 @@ async fn send<W: AsyncWrite + Unpin>(
     write_frame(stream, &frame, session.timeout).await
 }
 
-async fn recv<R: AsyncRead + Unpin>(
+async fn recv<'g, R: AsyncRead + Unpin>(
     stream: &mut R,
-    session: &Session<'_>,
+    session: &Session<'g>,
+    held: &mut Option<SemaphorePermit<'g>>,
 ) -> Result<Message, ExchangeError> {
-    let frame = read_frame(stream, session.frame.max_size, session.timeout).await?;
+    let gate = session.bulk.map(|gate| (gate, held));
+    let (max, timeout) = (session.frame.max_size, session.timeout);
+    let frame = read_gated(stream, max, timeout, gate).await?;
     Ok(decode(&frame, &session.frame)?)
 }
 
-async fn recv_records<R: AsyncRead + Unpin>(
+async fn recv_records<'g, R: AsyncRead + Unpin>(
     stream: &mut R,
-    session: &Session<'_>,
+    session: &Session<'g>,
+    held: &mut Option<SemaphorePermit<'g>>,
 ) -> Result<Vec<Service>, ExchangeError> {
-    match recv(stream, session).await? {
+    match recv(stream, session, held).await? {
         Message::Records(records) => records
             .into_iter()
             .map(|r: WireService| Service::try_from(r).map_err(ExchangeError::from))

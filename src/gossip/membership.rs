@@ -13,12 +13,14 @@
 //! down for everyone. foca has no Lifeguard, so one lossy prober can get a live node declared
 //! down. Here foca's verdict is not final for the application:
 //!
-//! 1. foca's `MemberDown` only yields `Effects::confirm_down(node)`; the caller checks the node
-//!    directly (a burst of pings over TCP or UDP, up to [`MembershipConfig::confirm_timeout`];
-//!    a refused connection is an immediate "dead") and answers with
-//!    [`Membership::confirm_result`]. The checked node answers with
-//!    [`Membership::is_active`], so a node that left is "dead" at once. Only a failed confirmation — or no answer by the
-//!    deadline — yields `member_down`. Each node confirms on its own, over its own path.
+//! 1. foca's `MemberDown` only yields `Effects::confirm_down(node)`, after a random wait of up
+//!    to [`MembershipConfig::confirm_spread`] so that the whole cluster does not check one
+//!    member at the same instant; the caller checks the node directly (a hello over TCP, up
+//!    to [`MembershipConfig::confirm_timeout`]; a refused connection is an immediate "dead",
+//!    a "busy" answer from the node "alive") and answers with [`Membership::confirm_result`].
+//!    The checked node answers with [`Membership::is_active`], so a node that left is "dead"
+//!    at once. Only a failed confirmation — or no answer by the deadline — yields
+//!    `member_down`. Each node confirms on its own, over its own path.
 //! 2. A confirmed-alive member stays up for the application; foca's notification to the
 //!    "down" node makes it renew its identity and rejoin within about a probe period. If no
 //!    identity of that name is active in foca after [`MembershipConfig::recheck_after`], the
@@ -38,13 +40,12 @@ use std::num::{NonZeroU8, NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use foca::{Codec, Config, Foca, OwnedNotification, PeriodicParams, PostcardCodec};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 use super::broadcast::{BroadcastItem, SeenHandle, ServiceBroadcasts};
-use super::crypto::OVERHEAD;
 use super::node_id::NodeId;
-use super::wire::{HEADER_LEN, MAX_DATAGRAM};
+use super::wire::{HEADER_LEN, MAX_DATAGRAM, SEALING};
 use crate::clock::Timestamp;
 
 mod effects;
@@ -82,6 +83,10 @@ pub struct MembershipConfig {
     pub confirm_down: bool,
     /// No answer to a `confirm_down` by then counts as "dead".
     pub confirm_timeout: Duration,
+    /// Each node starts its check of a member foca declared down after a random wait of up
+    /// to this, so that one suspicion does not send every node of the cluster at the member
+    /// at once (docs/PROTOCOL.md, "Failure detection"). Zero checks at once.
+    pub confirm_spread: Duration,
     /// A member kept up by a confirmation is confirmed again after this unless it rejoined.
     pub recheck_after: Duration,
     /// How often to announce to two down members, so partitions heal.
@@ -120,10 +125,11 @@ impl Default for MembershipConfig {
             gossip_fanout: 6,
             confirm_down: true,
             confirm_timeout: Duration::from_millis(2500),
+            confirm_spread: Duration::from_secs(1),
             recheck_after: Duration::from_secs(10),
             announce_down_every: Duration::from_secs(2),
             remove_down_after: Duration::from_secs(3600),
-            max_packet_size: MAX_DATAGRAM - HEADER_LEN - OVERHEAD,
+            max_packet_size: MAX_DATAGRAM - HEADER_LEN - SEALING,
             item_horizon: Duration::from_secs(3 * 3600 + 60),
             max_seen_keys: 1 << 20,
             max_clock_skew: Duration::from_secs(300),
@@ -176,6 +182,8 @@ pub struct Membership {
     pending: BTreeMap<String, NodeId>,
     tuned_for: (u8, Duration),
     active: bool,
+    /// Draws the wait before each check ([`MembershipConfig::confirm_spread`]).
+    jitter: StdRng,
 }
 
 impl std::fmt::Debug for Membership {
@@ -213,6 +221,7 @@ impl Membership {
             pending: BTreeMap::new(),
             tuned_for,
             active: true,
+            jitter: StdRng::seed_from_u64(seed.rotate_left(32) ^ 0x5eed),
         }
     }
 
@@ -285,6 +294,11 @@ impl Membership {
             Kind::Foca(timer) => self.drive(|foca, rt| foca.handle_timer(timer, rt)),
             Kind::ConfirmDeadline(node) => self.confirm_result(&node, false),
             Kind::Recheck(name) => self.recheck(&name),
+            Kind::StartConfirm(node) => {
+                let mut effects = Effects::default();
+                self.start_confirmation(&node, &mut effects);
+                effects
+            }
         }
     }
 
@@ -357,10 +371,26 @@ impl Membership {
         if self.pending.contains_key(&node.name) {
             return;
         }
+        self.pending.insert(node.name.clone(), node.clone());
+        let spread = u64::try_from(self.config.confirm_spread.as_millis()).unwrap_or(u64::MAX);
+        if spread == 0 {
+            self.start_confirmation(&node, effects);
+            return;
+        }
+        let delay = Duration::from_millis(self.jitter.random_range(0..spread));
+        effects
+            .timers
+            .push((TimerToken(Kind::StartConfirm(node)), delay));
+    }
+
+    /// The check of `node` starts now, unless it came back meanwhile.
+    fn start_confirmation(&mut self, node: &NodeId, effects: &mut Effects) {
+        if self.pending.get(&node.name) != Some(node) {
+            return;
+        }
         let deadline = TimerToken(Kind::ConfirmDeadline(node.clone()));
         effects.timers.push((deadline, self.config.confirm_timeout));
         effects.confirm_down.push(node.clone());
-        self.pending.insert(node.name.clone(), node);
     }
 
     /// Runs one foca call with a collecting runtime, then turns its notifications into

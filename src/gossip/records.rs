@@ -150,7 +150,7 @@ pub struct Packed {
     /// Batches whose encoded body fits the budget; each becomes one datagram.
     pub datagrams: Vec<Vec<WireService>>,
     /// Records too large for any datagram on their own: send them over TCP. They never hold
-    /// up the others (the head-of-line blocking of SPEC §13 item 14).
+    /// up the others (the head-of-line blocking of docs/COMPATIBILITY.md §13.14).
     pub oversized: Vec<WireService>,
 }
 

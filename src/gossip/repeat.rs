@@ -1,8 +1,8 @@
-//! The tombstone schedule (SPEC §2.6): a record of this node that discovery stopped reporting
-//! is announced again once a second, nine more times, each time 50 ns newer, so that every
-//! repetition is a fresh version that peers accept and relay again. A peer that missed the
-//! first wave under loss hears one of the later ones, and proxies stop routing to a stopped
-//! service within seconds rather than at the next anti-entropy exchange.
+//! The tombstone schedule (docs/PROTOCOL.md §10): a record of this node that discovery stopped
+//! reporting is announced again once a second, nine more times, each time 50 ns newer, so that
+//! every repetition is a fresh version that peers accept and relay again. A peer that missed the
+//! first wave under loss hears one of the later ones, and proxies stop routing to a stopped service
+//! within seconds rather than at the next anti-entropy exchange.
 //!
 //! Only this node's own tombstones are repeated. Tombstones that every node derives by itself
 //! — a member confirmed down, a record past its lifespan — are not: Go repeats those from

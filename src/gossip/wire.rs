@@ -1,5 +1,5 @@
 //! Gossip frames: a small versioned header, then a compact postcard body, optionally sealed
-//! with AES-GCM ([`super::crypto`]).
+//! with XChaCha20-Poly1305 ([`super::crypto`]).
 //!
 //! ```text
 //!  0      2     3      4                        12     13
@@ -7,14 +7,25 @@
 //!  | "SC" | ver | flags| cluster id (u64 BE)    | kind | body                         |
 //!  +------+-----+------+------------------------+------+------------------------------+
 //!  plaintext body: postcard of the kind's payload (Swim: the raw foca bytes)
-//!  encrypted body (flags bit 0): nonce (12) ‖ ciphertext ‖ tag (16), the 13-byte header
-//!  being the associated data
+//!  sealed body (flags bit 0): sender (u64 BE) ‖ nonce (24) ‖ ciphertext ‖ tag (16)
+//!  associated data: the 13-byte header ‖ sender ‖ session binding (32 bytes, TCP frames
+//!  after the hellos only)
 //! ```
+//!
+//! The sender is the FNV-1a 64 of the sealing node's name: it is authenticated, so a sealed
+//! frame cannot be passed off as another node's (a hello or busy answer must name the node
+//! whose hash sealed it). The session binding is the two hellos' challenges; with it, the
+//! frames of a recorded TCP session do not open in any other session (docs/PROTOCOL.md,
+//! "Sessions").
+//!
+//! Version 2 (this one) added the sender, the binding, the hellos' challenges, the busy
+//! answer and XChaCha20-Poly1305 in place of AES-GCM; version 1 frames are refused.
 //!
 //! Every [`DecodeError`] means the frame was dropped and no state was touched; the caller
 //! counts them by [`DecodeError::kind`]. Decoding never panics, whatever the bytes, and
 //! allocates at most the input's size plus serde's capped preallocation (1 MiB per
-//! sequence being read) before a lying length runs out of input.
+//! sequence being read) before a lying length runs out of input; record and host counts
+//! over [`super::limits`] are refused before decoding.
 //!
 //! Pure: no sockets, no clock. The only randomness is the encryption nonce.
 
@@ -24,21 +35,34 @@ use serde::de::DeserializeOwned;
 use super::crypto::{KeyRing, OVERHEAD};
 use super::digest::{Digest, Summary};
 use super::hash::fnv1a64;
+use super::limits::{MAX_HOSTS, MAX_RECORDS, OverLimit, check_count, check_records};
 use super::node_id::NodeId;
 pub use super::records::{BadStatus, Packed, WirePort, WireService, nanos, split_services};
 
 /// The first two bytes of every frame.
 pub const MAGIC: [u8; 2] = *b"SC";
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
+/// Bytes of the sender field of a sealed body.
+pub const SENDER_LEN: usize = 8;
+/// What sealing adds to a body: the sender, the nonce and the tag.
+pub const SEALING: usize = SENDER_LEN + OVERHEAD;
+/// Bytes of a TCP session's binding: the initiator's then the responder's challenge.
+pub const BINDING_LEN: usize = 2 * CHALLENGE_LEN;
+/// Bytes of a hello's challenge.
+pub const CHALLENGE_LEN: usize = 16;
+
+/// A hello's challenge: random bytes the peer must send back.
+pub type Challenge = [u8; CHALLENGE_LEN];
 /// Bytes of the header.
 pub const HEADER_LEN: usize = 13;
 /// Flags bit: the body is sealed with the key ring.
 pub const FLAG_ENCRYPTED: u8 = 0b0000_0001;
 /// Default largest datagram frame (memberlist's UDP buffer size).
 pub const MAX_DATAGRAM: usize = 1400;
-/// Default largest TCP frame: 32 MiB.
-pub const MAX_TCP_FRAME: usize = 32 * 1024 * 1024;
+/// Default largest TCP frame: what a catalogue of 1,000 hosts × 50 services needs
+/// ([`super::limits`], where the arithmetic is).
+pub const MAX_TCP_FRAME: usize = super::limits::MAX_SESSION_FRAME;
 
 /// The 8-byte digest of a cluster name carried by every frame (FNV-1a 64 of its UTF-8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,7 +75,8 @@ impl ClusterId {
     }
 }
 
-/// What frames are checked against: whose they must be, the keys, the size limit.
+/// What frames are checked against and sealed with: whose they must be, the keys, the size
+/// limit, who seals, and the TCP session they belong to.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameContext<'a> {
     /// This node's cluster; frames of another are refused.
@@ -60,6 +85,11 @@ pub struct FrameContext<'a> {
     pub keys: Option<&'a KeyRing>,
     /// Largest whole frame, header included.
     pub max_size: usize,
+    /// The sealing node ([`sender_of`] its name); 0 when this context only opens.
+    pub sender: u64,
+    /// The TCP session's binding (both challenges), authenticated with every frame after
+    /// the hellos; `None` for datagrams and the hellos.
+    pub binding: Option<[u8; BINDING_LEN]>,
 }
 
 impl<'a> FrameContext<'a> {
@@ -69,24 +99,70 @@ impl<'a> FrameContext<'a> {
             cluster,
             keys,
             max_size: MAX_DATAGRAM,
+            sender: 0,
+            binding: None,
         }
     }
 
     /// A context for TCP frames ([`MAX_TCP_FRAME`]).
     pub fn stream(cluster: ClusterId, keys: Option<&'a KeyRing>) -> FrameContext<'a> {
         FrameContext {
-            cluster,
-            keys,
             max_size: MAX_TCP_FRAME,
+            ..FrameContext::datagram(cluster, keys)
+        }
+    }
+
+    /// This context, sealing as the node named `name`.
+    pub fn sealed_by(self, name: &str) -> FrameContext<'a> {
+        FrameContext {
+            sender: sender_of(name),
+            ..self
+        }
+    }
+
+    /// This context, for the frames after the hellos of the session of `initiator`'s and
+    /// `responder`'s challenges.
+    pub fn bound(self, initiator: &Challenge, responder: &Challenge) -> FrameContext<'a> {
+        let mut binding = [0_u8; BINDING_LEN];
+        binding[..CHALLENGE_LEN].copy_from_slice(initiator);
+        binding[CHALLENGE_LEN..].copy_from_slice(responder);
+        FrameContext {
+            binding: Some(binding),
+            ..self
         }
     }
 
     /// Body bytes a frame can carry: the size limit less the header and, with keys, the
-    /// nonce and tag. The budget for [`split_services`].
+    /// sealing. The budget for [`split_services`].
     pub fn body_budget(&self) -> usize {
-        let sealing = if self.keys.is_some() { OVERHEAD } else { 0 };
+        let sealing = if self.keys.is_some() { SEALING } else { 0 };
         self.max_size.saturating_sub(HEADER_LEN + sealing)
     }
+
+    /// The associated data of a sealed frame with `header` from `sender`.
+    fn aad(&self, header: &[u8; HEADER_LEN], sender: [u8; SENDER_LEN]) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(HEADER_LEN + SENDER_LEN + BINDING_LEN);
+        aad.extend_from_slice(header);
+        aad.extend_from_slice(&sender);
+        if let Some(binding) = &self.binding {
+            aad.extend_from_slice(binding);
+        }
+        aad
+    }
+}
+
+/// The sender field of a node named `name`: FNV-1a 64 of its UTF-8.
+pub fn sender_of(name: &str) -> u64 {
+    fnv1a64(name.as_bytes())
+}
+
+/// A decoded frame and, when it was sealed, who sealed it ([`sender_of`] a name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The message.
+    pub message: Message,
+    /// The authenticated sender of a sealed frame; `None` for plaintext.
+    pub sender: Option<u64>,
 }
 
 /// One gossip message.
@@ -116,6 +192,22 @@ pub enum Message {
         node: NodeId,
         /// Whether the push/pull session follows.
         exchange: bool,
+        /// Fresh random bytes the answer must carry back, and that every later frame of
+        /// the session authenticates: a recorded session does not replay.
+        challenge: Challenge,
+        /// In the answer: the caller's challenge; `None` in the caller's hello.
+        answer: Option<Challenge>,
+    },
+    /// The answer, instead of a hello, of a node that has no room for the connection (too
+    /// many from one IP, waiting, or in sessions): it is alive, only busy. Then it closes.
+    Busy {
+        /// The busy node's identity.
+        node: NodeId,
+        /// The caller's challenge, when its hello had arrived; `None` when refused before.
+        answer: Option<Challenge>,
+        /// The busy node's clock, in Unix seconds: an answer without the challenge counts
+        /// only when this is recent.
+        at: u64,
     },
 }
 
@@ -129,6 +221,7 @@ impl Message {
             Message::Records(_) => 5,
             Message::Leave { .. } => 6,
             Message::Hello { .. } => 7,
+            Message::Busy { .. } => 8,
         }
     }
 
@@ -142,6 +235,7 @@ impl Message {
             Message::Records(_) => "records",
             Message::Leave { .. } => "leave",
             Message::Hello { .. } => "hello",
+            Message::Busy { .. } => "busy",
         }
     }
 }
@@ -203,6 +297,9 @@ pub enum DecodeError {
     /// The header or body does not parse.
     #[error("malformed frame: {0}")]
     Malformed(String),
+    /// The body holds more records or hosts than one frame may ([`super::limits`]).
+    #[error(transparent)]
+    OverLimit(#[from] OverLimit),
 }
 
 impl DecodeError {
@@ -219,6 +316,7 @@ impl DecodeError {
             DecodeError::NoKeys => "no_keys",
             DecodeError::UnknownKind(_) => "unknown_kind",
             DecodeError::Malformed(_) => "malformed",
+            DecodeError::OverLimit(_) => "over_limit",
         }
     }
 }
@@ -232,10 +330,14 @@ pub fn encode(message: &Message, ctx: &FrameContext<'_>) -> Result<Vec<u8>, Enco
     };
     let header = header(ctx.cluster, flags, message.kind());
     let body = body_of(message)?;
-    let mut frame = Vec::with_capacity(HEADER_LEN + OVERHEAD + body.len());
+    let mut frame = Vec::with_capacity(HEADER_LEN + SEALING + body.len());
     frame.extend_from_slice(&header);
     match ctx.keys {
-        Some(keys) => frame.extend_from_slice(&keys.seal(&header, &body)?),
+        Some(keys) => {
+            let sender = ctx.sender.to_be_bytes();
+            frame.extend_from_slice(&sender);
+            frame.extend_from_slice(&keys.seal(&ctx.aad(&header, sender), &body)?);
+        }
         None => frame.extend_from_slice(&body),
     }
     if frame.len() > ctx.max_size {
@@ -249,6 +351,40 @@ pub fn encode(message: &Message, ctx: &FrameContext<'_>) -> Result<Vec<u8>, Enco
 
 /// Checks and opens one frame. See [`DecodeError`] for what is refused.
 pub fn decode(frame: &[u8], ctx: &FrameContext<'_>) -> Result<Message, DecodeError> {
+    open(frame, ctx).map(|opened| opened.message)
+}
+
+/// [`decode`], telling who sealed the frame.
+pub fn open(frame: &[u8], ctx: &FrameContext<'_>) -> Result<Opened, DecodeError> {
+    let (header, rest) = check_header(frame, ctx)?;
+    let kind = header[HEADER_LEN - 1];
+    let encrypted = header[3] & FLAG_ENCRYPTED != 0;
+    match (ctx.keys, encrypted) {
+        (Some(keys), true) => {
+            let (sender, sealed) = rest
+                .split_first_chunk::<SENDER_LEN>()
+                .ok_or(DecodeError::Decrypt)?;
+            let aad = ctx.aad(header, *sender);
+            let body = keys.open(&aad, sealed).map_err(|_| DecodeError::Decrypt)?;
+            Ok(Opened {
+                message: message_of(kind, &body)?,
+                sender: Some(u64::from_be_bytes(*sender)),
+            })
+        }
+        (Some(_), false) => Err(DecodeError::PlaintextRefused),
+        (None, true) => Err(DecodeError::NoKeys),
+        (None, false) => Ok(Opened {
+            message: message_of(kind, rest)?,
+            sender: None,
+        }),
+    }
+}
+
+/// The header's checks: size, magic, version, cluster, flags.
+fn check_header<'f>(
+    frame: &'f [u8],
+    ctx: &FrameContext<'_>,
+) -> Result<(&'f [u8; HEADER_LEN], &'f [u8]), DecodeError> {
     if frame.len() > ctx.max_size {
         return Err(DecodeError::TooLarge {
             len: frame.len(),
@@ -258,7 +394,7 @@ pub fn decode(frame: &[u8], ctx: &FrameContext<'_>) -> Result<Message, DecodeErr
     let (header, rest) = frame
         .split_first_chunk::<HEADER_LEN>()
         .ok_or(DecodeError::TooShort(frame.len()))?;
-    let [m0, m1, version, flags, c0, c1, c2, c3, c4, c5, c6, c7, kind] = *header;
+    let [m0, m1, version, flags, c0, c1, c2, c3, c4, c5, c6, c7, _] = *header;
     if [m0, m1] != MAGIC {
         return Err(DecodeError::BadMagic);
     }
@@ -273,16 +409,7 @@ pub fn decode(frame: &[u8], ctx: &FrameContext<'_>) -> Result<Message, DecodeErr
             "unknown flags {flags:#04x}"
         )));
     }
-    let encrypted = flags & FLAG_ENCRYPTED != 0;
-    match (ctx.keys, encrypted) {
-        (Some(keys), true) => {
-            let body = keys.open(header, rest).map_err(|_| DecodeError::Decrypt)?;
-            message_of(kind, &body)
-        }
-        (Some(_), false) => Err(DecodeError::PlaintextRefused),
-        (None, true) => Err(DecodeError::NoKeys),
-        (None, false) => message_of(kind, rest),
-    }
+    Ok((header, rest))
 }
 
 fn header(cluster: ClusterId, flags: u8, kind: u8) -> [u8; HEADER_LEN] {
@@ -301,24 +428,50 @@ fn body_of(message: &Message) -> Result<Vec<u8>, EncodeError> {
         Message::Digest(digest) => post(digest),
         Message::Summary(summary) => post(summary),
         Message::Leave { name } => post(name),
-        Message::Hello { node, exchange } => post(&(node, exchange)),
+        Message::Hello {
+            node,
+            exchange,
+            challenge,
+            answer,
+        } => post(&(node, exchange, challenge, answer)),
+        Message::Busy { node, answer, at } => post(&(node, answer, at)),
     }
 }
 
 fn message_of(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
     Ok(match kind {
         1 => Message::Swim(body.to_vec()),
-        2 => Message::Services(parse(body)?),
-        3 => Message::Digest(parse(body)?),
+        2 => Message::Services(parse_records(body)?),
+        3 => {
+            check_count(body, "hosts", MAX_HOSTS)?;
+            Message::Digest(parse(body)?)
+        }
         4 => Message::Summary(parse(body)?),
-        5 => Message::Records(parse(body)?),
+        5 => Message::Records(parse_records(body)?),
         6 => Message::Leave { name: parse(body)? },
         7 => {
-            let (node, exchange) = parse(body)?;
-            Message::Hello { node, exchange }
+            let (node, exchange, challenge, answer) = parse(body)?;
+            Message::Hello {
+                node,
+                exchange,
+                challenge,
+                answer,
+            }
+        }
+        8 => {
+            let (node, answer, at) = parse(body)?;
+            Message::Busy { node, answer, at }
         }
         other => return Err(DecodeError::UnknownKind(other)),
     })
+}
+
+/// A record list within the limits: the count is checked before decoding, the hosts after.
+fn parse_records(body: &[u8]) -> Result<Vec<WireService>, DecodeError> {
+    check_count(body, "records", MAX_RECORDS)?;
+    let records: Vec<WireService> = parse(body)?;
+    check_records(&records)?;
+    Ok(records)
 }
 
 /// The whole body as one postcard value: trailing bytes are malformed too.

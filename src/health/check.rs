@@ -1,12 +1,41 @@
 //! One health check: its kind and arguments ([`CheckSpec`]), its status machine ([`Check`],
-//! SPEC §5.4) and the default check of a service (SPEC §5.3).
+//! docs/COMPATIBILITY.md §11) and the default check of a service (same section).
 //!
 //! Pure: nothing here runs a check; the HealthChecker actor does, and feeds the
 //! [`CheckResult`] back in.
 
+use std::time::Duration;
+
 use crate::catalog::{Service, ServiceStatus};
 
-/// How a check is run (SPEC §5.2).
+/// How many results in a row change an established status, as HAProxy's own `rise` and
+/// `fall`. The defaults (1 and 1) are Go's rule: every result counts at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Healthy results in a row before a service that is not ALIVE is ALIVE again.
+    pub rise: u32,
+    /// Failed results in a row before an ALIVE service stops being ALIVE.
+    pub fall: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { rise: 1, fall: 1 }
+    }
+}
+
+/// Quick re-checks of a new service whose first run failed (a server that listens a moment
+/// after its container started): the failure is held back and the check run again after
+/// `first`, then twice as long each time, while the waits add up to at most `budget`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartupRecheck {
+    /// The first wait.
+    pub first: Duration,
+    /// The most the waits add up to before the failure is shown.
+    pub budget: Duration,
+}
+
+/// How a check is run (docs/COMPATIBILITY.md §11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CheckKind {
     /// HTTP GET of the args (a URL): 2xx is healthy.
@@ -37,7 +66,7 @@ impl CheckKind {
     }
 }
 
-/// The status of a check (SPEC §5.1).
+/// The status of a check (docs/COMPATIBILITY.md §11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CheckStatus {
     /// The last run passed.
@@ -132,6 +161,11 @@ pub struct Check {
     max_count: u32,
     results: u64,
     last_error: Option<String>,
+    thresholds: Thresholds,
+    healthy_streak: u32,
+    startup: Option<StartupRecheck>,
+    startup_waited: Duration,
+    startup_next: Duration,
 }
 
 impl Check {
@@ -145,7 +179,43 @@ impl Check {
             max_count: 0,
             results: 0,
             last_error: None,
+            thresholds: Thresholds::default(),
+            healthy_streak: 0,
+            startup: None,
+            startup_waited: Duration::ZERO,
+            startup_next: Duration::ZERO,
         }
+    }
+
+    /// The same check, changing an established status only after `thresholds` results.
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Check {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// The same check, re-run quickly while its first results fail (see [`StartupRecheck`]).
+    pub fn with_startup_recheck(mut self, recheck: Option<StartupRecheck>) -> Check {
+        self.startup = recheck;
+        self.startup_next = recheck.map_or(Duration::ZERO, |r| r.first);
+        self
+    }
+
+    /// Before any result counts: when `result` is a quick failure (not a timeout) of a new
+    /// check still within its startup budget, holds it back and says when to run again.
+    pub fn defer_first_failure(&mut self, result: &CheckResult) -> Option<Duration> {
+        let recheck = self.startup?;
+        let quick_failure = matches!(
+            result,
+            CheckResult::Sickly { .. } | CheckResult::Error { .. }
+        );
+        let wait = self.startup_next;
+        let within = self.startup_waited + wait <= recheck.budget;
+        if self.results > 0 || !quick_failure || !within || wait.is_zero() {
+            return None;
+        }
+        self.startup_waited += wait;
+        self.startup_next = wait.saturating_mul(2);
+        Some(wait)
     }
 
     /// The same check, FAILED only after `max_count` non-healthy results in a row.
@@ -174,24 +244,38 @@ impl Check {
         self.last_error.as_deref()
     }
 
-    /// Applies one result (SPEC §5.4): errors and timeouts make it UNKNOWN, a failure SICKLY,
-    /// and `max_count` non-healthy results in a row FAILED; a healthy one resets it.
+    /// Applies one result (docs/COMPATIBILITY.md §11): errors and timeouts make it UNKNOWN, a failure SICKLY,
+    /// and `max_count` non-healthy results in a row FAILED; a healthy one resets it. Once a
+    /// first result set the status, it leaves ALIVE only after `fall` failures in a row
+    /// (SICKLY, still ALIVE, until then) and comes back after `rise` healthy results in a row.
     pub fn update(&mut self, result: &CheckResult) -> Transition {
         let before = self.status;
+        let established = self.results > 0;
         self.results += 1;
+        let was_alive = before.service_status() == ServiceStatus::Alive;
         self.status = match result {
             CheckResult::Healthy => {
                 self.count = 0;
-                CheckStatus::Healthy
+                self.healthy_streak = self.healthy_streak.saturating_add(1);
+                let risen = self.healthy_streak >= self.thresholds.rise;
+                if !established || was_alive || risen {
+                    CheckStatus::Healthy
+                } else {
+                    before
+                }
             }
             CheckResult::Sickly { .. } => CheckStatus::Sickly,
             CheckResult::Error { .. } | CheckResult::TimedOut => CheckStatus::Unknown,
         };
         if let Some(reason) = result.reason() {
+            self.healthy_streak = 0;
             self.last_error = Some(reason.to_string());
             self.count = self.count.saturating_add(1);
             if self.count >= self.max_count {
                 self.status = CheckStatus::Failed;
+            }
+            if established && was_alive && self.count < self.thresholds.fall {
+                self.status = CheckStatus::Sickly;
             }
         }
         Transition {
@@ -201,7 +285,7 @@ impl Check {
     }
 }
 
-/// The check of a service that defines none (SPEC §5.3): an HTTP GET of
+/// The check of a service that defines none (docs/COMPATIBILITY.md §11): an HTTP GET of
 /// `http://<published ip>:<first tcp Port><endpoint>` starting FAILED, or, without a tcp
 /// port, an always-successful check starting HEALTHY. An empty endpoint means `/`.
 pub fn default_check(
@@ -375,5 +459,83 @@ mod tests {
         let (spec, initial) = default_check(&svc, "10.1.2.3", "/");
         assert_eq!(spec.kind, CheckKind::AlwaysSuccessful);
         assert_eq!(initial, CheckStatus::Healthy);
+    }
+
+    fn alive(check: &Check) -> bool {
+        check.status().service_status() == ServiceStatus::Alive
+    }
+
+    #[test]
+    fn with_a_fall_of_three_two_failures_keep_an_alive_service_alive() {
+        let fall = Thresholds { rise: 1, fall: 3 };
+        let mut check = Check::new(http("x"), CheckStatus::Failed).with_thresholds(fall);
+        check.update(&CheckResult::Healthy);
+        check.update(&sick());
+        check.update(&error());
+        assert!(alive(&check), "{:?}", check.status());
+        check.update(&sick());
+        assert_eq!(check.status(), CheckStatus::Failed);
+    }
+
+    #[test]
+    fn with_a_rise_of_two_one_success_does_not_bring_a_failed_service_back() {
+        let rise = Thresholds { rise: 2, fall: 1 };
+        let mut check = Check::new(http("x"), CheckStatus::Failed).with_thresholds(rise);
+        check.update(&sick());
+        check.update(&CheckResult::Healthy);
+        assert_eq!(check.status(), CheckStatus::Failed);
+        check.update(&CheckResult::Healthy);
+        assert_eq!(check.status(), CheckStatus::Healthy);
+    }
+
+    #[test]
+    fn the_first_result_is_taken_as_it_is_whatever_the_thresholds() {
+        let slow = Thresholds { rise: 3, fall: 3 };
+        let mut up = Check::new(http("x"), CheckStatus::Failed).with_thresholds(slow);
+        up.update(&CheckResult::Healthy);
+        assert_eq!(up.status(), CheckStatus::Healthy);
+        let mut down = Check::new(http("x"), CheckStatus::Failed).with_thresholds(slow);
+        down.update(&sick());
+        assert_eq!(down.status(), CheckStatus::Failed);
+    }
+
+    #[test]
+    fn the_default_thresholds_count_every_result_at_once_as_go_does() {
+        let mut check = Check::new(http("x"), CheckStatus::Failed);
+        check.update(&CheckResult::Healthy);
+        check.update(&error());
+        assert_eq!(check.status(), CheckStatus::Failed);
+        check.update(&CheckResult::Healthy);
+        assert_eq!(check.status(), CheckStatus::Healthy);
+    }
+
+    #[test]
+    fn a_new_check_failing_quickly_is_rechecked_with_a_doubling_wait_within_its_budget() {
+        let recheck = StartupRecheck {
+            first: Duration::from_millis(100),
+            budget: Duration::from_secs(3),
+        };
+        let mut check =
+            Check::new(http("x"), CheckStatus::Failed).with_startup_recheck(Some(recheck));
+        let waits: Vec<Duration> = std::iter::from_fn(|| check.defer_first_failure(&error()))
+            .take(10)
+            .collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [100, 200, 400, 800]);
+        assert_eq!(check.results(), 0, "nothing counted while deferred");
+    }
+
+    #[test]
+    fn a_timeout_or_an_established_check_is_not_rechecked_early() {
+        let recheck = Some(StartupRecheck {
+            first: Duration::from_millis(100),
+            budget: Duration::from_secs(3),
+        });
+        let mut check = Check::new(http("x"), CheckStatus::Failed).with_startup_recheck(recheck);
+        assert_eq!(check.defer_first_failure(&CheckResult::TimedOut), None);
+        check.update(&CheckResult::Healthy);
+        assert_eq!(check.defer_first_failure(&sick()), None);
+        let mut plain = Check::new(http("x"), CheckStatus::Failed);
+        assert_eq!(plain.defer_first_failure(&sick()), None);
     }
 }

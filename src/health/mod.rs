@@ -9,8 +9,8 @@ pub mod monitor;
 pub mod template;
 
 pub use check::{
-    Check, CheckKind, CheckResult, CheckSpec, CheckStatus, Transition, default_check,
-    service_status,
+    Check, CheckKind, CheckResult, CheckSpec, CheckStatus, StartupRecheck, Thresholds, Transition,
+    default_check, service_status,
 };
 pub use monitor::{CheckId, Monitor, MonitorSettings, NewCheck, Observation, Recorded};
 pub use template::{

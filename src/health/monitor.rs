@@ -1,5 +1,5 @@
 //! [`Monitor`]: the checks of this host's discovered services, and the service list with
-//! statuses that results in (SPEC §5.3, §5.5).
+//! statuses that results in (docs/COMPATIBILITY.md §11).
 //!
 //! Pure: it decides which checks exist and what their results mean; the HealthChecker actor
 //! runs them and feeds results back. Each discovery source's list replaces that source's
@@ -7,8 +7,10 @@
 //! disappears. Checks are never re-created while their ID persists (as in Go).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use super::check::{Check, CheckKind, CheckResult, CheckSpec, CheckStatus, Transition};
+use super::check::{StartupRecheck, Thresholds};
 use super::check::{default_check, service_status};
 use super::template::{TemplateContext, TemplateError, localhost_if_empty_host, render_or_raw};
 use crate::catalog::{RecordKey, Service};
@@ -21,6 +23,10 @@ pub struct MonitorSettings {
     pub published_ip: String,
     /// Path of the default HTTP check (`SIDECAR_DEFAULT_CHECK_ENDPOINT`); empty means `/`.
     pub default_check_endpoint: String,
+    /// Results in a row that change an established status (default: each one, as Go).
+    pub thresholds: Thresholds,
+    /// Quick re-checks of a new service whose first runs fail; `None`: none.
+    pub startup_recheck: Option<StartupRecheck>,
 }
 
 /// One check instance: a service's key and the generation of its check, so that a result of
@@ -70,6 +76,9 @@ pub struct Recorded {
     pub transition: Transition,
     /// Whether the reported service status changed (including the first result).
     pub service_status_changed: bool,
+    /// Set when the result was held back (a new service failing quickly): run the check
+    /// again after this, not after the interval.
+    pub recheck_after: Option<Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -183,7 +192,9 @@ impl Monitor {
         };
         let watched = Watched {
             service: d.service,
-            check: Check::new(spec, initial),
+            check: Check::new(spec, initial)
+                .with_thresholds(self.settings.thresholds)
+                .with_startup_recheck(self.settings.startup_recheck),
             generation: self.next_generation,
         };
         self.watched.insert(key, watched);
@@ -202,12 +213,25 @@ impl Monitor {
     /// Applies a result of check `id`; `None` when that check no longer exists.
     pub fn record(&mut self, id: &CheckId, result: &CheckResult) -> Option<Recorded> {
         let w = (self.watched.get_mut(&id.key)).filter(|w| w.generation == id.generation)?;
+        if let Some(wait) = w.check.defer_first_failure(result) {
+            let status = w.check.status();
+            return Some(Recorded {
+                name: w.service.name.clone(),
+                transition: Transition {
+                    before: status,
+                    after: status,
+                },
+                service_status_changed: false,
+                recheck_after: Some(wait),
+            });
+        }
         let before = (w.check.results() > 0).then(|| w.check.status().service_status());
         let transition = w.check.update(result);
         Some(Recorded {
             name: w.service.name.clone(),
             transition,
             service_status_changed: before != Some(transition.after.service_status()),
+            recheck_after: None,
         })
     }
 

@@ -1,5 +1,5 @@
-//! Check-argument templating (SPEC §4.4): the small subset of Go's `text/template` that
-//! Sidecar check args use, plus the empty-host URL fix-up of SPEC §4.2.
+//! Check-argument templating (docs/COMPATIBILITY.md §11): the small subset of Go's `text/template`
+//! that Sidecar check args use, plus the empty-host URL fix-up of docs/COMPATIBILITY.md §9.
 //!
 //! Supported actions inside `{{ … }}` (with Go's `{{-`/`-}}` trim markers): `host` (the
 //! published IP), `container` (the service's Hostname), `tcp N` / `udp N` (the real port

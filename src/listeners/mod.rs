@@ -1,4 +1,5 @@
-//! Listeners: who wants every catalogue change POSTed to it (SPEC §7), as pure data.
+//! Listeners: who wants every catalogue change POSTed to it (docs/COMPATIBILITY.md §12), as pure
+//! data.
 //!
 //! [`Registry`] keeps the static URL listeners of `LISTENERS_URLS` (never removed) and, per
 //! [`DiscoverySource`](crate::discovery::DiscoverySource), the listeners discovery reported

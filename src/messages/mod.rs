@@ -6,6 +6,7 @@
 pub mod docker;
 pub mod events;
 pub mod gossip;
+pub mod haproxy;
 pub mod health;
 pub mod listeners;
 pub mod state;
@@ -14,9 +15,10 @@ pub mod supervisor;
 pub use docker::{DockerStatus, GetDockerStatus};
 pub use events::{ObservedLocalServices, StateChanged};
 pub use gossip::{GetGossipStats, GossipStats, LeaveCluster, Traffic};
+pub use haproxy::{GetHaproxyStatus, HaproxyStatus};
 pub use health::{GetHealthStats, HealthStats};
 pub use listeners::{GetListenerStats, ListenerStats};
 pub use state::{
-    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot,
+    ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, RemoteSource,
     RepeatTombstone, SetMembers, Subscribe,
 };

@@ -28,6 +28,21 @@ pub struct ApplyLocalServices {
 pub struct ApplyRemoteServices {
     /// The records, as received.
     pub services: Vec<Service>,
+    /// How they came.
+    pub source: RemoteSource,
+}
+
+/// How records from peers came: the origin's own word, or a peer's whole view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteSource {
+    /// Broadcast by their origin (whoever relayed them).
+    Broadcast,
+    /// An exchange (join, anti-entropy, heal) with the member `peer`, which sends every
+    /// record it holds, its own and others'.
+    Exchange {
+        /// The peer's node name.
+        peer: String,
+    },
 }
 
 /// A cluster member left or died: tombstone all of its records.

@@ -21,15 +21,30 @@ pub struct InjectPanic;
 pub struct SubsystemStatus {
     /// Its name, e.g. `state_keeper`.
     pub name: String,
-    /// `running`, `restarting` or `stopped`.
-    pub state: String,
+    /// Whether it runs or waits for its replacement.
+    pub state: SubsystemState,
     /// How many times it was restarted since the node started (failures and operator
     /// restarts).
     pub restarts: u64,
-    /// The last failure, if any (a panic message or the error it stopped on).
+    /// The last failure, if any: `panicked: <message>`, or `stopped` for an instance that
+    /// stopped itself (its log says why).
     pub last_error: Option<String>,
     /// Seconds since the current instance started.
     pub uptime_seconds: u64,
+    /// What the subsystem last reported about its work (e.g. the HAProxy manager's reload
+    /// and runtime-update counts); omitted when it reports nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// Where a subsystem is in its life, as the admin API shows it (`running`, `restarting`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubsystemState {
+    /// Its current instance runs.
+    Running,
+    /// Its last instance ended; a fresh one starts after the backoff.
+    Restarting,
 }
 
 /// The subsystems and their state.
@@ -54,14 +69,14 @@ pub struct PanicSubsystem {
     pub name: String,
 }
 
-/// An actor stopping itself on an error says why first, so the admin API can show it.
+/// A subsystem's own account of its work, shown as its `details` by the admin API.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct ReportFailure {
+pub struct ReportSubsystemDetails {
     /// The subsystem's name.
     pub name: String,
-    /// What went wrong.
-    pub error: String,
+    /// Its counters, as JSON.
+    pub details: serde_json::Value,
 }
 
 /// The node is shutting down: stop restarting anything.

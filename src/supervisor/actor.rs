@@ -1,6 +1,9 @@
-//! The Supervisor actor: notices every subsystem that stopped or panicked (its mailbox closed),
+//! The Supervisor actor: notices every subsystem that stopped or panicked (its task ended),
 //! starts a fresh instance after a backoff, and stops the process with exit code 1 when one
 //! subsystem fails too often. Answers the admin API.
+//!
+//! A node is built by [`Supervisor::spawn`]ning each subsystem in dependency order before the
+//! Supervisor itself runs (docs/ARCHITECTURE.md, "How to add a subsystem").
 //!
 //! Does not: decide the policy (see [`super::policy`]) or know what any subsystem does.
 
@@ -10,32 +13,28 @@ use actix::prelude::*;
 use slog::{Logger, crit, info, o, warn};
 use tokio::time::Instant;
 
-use super::child::Child;
-use super::panics::take_last_panic;
+use actix::dev::ToEnvelope;
+
+use super::child::{ActorChild, Child, Exit};
+use super::link::Slot;
 use super::policy::{Decision, FailureHistory, RestartPolicy};
 use crate::messages::supervisor::{
-    GetSubsystems, ReportFailure, RestartSubsystem, ShutdownSupervisor, SubsystemStatus,
-    UnknownSubsystem,
+    GetSubsystems, InjectPanic, ReportSubsystemDetails, RestartSubsystem, ShutdownSupervisor,
+    StopActor, SubsystemState, SubsystemStatus, UnknownSubsystem,
 };
 
 /// How often subsystems are checked for a closed mailbox.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    Running,
-    Restarting,
-}
-
 struct Entry {
     child: Box<dyn Child>,
-    state: State,
+    state: SubsystemState,
     history: FailureHistory,
     restarts: u64,
     last_error: Option<String>,
-    reported_error: Option<String>,
     started: Instant,
     operator_restart: bool,
+    details: Option<serde_json::Value>,
 }
 
 /// The actor. See the [module docs](self).
@@ -48,7 +47,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// A supervisor of no subsystems yet; add them with [`Supervisor::add`] before starting.
+    /// A supervisor of no subsystems yet; [`spawn`](Supervisor::spawn) them before starting it.
     pub fn new(policy: RestartPolicy, log: &Logger) -> Supervisor {
         Supervisor {
             entries: Vec::new(),
@@ -59,17 +58,30 @@ impl Supervisor {
         }
     }
 
+    /// Starts the subsystem `name`, an actor built by `factory`, and supervises it: whenever
+    /// it stops or panics, `factory` builds the replacement. Everyone reaches it through the
+    /// returned slot (or [`Link`](super::Link)s from it), which follows the replacements.
+    pub fn spawn<A>(&mut self, name: &'static str, factory: impl Fn() -> A + 'static) -> Slot<A>
+    where
+        A: Actor<Context = Context<A>> + Handler<StopActor> + Handler<InjectPanic>,
+        Context<A>: ToEnvelope<A, StopActor> + ToEnvelope<A, InjectPanic>,
+    {
+        let (child, slot) = ActorChild::start(name, factory);
+        self.add(Box::new(child));
+        slot
+    }
+
     /// Supervises `child` (already started).
     pub fn add(&mut self, child: Box<dyn Child>) {
         self.entries.push(Entry {
             child,
-            state: State::Running,
+            state: SubsystemState::Running,
             history: FailureHistory::default(),
             restarts: 0,
             last_error: None,
-            reported_error: None,
             started: Instant::now(),
             operator_restart: false,
+            details: None,
         });
     }
 
@@ -81,20 +93,21 @@ impl Supervisor {
             let Some(entry) = self.entries.get_mut(index) else {
                 continue;
             };
-            if entry.state != State::Running {
+            if entry.state != SubsystemState::Running {
                 continue;
             }
-            if entry.child.is_running() {
-                if entry.started.elapsed() > self.policy.window {
-                    entry.history.on_stable();
+            match entry.child.exit() {
+                None => {
+                    if entry.started.elapsed() > self.policy.window {
+                        entry.history.on_stable();
+                    }
                 }
-                continue;
+                Some(exit) => self.on_exit(index, &exit, ctx),
             }
-            self.on_stopped(index, ctx);
         }
     }
 
-    fn on_stopped(&mut self, index: usize, ctx: &mut Context<Self>) {
+    fn on_exit(&mut self, index: usize, exit: &Exit, ctx: &mut Context<Self>) {
         let now = self.origin.elapsed();
         let Some(entry) = self.entries.get_mut(index) else {
             return;
@@ -105,13 +118,12 @@ impl Supervisor {
             self.restart(index);
             return;
         }
-        let error = entry.reported_error.take().or_else(take_last_panic);
-        let error = error.unwrap_or_else(|| "stopped".to_owned());
+        let error = exit.to_string();
         warn!(self.log, "Subsystem failed"; "subsystem" => name, "error" => &error);
         entry.last_error = Some(error);
         match entry.history.on_failure(now, &self.policy) {
             Decision::RestartAfter(delay) => {
-                entry.state = State::Restarting;
+                entry.state = SubsystemState::Restarting;
                 ctx.run_later(delay, move |act, _| act.restart(index));
             }
             Decision::GiveUp => {
@@ -132,7 +144,7 @@ impl Supervisor {
             return;
         };
         entry.child.restart();
-        entry.state = State::Running;
+        entry.state = SubsystemState::Running;
         entry.started = Instant::now();
         entry.restarts += 1;
         info!(self.log, "Subsystem restarted"; "subsystem" => entry.child.name(),
@@ -159,18 +171,19 @@ impl Handler<GetSubsystems> for Supervisor {
     type Result = Vec<SubsystemStatus>;
 
     fn handle(&mut self, _: GetSubsystems, _: &mut Context<Self>) -> Self::Result {
-        let status = |e: &Entry| SubsystemStatus {
+        let status = |e: &mut Entry| SubsystemStatus {
             name: e.child.name().to_owned(),
-            state: match e.state {
-                State::Running if e.child.is_running() => "running",
-                State::Running | State::Restarting => "restarting",
-            }
-            .to_owned(),
+            // An instance that ended since the last check is about to be replaced.
+            state: match e.child.exit() {
+                None => e.state,
+                Some(_) => SubsystemState::Restarting,
+            },
             restarts: e.restarts,
             last_error: e.last_error.clone(),
             uptime_seconds: e.started.elapsed().as_secs(),
+            details: e.details.clone(),
         };
-        self.entries.iter().map(status).collect()
+        self.entries.iter_mut().map(status).collect()
     }
 }
 
@@ -179,7 +192,7 @@ impl Handler<RestartSubsystem> for Supervisor {
 
     fn handle(&mut self, msg: RestartSubsystem, _: &mut Context<Self>) -> Self::Result {
         let entry = self.find(&msg.name)?;
-        if entry.state == State::Running {
+        if entry.state == SubsystemState::Running {
             entry.operator_restart = true;
             entry.child.stop();
         }
@@ -201,12 +214,12 @@ impl Handler<crate::messages::supervisor::PanicSubsystem> for Supervisor {
     }
 }
 
-impl Handler<ReportFailure> for Supervisor {
+impl Handler<ReportSubsystemDetails> for Supervisor {
     type Result = ();
 
-    fn handle(&mut self, msg: ReportFailure, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: ReportSubsystemDetails, _: &mut Context<Self>) {
         if let Ok(entry) = self.find(&msg.name) {
-            entry.reported_error = Some(msg.error);
+            entry.details = Some(msg.details);
         }
     }
 }

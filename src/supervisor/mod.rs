@@ -4,17 +4,16 @@
 //! with a dead subsystem.
 //!
 //! actix restarts an actor that stops itself, but not one that panicked: its mailbox just
-//! closes. So the [`Supervisor`] watches every mailbox, starts replacements from factories,
-//! and everyone reaches supervised actors through [`Link`]s that follow the replacement.
+//! closes. So the [`Supervisor`] runs every instance as a task of its own, watches the tasks,
+//! starts replacements from factories, and everyone reaches supervised actors through
+//! [`Link`]s that follow the replacement.
 
 pub mod actor;
 pub mod child;
 pub mod link;
-pub mod panics;
 pub mod policy;
 
 pub use actor::Supervisor;
-pub use child::{ActorChild, Child};
+pub use child::{ActorChild, Child, Exit};
 pub use link::{Link, Slot};
-pub use panics::install_panic_hook;
 pub use policy::{Decision, FailureHistory, RestartPolicy};

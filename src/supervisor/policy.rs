@@ -20,17 +20,6 @@ pub struct RestartPolicy {
     pub backoff_max: Duration,
 }
 
-impl Default for RestartPolicy {
-    fn default() -> RestartPolicy {
-        RestartPolicy {
-            max_restarts: 5,
-            window: Duration::from_secs(60),
-            backoff_initial: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(5),
-        }
-    }
-}
-
 /// What to do about a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {

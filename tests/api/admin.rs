@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use serde_json::{Value, json};
+use sidecar::actors::gossiper::GossipKeys;
 use sidecar::api::admin::AdminAccess;
 use sidecar::messages::{GetGossipStats, GossipStats, Traffic};
 use sidecar::supervisor::{Link, RestartPolicy, Supervisor};
@@ -62,13 +63,62 @@ fn gossiper(stuck: bool) -> Link<GetGossipStats> {
 
 /// A node whose admin API has a supervisor (with nothing to supervise), `token` and `gossip`.
 async fn node(gossip: Option<Link<GetGossipStats>>, token: Option<&str>) -> Node {
+    node_with_keys(gossip, token, None).await
+}
+
+/// [`node`] with the gossip key handle `keys`.
+async fn node_with_keys(
+    gossip: Option<Link<GetGossipStats>>,
+    token: Option<&str>,
+    keys: Option<GossipKeys>,
+) -> Node {
     let log = slog::Logger::root(slog::Discard, slog::o!());
     let admin = AdminAccess {
         supervisor: Supervisor::new(RestartPolicy::default(), &log).start(),
         token: token.map(str::to_owned),
         gossip,
+        keys,
     };
     Node::start_with_admin(go_catalog(), Some(admin)).await
+}
+
+/// `PUT /api/admin/gossip/keys` with `body`: (status, body).
+async fn put_keys(node: &Node, body: &Value) -> (u16, String) {
+    let url = format!("{}/api/admin/gossip/keys", node.base);
+    let request = reqwest::Client::new().put(url);
+    let request = request.header("content-type", "application/json");
+    let response = request.body(body.to_string()).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[actix::test]
+async fn a_new_gossip_key_list_is_put_in_force_and_a_bad_one_refused_without_echoing_it() {
+    let keys = GossipKeys::default();
+    let node = node_with_keys(None, None, Some(keys.clone())).await;
+    let (status, body) = put_keys(&node, &json!({"Keys": ["c2VjcmV0LWtleS0xNmJ5dA=="]})).await;
+    assert_eq!(
+        (status, body.contains("\"Keys\": 1")),
+        (200, true),
+        "{body}"
+    );
+    assert!(keys.is_set());
+    let (status, body) = put_keys(&node, &json!({"Keys": ["c2hvcnQ="]})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("key 1 is 5 bytes") && !body.contains("c2hvcnQ"),
+        "{body}"
+    );
+    let (status, _) = put_keys(&node, &json!({"Keys": []})).await;
+    assert_eq!(status, 400);
+    node.stop().await;
+}
+
+#[actix::test]
+async fn gossip_keys_are_503_on_a_node_without_a_gossiper() {
+    let node = node(None, None).await;
+    let (status, _) = put_keys(&node, &json!({"Keys": ["c2VjcmV0LWtleS0xNmJ5dA=="]})).await;
+    assert_eq!(status, 503);
+    node.stop().await;
 }
 
 /// Expects a 503 with the JSON error body naming the gossiper.

@@ -112,6 +112,11 @@ impl Sidecar {
         node
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The log lines so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
@@ -365,4 +370,17 @@ pub fn refused_at_start(extra: &[(&str, &str)], needles: &[&str]) {
         let text = logs.lock().unwrap().join("\n");
         needles.iter().all(|n| text.contains(n)).then_some(())
     });
+}
+
+/// `GET path` with short timeouts; the body of a 200 answer, else `None`.
+pub fn try_get(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    (head.split(' ').nth(1) == Some("200")).then(|| body.to_owned())
 }

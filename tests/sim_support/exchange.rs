@@ -132,6 +132,8 @@ impl Sim {
         Message::Hello {
             node: self.nodes[node].m.identity().clone(),
             exchange,
+            challenge: [0; 16],
+            answer: None,
         }
     }
 

@@ -14,13 +14,17 @@ use std::time::Duration;
 
 use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 
+use super::keys::GossipKeys;
 use crate::catalog::{Service, Snapshot};
 use crate::gossip::crypto::KeyRing;
 use crate::gossip::exchange::{self, ExchangeError, Session};
+use crate::gossip::handshake;
 use crate::gossip::node_id::NodeId;
-use crate::gossip::wire::{ClusterId, FrameContext, MAX_DATAGRAM, Message, decode, encode};
+use crate::gossip::wire::{
+    CHALLENGE_LEN, Challenge, ClusterId, FrameContext, MAX_DATAGRAM, Message, decode, encode, open,
+};
 
 /// The bound gossip ports (TCP and UDP on the same port number), shared by every instance
 /// of the Gossiper so that a restart keeps them.
@@ -104,10 +108,19 @@ pub(super) fn connections(listener: TcpListener) -> impl Stream<Item = Accepted>
 #[derive(Clone)]
 pub(super) struct Wire {
     pub(super) cluster: ClusterId,
-    pub(super) keys: Option<Arc<KeyRing>>,
+    /// The key ring in force (replaceable at run time).
+    pub(super) keys: GossipKeys,
+    /// This node's name: what sealed frames name as their sender.
+    pub(super) name: Arc<str>,
     pub(super) timeout: Duration,
+    /// The IP outgoing connections are made from (the bound gossip IP, unless unspecified),
+    /// so that peers count them against this node's IP and not whichever the kernel picks.
+    pub(super) source: Option<IpAddr>,
     /// Bytes through every TCP session, shared by all of them.
     pub(super) tcp: Arc<TcpBytes>,
+    /// Frames over [`crate::gossip::limits::SMALL_FRAME`] are read by one session at a
+    /// time: one permit, shared by every session of this Gossiper.
+    pub(super) bulk: Arc<tokio::sync::Semaphore>,
 }
 
 /// Bytes sent and received over the gossip TCP sessions, failed ones included.
@@ -118,12 +131,22 @@ pub(super) struct TcpBytes {
 }
 
 /// A stream that adds the bytes through it to [`TcpBytes`].
-struct Counted<'a, S> {
+pub(super) struct Counted<S> {
     inner: S,
-    bytes: &'a TcpBytes,
+    bytes: Arc<TcpBytes>,
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Counted<'_, S> {
+/// A gossip TCP connection.
+pub(super) type Conn = Counted<TcpStream>;
+
+impl Conn {
+    /// The socket.
+    pub(super) fn stream(&self) -> &TcpStream {
+        &self.inner
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -137,7 +160,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<'_, S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<'_, S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -160,20 +183,56 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<'_, S> {
 }
 
 impl Wire {
-    fn session(&self) -> Session<'_> {
+    /// The context of this node's TCP frames under `ring`.
+    fn stream_ctx<'a>(&'a self, ring: Option<&'a KeyRing>) -> FrameContext<'a> {
+        FrameContext::stream(self.cluster, ring).sealed_by(&self.name)
+    }
+
+    /// The exchange's session after the hellos of challenges `initiator` and `responder`.
+    fn session<'a>(
+        &'a self,
+        ring: Option<&'a KeyRing>,
+        initiator: &Challenge,
+        responder: &Challenge,
+    ) -> Session<'a> {
         Session {
-            frame: FrameContext::stream(self.cluster, self.keys.as_deref()),
+            frame: self.stream_ctx(ring).bound(initiator, responder),
             timeout: self.timeout,
+            bulk: Some(&self.bulk),
         }
+    }
+
+    /// `stream`, counted.
+    pub(super) fn conn(&self, stream: TcpStream) -> Conn {
+        Counted {
+            inner: stream,
+            bytes: Arc::clone(&self.tcp),
+        }
+    }
+
+    /// A connection to `addr` from [`Wire::source`], within the timeout.
+    async fn connect(&self, addr: SocketAddr) -> Result<Conn, ExchangeError> {
+        let connect = async {
+            let socket = match addr {
+                SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            if let Some(ip) = self.source.filter(|ip| ip.is_ipv4() == addr.is_ipv4()) {
+                socket.bind(SocketAddr::new(ip, 0))?;
+            }
+            socket.connect(addr).await
+        };
+        let stream = tokio::time::timeout(self.timeout, connect)
+            .await
+            .map_err(|_| ExchangeError::Timeout(self.timeout))??;
+        Ok(self.conn(stream))
     }
 
     /// A datagram frame of `message`.
     pub(super) fn datagram(&self, message: &Message) -> Option<Vec<u8>> {
-        encode(
-            message,
-            &FrameContext::datagram(self.cluster, self.keys.as_deref()),
-        )
-        .ok()
+        let ring = self.keys.current();
+        let ctx = FrameContext::datagram(self.cluster, ring.as_deref()).sealed_by(&self.name);
+        encode(message, &ctx).ok()
     }
 
     /// Decodes a datagram frame.
@@ -181,10 +240,37 @@ impl Wire {
         &self,
         frame: &[u8],
     ) -> Result<Message, crate::gossip::wire::DecodeError> {
+        let ring = self.keys.current();
         decode(
             frame,
-            &FrameContext::datagram(self.cluster, self.keys.as_deref()),
+            &FrameContext::datagram(self.cluster, ring.as_deref()),
         )
+    }
+
+    /// Tells the peer on `stream` that this node (`me`) is busy, carrying back its
+    /// challenge when its hello was read, stamped `now` (Unix seconds); without waiting for
+    /// anything. Best effort: a full socket buffer just closes it.
+    pub(super) fn refuse(
+        &self,
+        stream: &TcpStream,
+        me: &NodeId,
+        answer: Option<Challenge>,
+        now: u64,
+    ) {
+        let ring = self.keys.current();
+        let busy = Message::Busy {
+            node: me.clone(),
+            answer,
+            at: now,
+        };
+        if let Ok(frame) = encode(&busy, &self.stream_ctx(ring.as_deref())) {
+            let mut prefixed = u32::try_from(frame.len())
+                .unwrap_or(0)
+                .to_be_bytes()
+                .to_vec();
+            prefixed.extend_from_slice(&frame);
+            let _ = stream.try_write(&prefixed);
+        }
     }
 }
 
@@ -196,39 +282,87 @@ pub(super) struct Exchanged {
     pub(super) sent: usize,
 }
 
+/// A fresh random challenge for a hello.
+fn challenge() -> Challenge {
+    let mut challenge = [0_u8; CHALLENGE_LEN];
+    rand::fill(&mut challenge[..]);
+    challenge
+}
+
 async fn send_hello<S: AsyncWrite + Unpin>(
     stream: &mut S,
-    me: &NodeId,
-    exchange: bool,
-    wire: &Wire,
+    ctx: &FrameContext<'_>,
+    (me, exchange): (&NodeId, bool),
+    challenge: Challenge,
+    answer: Option<Challenge>,
+    timeout: Duration,
 ) -> Result<(), ExchangeError> {
-    let session = wire.session();
     let hello = Message::Hello {
         node: me.clone(),
         exchange,
+        challenge,
+        answer,
     };
-    let frame = encode(&hello, &session.frame)?;
-    exchange::write_frame(stream, &frame, session.timeout).await
+    let frame = encode(&hello, ctx)?;
+    exchange::write_frame(stream, &frame, timeout).await
 }
 
 /// The largest hello frame: an unauthenticated peer can make us allocate only this much
-/// before the session proves to be of this cluster (the exchange's frames may be 32 MiB).
+/// before the session proves to be of this cluster.
 const MAX_HELLO: usize = 4096;
 
-async fn recv_hello<S: AsyncRead + Unpin>(
+/// The first frame of a connection: a hello, or (from a peer we called) "busy".
+enum Greeting {
+    Hello {
+        node: NodeId,
+        exchange: bool,
+        challenge: Challenge,
+        answer: Option<Challenge>,
+    },
+    Busy {
+        node: NodeId,
+        answer: Option<Challenge>,
+        at: u64,
+    },
+}
+
+/// Reads the first frame; a sealed one must be sealed by the node it names.
+async fn recv_greeting<S: AsyncRead + Unpin>(
     stream: &mut S,
-    wire: &Wire,
-) -> Result<(NodeId, bool), ExchangeError> {
-    let mut session = wire.session();
-    session.frame.max_size = MAX_HELLO;
-    let frame = exchange::read_frame(stream, MAX_HELLO, session.timeout).await?;
-    match decode(&frame, &session.frame)? {
-        Message::Hello { node, exchange } => Ok((node, exchange)),
-        other => Err(ExchangeError::Unexpected {
-            expected: "hello",
-            got: other.name(),
-        }),
+    ctx: &FrameContext<'_>,
+    timeout: Duration,
+) -> Result<Greeting, ExchangeError> {
+    let ctx = FrameContext {
+        max_size: MAX_HELLO,
+        ..*ctx
+    };
+    let frame = exchange::read_frame(stream, MAX_HELLO, timeout).await?;
+    let opened = open(&frame, &ctx)?;
+    let greeting = match opened.message {
+        Message::Hello {
+            node,
+            exchange,
+            challenge,
+            answer,
+        } => Greeting::Hello {
+            node,
+            exchange,
+            challenge,
+            answer,
+        },
+        Message::Busy { node, answer, at } => Greeting::Busy { node, answer, at },
+        other => {
+            return Err(ExchangeError::Unexpected {
+                expected: "hello",
+                got: other.name(),
+            });
+        }
+    };
+    let (Greeting::Hello { node, .. } | Greeting::Busy { node, .. }) = &greeting;
+    if !handshake::sealed_by_speaker(opened.sender, &node.name) {
+        return Err(ExchangeError::Impostor);
     }
+    Ok(greeting)
 }
 
 /// Opens a session to `addr` and runs the push/pull exchange as the initiator.
@@ -238,17 +372,23 @@ pub(super) async fn initiate(
     local: Arc<Snapshot>,
     wire: Wire,
 ) -> Result<Exchanged, ExchangeError> {
-    let connect = TcpStream::connect(addr);
-    let stream = tokio::time::timeout(wire.timeout, connect)
-        .await
-        .map_err(|_| ExchangeError::Timeout(wire.timeout))??;
-    let mut stream = Counted {
-        inner: stream,
-        bytes: &wire.tcp,
+    let ring = wire.keys.current();
+    let ctx = wire.stream_ctx(ring.as_deref());
+    let mut stream = wire.connect(addr).await?;
+    let mine = challenge();
+    send_hello(&mut stream, &ctx, (&me, true), mine, None, wire.timeout).await?;
+    let (peer, theirs) = match recv_greeting(&mut stream, &ctx, wire.timeout).await? {
+        Greeting::Hello {
+            node,
+            challenge,
+            answer,
+            ..
+        } if handshake::answers(answer.as_ref(), &mine) => (node, challenge),
+        Greeting::Hello { .. } => return Err(ExchangeError::Replayed),
+        Greeting::Busy { .. } => return Err(ExchangeError::Busy),
     };
-    send_hello(&mut stream, &me, true, &wire).await?;
-    let (peer, _) = recv_hello(&mut stream, &wire).await?;
-    let outcome = exchange::initiate(&mut stream, local.state(), &wire.session()).await?;
+    let session = wire.session(ring.as_deref(), &mine, &theirs);
+    let outcome = exchange::initiate(&mut stream, local.state(), &session).await?;
     Ok(Exchanged {
         peer,
         received: outcome.received,
@@ -256,28 +396,102 @@ pub(super) async fn initiate(
     })
 }
 
-/// Serves one accepted connection: answers the hello when `active`, then the exchange if
-/// one was asked for. `None` for a liveness check.
+/// An accepted connection whose hello arrived.
+pub(super) struct Greeted {
+    pub(super) conn: Conn,
+    pub(super) peer: NodeId,
+    /// Whether the peer asks for an exchange (else it is a liveness check).
+    pub(super) exchange: bool,
+    /// The peer's challenge, to carry back.
+    pub(super) challenge: Challenge,
+}
+
+/// Waits up to `deadline` for the hello of an accepted connection.
+pub(super) async fn await_hello(
+    mut conn: Conn,
+    wire: Wire,
+    deadline: Duration,
+) -> Result<Greeted, ExchangeError> {
+    let ring = wire.keys.current();
+    let ctx = wire.stream_ctx(ring.as_deref());
+    match recv_greeting(&mut conn, &ctx, deadline).await? {
+        Greeting::Hello {
+            node,
+            exchange,
+            challenge,
+            answer: None,
+        } => Ok(Greeted {
+            conn,
+            peer: node,
+            exchange,
+            challenge,
+        }),
+        Greeting::Hello { .. } => Err(ExchangeError::Unexpected {
+            expected: "hello",
+            got: "answer",
+        }),
+        Greeting::Busy { .. } => Err(ExchangeError::Unexpected {
+            expected: "hello",
+            got: "busy",
+        }),
+    }
+}
+
+/// Answers a liveness check with this node's hello, when `active` (a node that is leaving
+/// or was declared down answers nothing, so the checker counts it gone).
+pub(super) async fn answer_check(greeted: Greeted, me: NodeId, active: bool, wire: Wire) {
+    let Greeted {
+        mut conn,
+        challenge: theirs,
+        ..
+    } = greeted;
+    if active {
+        let ring = wire.keys.current();
+        let ctx = wire.stream_ctx(ring.as_deref());
+        let hello = send_hello(
+            &mut conn,
+            &ctx,
+            (&me, false),
+            challenge(),
+            Some(theirs),
+            wire.timeout,
+        );
+        let _ = hello.await;
+    }
+}
+
+/// Runs the exchange a greeted peer asked for, as the responder; `None` when not `active`
+/// (nothing is answered).
 pub(super) async fn respond(
-    stream: TcpStream,
+    greeted: Greeted,
     me: NodeId,
     active: bool,
     local: Arc<Snapshot>,
     wire: Wire,
 ) -> Result<Option<Exchanged>, ExchangeError> {
-    let mut stream = Counted {
-        inner: stream,
-        bytes: &wire.tcp,
-    };
-    let (peer, wants_exchange) = recv_hello(&mut stream, &wire).await?;
+    let Greeted {
+        mut conn,
+        peer,
+        challenge: theirs,
+        ..
+    } = greeted;
     if !active {
         return Ok(None);
     }
-    send_hello(&mut stream, &me, wants_exchange, &wire).await?;
-    if !wants_exchange {
-        return Ok(None);
-    }
-    let outcome = exchange::respond(&mut stream, local.state(), &wire.session()).await?;
+    let ring = wire.keys.current();
+    let ctx = wire.stream_ctx(ring.as_deref());
+    let mine = challenge();
+    send_hello(
+        &mut conn,
+        &ctx,
+        (&me, true),
+        mine,
+        Some(theirs),
+        wire.timeout,
+    )
+    .await?;
+    let session = wire.session(ring.as_deref(), &theirs, &mine);
+    let outcome = exchange::respond(&mut conn, local.state(), &session).await?;
     Ok(Some(Exchanged {
         peer,
         received: outcome.received,
@@ -285,18 +499,39 @@ pub(super) async fn respond(
     }))
 }
 
-/// The direct liveness check of `node`: alive when it answers a hello as itself within
-/// `timeout`; refused, silent, closed or someone else means dead.
-pub(super) async fn probe(node: NodeId, me: NodeId, wire: Wire, timeout: Duration) -> bool {
+/// The direct liveness check of `node` at `now` (Unix seconds): alive when it answers this
+/// check's hello as itself within `timeout`, or says it is busy as itself
+/// ([`handshake::busy_says_alive`]); refused, silent, closed, someone else or a stale answer
+/// means dead.
+pub(super) async fn probe(
+    node: NodeId,
+    me: NodeId,
+    wire: Wire,
+    timeout: Duration,
+    now: u64,
+) -> bool {
     let check = async {
-        let stream = TcpStream::connect(node.addr).await.ok()?;
-        let mut stream = Counted {
-            inner: stream,
-            bytes: &wire.tcp,
-        };
-        send_hello(&mut stream, &me, false, &wire).await.ok()?;
-        let (peer, _) = recv_hello(&mut stream, &wire).await.ok()?;
-        Some(peer.name == node.name)
+        let ring = wire.keys.current();
+        let ctx = wire.stream_ctx(ring.as_deref());
+        let mut stream = wire.connect(node.addr).await.ok()?;
+        let mine = challenge();
+        let hello = send_hello(&mut stream, &ctx, (&me, false), mine, None, timeout);
+        hello.await.ok()?;
+        Some(
+            match recv_greeting(&mut stream, &ctx, timeout).await.ok()? {
+                Greeting::Hello {
+                    node: peer, answer, ..
+                } => peer.name == node.name && handshake::answers(answer.as_ref(), &mine),
+                Greeting::Busy {
+                    node: peer,
+                    answer,
+                    at,
+                } => {
+                    peer.name == node.name
+                        && handshake::busy_says_alive(answer.as_ref(), at, &mine, now)
+                }
+            },
+        )
     };
     matches!(tokio::time::timeout(timeout, check).await, Ok(Some(true)))
 }

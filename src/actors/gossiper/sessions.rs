@@ -1,7 +1,7 @@
 //! The Gossiper's TCP sessions: serving peers, joining through the seeds with backoff, and
-//! the periodic push/pull with a random member. At most `max_sessions` run at once.
+//! the periodic push/pull with a random member, within the [`Admission`] limits.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -10,46 +10,95 @@ use slog::{debug, info};
 use tokio::net::TcpStream;
 
 use super::Gossiper;
-use super::net::{self, Exchanged};
+use super::net::{self, Exchanged, Greeted};
+use crate::gossip::admission::AfterHello;
 use crate::gossip::exchange::ExchangeError;
+use crate::gossip::lifecycle::JoinStep;
+use crate::gossip::membership::Effects;
 use crate::gossip::schedule::push_pull_period;
+use crate::messages::RemoteSource;
 
 impl Gossiper {
-    /// Serves one accepted connection, or drops it when too many sessions run.
+    /// Takes an accepted connection on, within the [`Admission`] limits, and waits for its
+    /// hello; a refused one is told "busy" (unless this node no longer answers peers).
     pub(super) fn serve(&mut self, stream: TcpStream, ctx: &mut Context<Self>) {
-        let Ok(permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
-            self.count("tcp.busy".to_owned());
+        let Ok(ip) = stream.peer_addr().map(|a| a.ip()) else {
             return;
         };
-        let me = self.membership.identity().clone();
-        let active = self.membership.is_active() && !self.leaving;
-        let session = net::respond(
-            stream,
-            me,
-            active,
-            Arc::clone(&self.local),
-            self.wire.clone(),
-        );
-        ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
-            drop(permit);
-            match result {
-                Ok(Some(done)) => act.exchanged(done, false, ctx),
-                Ok(None) => {}
-                Err(err) => act.session_failed(&err),
+        if let Err(refusal) = self.admission.accept(ip) {
+            self.count(format!("tcp.{}", refusal.kind()));
+            if self.answers_peers() {
+                let now = self.unix_secs();
+                self.wire
+                    .refuse(&stream, self.membership.identity(), None, now);
             }
-        }));
+            return;
+        }
+        let deadline = self.admission.limits().hello_deadline;
+        let hello = net::await_hello(self.wire.conn(stream), self.wire.clone(), deadline);
+        ctx.spawn(
+            hello
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(greeted) => act.greeted(ip, greeted, ctx),
+                    Err(err) => {
+                        act.admission.failed_before_hello(ip);
+                        act.session_failed(&err);
+                    }
+                }),
+        );
+    }
+
+    fn answers_peers(&self) -> bool {
+        self.lifecycle.answers_peers(self.membership.is_active())
+    }
+
+    /// A connection from `ip` said hello: answer the liveness check at once (no session
+    /// slot), or run the exchange in a slot, or say "busy".
+    fn greeted(&mut self, ip: IpAddr, greeted: Greeted, ctx: &mut Context<Self>) {
+        let (me, active) = (self.membership.identity().clone(), self.answers_peers());
+        match self.admission.hello(ip, greeted.exchange) {
+            AfterHello::AnswerCheck => {
+                let answer = net::answer_check(greeted, me, active, self.wire.clone());
+                ctx.spawn(
+                    answer
+                        .into_actor(self)
+                        .map(move |(), act, _| act.admission.closed(ip)),
+                );
+            }
+            AfterHello::Busy => {
+                self.count("tcp.busy_sessions".to_owned());
+                if active {
+                    let now = self.unix_secs();
+                    let answer = Some(greeted.challenge);
+                    self.wire.refuse(greeted.conn.stream(), &me, answer, now);
+                }
+            }
+            AfterHello::RunSession => {
+                let local = Arc::clone(&self.local);
+                let session = net::respond(greeted, me, active, local, self.wire.clone());
+                ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
+                    act.admission.session_ended(ip);
+                    match result {
+                        Ok(Some(done)) => act.exchanged(done, false, ctx),
+                        Ok(None) => {}
+                        Err(err) => act.session_failed(&err),
+                    }
+                }));
+            }
+        }
     }
 
     /// Starts one exchange with `addr`; `join` when it is a seed being joined.
     pub(super) fn exchange_with(&mut self, addr: SocketAddr, join: bool, ctx: &mut Context<Self>) {
-        let Ok(permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
+        if !self.admission.start_outgoing() {
             self.count("tcp.busy".to_owned());
             return;
-        };
+        }
         let me = self.membership.identity().clone();
         let session = net::initiate(addr, me, Arc::clone(&self.local), self.wire.clone());
         ctx.spawn(session.into_actor(self).map(move |result, act, ctx| {
-            drop(permit);
+            act.admission.outgoing_ended();
             match result {
                 Ok(done) => act.exchanged(done, join, ctx),
                 Err(err) => {
@@ -64,38 +113,33 @@ impl Gossiper {
         self.count(format!("tcp.{}", err.kind()));
     }
 
-    /// Merges what an exchange brought and makes sure the peer is a member. The peer's own
-    /// records are relayed: a joiner's first broadcasts may have gone out before it had any
-    /// member, and the seed is then the only node that knows them.
+    /// Merges what an exchange brought and carries out what the lifecycle decides about it
+    /// (relay the peer's own records, add it as a member, announce to a seed).
     fn exchanged(&mut self, mut done: Exchanged, join: bool, ctx: &mut Context<Self>) {
         done.received = self.refuse_future(done.received, "tcp.future_record");
         self.stats.exchanges += 1;
         self.stats.exchanges_in_sync += u64::from(done.sent == 0 && done.received.is_empty());
         self.stats.exchange_records_sent += done.sent as u64;
         self.stats.exchange_records_received += done.received.len() as u64;
-        if !self.leaving {
-            let own = done
-                .received
-                .iter()
-                .filter(|s| s.hostname == done.peer.name);
-            for svc in own.cloned().collect::<Vec<_>>() {
-                self.broadcast(&svc, ctx);
-            }
+        let known = self.membership.members().any(|m| m.name == done.peer.name);
+        let me = &self.settings.hostname;
+        let next = (self.lifecycle).after_exchange(me, &done.peer, &done.received, join, known);
+        for svc in &next.relay {
+            self.broadcast(svc, ctx);
         }
-        self.hand_over(done.received);
-        let peer = done.peer;
-        if self.leaving || peer.name == self.settings.hostname {
-            return;
+        let source = RemoteSource::Exchange {
+            peer: done.peer.name.clone(),
+        };
+        self.hand_over(done.received, source);
+        let mut effects = Effects::default();
+        if let Some(peer) = next.add_member {
+            effects = self.membership.apply_members(std::iter::once(peer));
         }
-        let known = self.membership.members().any(|m| m.name == peer.name);
-        if !known {
-            let mut effects = self.membership.apply_members(std::iter::once(peer.clone()));
-            if join {
-                info!(self.log, "Joined the cluster through a seed"; "seed" => %peer);
-                effects.extend(self.membership.announce(peer));
-            }
-            self.apply(effects, ctx);
+        if let Some(seed) = next.announce_to {
+            info!(self.log, "Joined the cluster through a seed"; "seed" => %seed);
+            effects.extend(self.membership.announce(seed));
         }
+        self.apply(effects, ctx);
     }
 
     /// After a restart: takes the remembered members back and announces to them, so the
@@ -113,15 +157,12 @@ impl Gossiper {
         self.apply(effects, ctx);
     }
 
-    /// Tries every seed; tries again with backoff while no member is known.
+    /// Tries every seed, and again after the lifecycle's backoff while no member is known.
     pub(super) fn join(&mut self, ctx: &mut Context<Self>) {
-        if self.settings.seeds.is_empty() || self.leaving {
+        let has_members = self.membership.members().next().is_some();
+        let JoinStep::TrySeeds { retry } = self.lifecycle.join_due(has_members) else {
             return;
-        }
-        if self.membership.members().next().is_some() {
-            self.join_backoff = std::time::Duration::from_secs(1);
-            return;
-        }
+        };
         let seeds = self.settings.seeds.clone();
         let advertise = self.settings.advertise;
         let lookup = async move {
@@ -142,9 +183,7 @@ impl Gossiper {
                 act.exchange_with(addr, true, ctx);
             }
         }));
-        let delay = self.join_backoff;
-        self.join_backoff = (delay * 2).min(self.settings.max_join_backoff);
-        ctx.run_later(delay, |act, ctx| act.join(ctx));
+        ctx.run_later(retry, |act, ctx| act.join(ctx));
     }
 
     /// One exchange with a random live member every push/pull period (anti-entropy).
@@ -152,7 +191,7 @@ impl Gossiper {
         let size = self.membership.members().count() + 1;
         let period = push_pull_period(self.settings.push_pull_interval, size);
         ctx.run_later(period, |act, ctx| {
-            if !act.leaving {
+            if act.lifecycle.runs_anti_entropy() {
                 act.exchange_with_random_member(ctx);
             }
             act.schedule_push_pull(ctx);

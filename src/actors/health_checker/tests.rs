@@ -1,6 +1,7 @@
 //! HealthChecker actor tests against real local targets: an HTTP responder, a listener that
 //! never answers, and `bash -c` commands.
 
+use crate::actors::recorder::Recorder;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -20,19 +21,6 @@ use crate::discovery::{CheckDefinition, Discovered, DiscoverySource};
 type Reports = Arc<Mutex<Vec<ApplyLocalServices>>>;
 
 /// Stores every ApplyLocalServices it is sent.
-struct Recorder(Reports);
-
-impl Actor for Recorder {
-    type Context = Context<Self>;
-}
-
-impl Handler<ApplyLocalServices> for Recorder {
-    type Result = ();
-    fn handle(&mut self, msg: ApplyLocalServices, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg);
-    }
-}
-
 fn settings() -> HealthSettings {
     HealthSettings {
         interval: Duration::from_millis(100),
@@ -412,4 +400,38 @@ async fn a_silent_source_is_given_up_on_after_the_grace_period() {
         || status_of(&reports, "a") == Some(ServiceStatus::Alive),
     )
     .await;
+}
+
+#[actix::test]
+async fn a_new_service_whose_server_listens_a_moment_late_is_never_shown_unhealthy() {
+    // A free port, closed again: the "container" starts its server 300 ms later.
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let (checker, reports) = start(HealthSettings {
+        interval: Duration::from_secs(3),
+        timeout: Duration::from_secs(1),
+        ..settings()
+    });
+    observe_http(&checker, addr);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let listener = TcpListener::bind(addr).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    eventually(Duration::from_secs(3), "a is alive", || {
+        status_of(&reports, "a") == Some(ServiceStatus::Alive)
+    })
+    .await;
+    let statuses: BTreeSet<_> = (reports.lock().unwrap().iter())
+        .flat_map(|r| r.services.iter().map(|s| s.status))
+        .collect();
+    assert_eq!(statuses, BTreeSet::from([ServiceStatus::Alive]));
 }

@@ -1,5 +1,6 @@
 //! StateKeeper actor tests: real catalogue, a recording subscriber, a manual clock.
 
+use crate::actors::recorder::Recorder;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,20 +10,6 @@ use actix::prelude::*;
 use super::*;
 use crate::catalog::ServiceStatus;
 use crate::clock::{Clock, ManualClock, Timestamp};
-
-/// Stores every StateChanged it is sent.
-struct Recorder(Arc<Mutex<Vec<StateChanged>>>);
-
-impl Actor for Recorder {
-    type Context = Context<Self>;
-}
-
-impl Handler<StateChanged> for Recorder {
-    type Result = ();
-    fn handle(&mut self, msg: StateChanged, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg);
-    }
-}
 
 /// Subscribes a [`Recorder`] to `keeper`; what it records.
 async fn subscribe_recorder(keeper: &Addr<StateKeeper>) -> Arc<Mutex<Vec<StateChanged>>> {
@@ -77,7 +64,13 @@ async fn apply_remote(keeper: &Addr<StateKeeper>, clock: &ManualClock) {
     remote.hostname = "node-b".into();
     remote.updated = clock.now();
     let services = vec![remote];
-    keeper.send(ApplyRemoteServices { services }).await.unwrap();
+    keeper
+        .send(ApplyRemoteServices {
+            services,
+            source: RemoteSource::Broadcast,
+        })
+        .await
+        .unwrap();
 }
 
 fn start() -> ManualClock {
@@ -186,6 +179,72 @@ async fn expiring_a_node_tombstones_its_records_and_tells_the_subscribers() {
 }
 
 #[actix::test]
+async fn a_third_partys_tombstone_of_a_live_members_record_is_ignored_and_the_members_own_taken() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    apply_remote(&keeper, &clock).await;
+    keeper
+        .send(SetMembers(vec!["node-b".into(), "node-c".into()]))
+        .await
+        .unwrap();
+    let mut tombstone = local("xyz", ServiceStatus::Tombstone);
+    tombstone.hostname = "node-b".into();
+    tombstone.updated = clock.now().plus(Duration::from_secs(1));
+    let status = |keeper: Addr<StateKeeper>| async move {
+        let snapshot = keeper.send(GetSnapshot).await.unwrap();
+        snapshot.state().get("node-b", "xyz").unwrap().status
+    };
+    let services = vec![tombstone.clone()];
+    let source = RemoteSource::Exchange {
+        peer: "node-c".into(),
+    };
+    keeper
+        .send(ApplyRemoteServices { services, source })
+        .await
+        .unwrap();
+    assert_eq!(
+        status(keeper.clone()).await,
+        ServiceStatus::Alive,
+        "hearsay ignored"
+    );
+    let services = vec![tombstone.clone()];
+    let source = RemoteSource::Exchange {
+        peer: "node-b".into(),
+    };
+    keeper
+        .send(ApplyRemoteServices { services, source })
+        .await
+        .unwrap();
+    assert_eq!(
+        status(keeper.clone()).await,
+        ServiceStatus::Tombstone,
+        "the member's own word"
+    );
+}
+
+#[actix::test]
+async fn a_broadcast_tombstone_of_a_live_member_is_taken() {
+    let clock = start();
+    let keeper = start_keeper(&clock);
+    apply_remote(&keeper, &clock).await;
+    keeper
+        .send(SetMembers(vec!["node-b".into()]))
+        .await
+        .unwrap();
+    let mut tombstone = local("xyz", ServiceStatus::Tombstone);
+    tombstone.hostname = "node-b".into();
+    tombstone.updated = clock.now().plus(Duration::from_secs(1));
+    let (services, source) = (vec![tombstone], RemoteSource::Broadcast);
+    keeper
+        .send(ApplyRemoteServices { services, source })
+        .await
+        .unwrap();
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    let held = snapshot.state().get("node-b", "xyz").unwrap();
+    assert_eq!(held.status, ServiceStatus::Tombstone);
+}
+
+#[actix::test]
 async fn set_members_is_published_with_this_node_kept_and_survives_a_restart() {
     let clock = start();
     let memory = StateKeeperMemory::default();
@@ -209,7 +268,7 @@ async fn a_subscriber_whose_mailbox_closed_is_dropped_at_the_next_publish() {
     let live = Recorder(Arc::clone(&seen)).start();
     keeper.send(Subscribe(live.recipient())).await.unwrap();
     // A subscriber that never runs: its mailbox closes when its context is dropped.
-    let gone = Context::<Recorder>::new();
+    let gone = Context::<Recorder<StateChanged>>::new();
     let gone_addr = gone.address();
     keeper.send(Subscribe(gone_addr.recipient())).await.unwrap();
     assert_eq!(memory.subscribers().len(), 2);

@@ -1,6 +1,7 @@
 //! StaticWatcher tests with a real file in a temp dir, a manual clock, a recording recipient
 //! and a log drain that counts errors.
 
+use crate::actors::recorder::Recorder;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,19 +16,6 @@ use crate::clock::{Clock, ManualClock};
 type Seen = Arc<Mutex<Vec<ObservedLocalServices>>>;
 
 /// Stores every ObservedLocalServices it is sent.
-struct Recorder(Seen);
-
-impl Actor for Recorder {
-    type Context = Context<Self>;
-}
-
-impl Handler<ObservedLocalServices> for Recorder {
-    type Result = ();
-    fn handle(&mut self, msg: ObservedLocalServices, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg);
-    }
-}
-
 /// Keeps (level, message) of every log record.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<(Level, String)>>>);

@@ -174,7 +174,7 @@ fn last_changed_never_moves_backwards() {
 fn server_last_changed_depends_on_the_order_versions_arrive_in() {
     // Why the laws in tests/catalog_laws.rs leave LastChanged out: a record seen first at
     // its newer version is "new" at that time; seen first at its older version, the newer
-    // one is a same-status refresh that must not advance LastChanged (SPEC §2.3).
+    // one is a same-status refresh that must not advance LastChanged (docs/PROTOCOL.md §3).
     let (old, new) = (
         alive(PEER, "a", now()),
         alive(PEER, "a", now().plus(secs(5))),

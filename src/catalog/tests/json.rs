@@ -6,10 +6,12 @@ use crate::catalog::ServiceStatus::*;
 use crate::catalog::view::{ApiServices, by_service};
 use crate::catalog::{ServicesState, Snapshot};
 
-/// `compat/go-samples/api_state.json`: one node `vm` with the record of SPEC §1.3.
+/// `tests/fixtures/go-samples/api_state.json`: one node `vm` with the record of
+/// docs/COMPATIBILITY.md §4.
 const GO_STATE: &str = r#"{"Servers":{"vm":{"Name":"vm","Services":{"680088356f1f":{"ID":"680088356f1f","Name":"some_service","Image":"bb6268ff91dc42a51f51db53846f72102ed9ff3f","Created":"2026-11-23T07:59:37.419536457Z","Hostname":"vm","Ports":[{"Type":"tcp","Port":10234,"ServicePort":9999,"IP":"127.0.0.1"}],"Updated":"2026-11-23T08:00:09.419929456Z","ProxyMode":"http","Status":0}},"LastUpdated":"2026-11-23T08:00:09.419929456Z","LastChanged":"2026-11-23T07:59:41.419845889Z"}},"LastChanged":"2026-11-23T07:59:41.419845889Z","ClusterName":"default","Hostname":"vm"}"#;
 
-/// The `Services` value of `/api/services.json` for [`go_state`] (SPEC §1.6), indented.
+/// The `Services` value of `/api/services.json` for [`go_state`] (docs/COMPATIBILITY.md §6),
+/// indented.
 const GO_SERVICES_BODY: &str = r#"{
   "Services": {
     "some_service": [

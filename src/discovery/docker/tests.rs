@@ -1,5 +1,5 @@
-//! Tests of the container → service mapping (SPEC §12 "service_test.go" and the Docker lines
-//! of "discovery tests" that apply to a pure mapping).
+//! Tests of the container → service mapping (docs/COMPATIBILITY.md §10), including what Go's own
+//! tests of the mapping and of Docker discovery checked of a pure mapping.
 
 use super::*;
 

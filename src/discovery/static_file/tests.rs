@@ -1,4 +1,4 @@
-//! Tests of the static file parser (SPEC §12 "Static" lines, plus the stable-ID fix).
+//! Tests of the static file parser (docs/COMPATIBILITY.md §9, the stable IDs included).
 
 use std::path::Path;
 

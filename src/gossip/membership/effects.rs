@@ -16,6 +16,7 @@ pub struct TimerToken(pub(super) Kind);
 pub(super) enum Kind {
     Foca(Timer<NodeId>),
     ConfirmDeadline(NodeId),
+    StartConfirm(NodeId),
     Recheck(String),
 }
 

@@ -263,6 +263,13 @@ fn live_member_is_not_reported_down_when_confirmation_says_alive() {
     // As if foca had declared node-1 down: the direct check answers alive.
     let mut fx = Effects::default();
     net.nodes[0].ask_confirmation(node.clone(), &mut fx);
+    assert!(
+        fx.confirm_down.is_empty(),
+        "the check waits a random while first"
+    );
+    let (token, _) = fx.timers.pop().unwrap();
+    let now = net.now();
+    let fx = net.nodes[0].handle_timer(token, now);
     assert_eq!(fx.confirm_down, vec![node.clone()]);
     let fx = net.nodes[0].confirm_result(&node, true);
     assert!(fx.member_down.is_empty());
@@ -299,4 +306,37 @@ fn the_largest_packet_fits_a_sealed_datagram_frame() {
         let ctx = FrameContext::datagram(ClusterId::of("test"), keys);
         assert!(encode(&largest, &ctx).is_ok(), "sealed: {}", keys.is_some());
     }
+}
+
+#[test]
+fn the_checks_of_one_suspicion_are_spread_over_a_second_across_nodes() {
+    let suspect = id(99, 1);
+    let mut delays: Vec<u128> = (0..50)
+        .map(|i| {
+            let mut node = Membership::new(id(i, 1), MembershipConfig::default(), i as u64);
+            node.up.insert(suspect.name.clone(), suspect.clone());
+            let mut fx = Effects::default();
+            node.ask_confirmation(suspect.clone(), &mut fx);
+            assert!(fx.confirm_down.is_empty());
+            fx.timers[0].1.as_millis()
+        })
+        .collect();
+    delays.sort_unstable();
+    delays.dedup();
+    assert!(delays.len() > 40, "{delays:?}");
+    assert!(delays.iter().all(|d| *d < 1000), "{delays:?}");
+}
+
+#[test]
+fn a_suspect_that_comes_back_before_its_check_starts_is_not_checked() {
+    let mut net = Net::new(2);
+    net.join_all();
+    let node = id(1, 1);
+    let mut fx = Effects::default();
+    net.nodes[0].ask_confirmation(node.clone(), &mut fx);
+    net.nodes[0].pending.remove(&node.name);
+    let (token, _) = fx.timers.pop().unwrap();
+    let now = net.now();
+    let fx = net.nodes[0].handle_timer(token, now);
+    assert!(fx.confirm_down.is_empty() && fx.timers.is_empty());
 }

@@ -50,6 +50,7 @@ fn session(keys: Option<&KeyRing>) -> Session<'_> {
     Session {
         frame: FrameContext::stream(ClusterId::of("test"), keys),
         timeout: Duration::from_millis(500),
+        bulk: None,
     }
 }
 
@@ -210,4 +211,56 @@ async fn agreeing_catalogues_stop_after_the_summaries() {
         .unwrap();
     assert_eq!(decode(&reply, &s.frame).unwrap(), Message::Summary(summary));
     assert!(reply.len() < 32, "a summary frame is {} bytes", reply.len());
+}
+
+#[tokio::test]
+async fn a_frame_of_many_chunks_arrives_whole() {
+    let (mut peer, mut ours) = duplex(64 * 1024);
+    let frame: Vec<u8> = (0..3_000_000_u32).map(|i| i as u8).collect();
+    let write = write_frame(&mut peer, &frame, Duration::from_secs(5));
+    let read = read_frame(&mut ours, frame.len(), Duration::from_secs(5));
+    let (written, read) = tokio::join!(write, read);
+    written.unwrap();
+    assert_eq!(read.unwrap(), frame);
+}
+
+#[tokio::test]
+async fn a_peer_that_announces_a_large_frame_then_stalls_times_out() {
+    let (mut peer, mut ours) = duplex(64 * 1024);
+    peer.write_all(&(8_000_000_u32).to_be_bytes())
+        .await
+        .unwrap();
+    peer.write_all(&[1; 1000]).await.unwrap();
+    let err = read_frame(&mut ours, 16 << 20, Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "timeout");
+}
+
+#[tokio::test]
+async fn large_frames_wait_for_the_bulk_gate_and_small_ones_do_not() {
+    let gate = tokio::sync::Semaphore::new(1);
+    let taken = gate.acquire().await.unwrap();
+    let timeout = Duration::from_millis(100);
+    let (mut peer, mut ours) = duplex(1 << 20);
+    write_frame(&mut peer, &[7; 1000], timeout).await.unwrap();
+    let mut held = None;
+    let small = read_gated(&mut ours, 1 << 20, timeout, Some((&gate, &mut held))).await;
+    assert_eq!(small.unwrap().len(), 1000);
+    let big = vec![7; SMALL_FRAME + 1];
+    let (wrote, waited) = tokio::join!(
+        write_frame(&mut peer, &big, Duration::from_secs(1)),
+        read_gated(&mut ours, 1 << 20, timeout, Some((&gate, &mut held)))
+    );
+    assert_eq!(waited.unwrap_err().kind(), "timeout");
+    drop(wrote);
+    drop(taken);
+    let (mut peer, mut ours) = duplex(1 << 20);
+    let (wrote, read) = tokio::join!(
+        write_frame(&mut peer, &big, Duration::from_secs(1)),
+        read_gated(&mut ours, 1 << 20, timeout, Some((&gate, &mut held)))
+    );
+    wrote.unwrap();
+    assert_eq!(read.unwrap().len(), SMALL_FRAME + 1);
+    assert!(held.is_some(), "the session keeps the pass");
 }

@@ -74,13 +74,36 @@ fn message() -> impl Strategy<Value = Message> {
             .prop_map(|(hash, hosts)| Message::Summary(Summary { hash, hosts })),
         records().prop_map(Message::Records),
         "\\PC{0,12}".prop_map(|name| Message::Leave { name }),
-        ("\\PC{0,12}", any::<u64>(), any::<bool>()).prop_map(|(name, inc, exchange)| {
-            let addr = std::net::SocketAddr::from(([127, 0, 0, 2], 7946));
-            Message::Hello {
-                node: crate::gossip::node_id::NodeId::new(&name, addr, inc),
-                exchange,
-            }
-        }),
+        (
+            "\\PC{0,12}",
+            any::<u64>(),
+            any::<bool>(),
+            any::<[u8; 16]>(),
+            proptest::option::of(any::<[u8; 16]>())
+        )
+            .prop_map(|(name, inc, exchange, challenge, answer)| {
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 2], 7946));
+                Message::Hello {
+                    node: crate::gossip::node_id::NodeId::new(&name, addr, inc),
+                    exchange,
+                    challenge,
+                    answer,
+                }
+            }),
+        (
+            "\\PC{0,12}",
+            any::<u64>(),
+            proptest::option::of(any::<[u8; 16]>()),
+            any::<u64>()
+        )
+            .prop_map(|(name, inc, answer, at)| {
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 3], 7946));
+                Message::Busy {
+                    node: crate::gossip::node_id::NodeId::new(&name, addr, inc),
+                    answer,
+                    at,
+                }
+            }),
     ]
 }
 
@@ -258,7 +281,11 @@ fn header_checks_say_why() {
         decode(&f, &ctx(None)).unwrap_err().kind()
     };
     assert_eq!(with(0, b'X'), "bad_magic");
-    assert_eq!(with(2, 2), "unsupported_version");
+    assert_eq!(
+        with(2, 1),
+        "unsupported_version",
+        "version 1 frames are refused"
+    );
     assert_eq!(with(3, 0x80), "malformed");
     assert_eq!(with(12, 99), "unknown_kind");
     assert_eq!(
@@ -295,7 +322,8 @@ fn the_body_budget_accounts_for_the_header_and_sealing() {
     let plain = FrameContext::datagram(ClusterId::of("test"), None);
     let sealed = FrameContext::datagram(ClusterId::of("test"), Some(&keys));
     assert_eq!(plain.body_budget(), MAX_DATAGRAM - HEADER_LEN);
-    assert_eq!(sealed.body_budget(), MAX_DATAGRAM - HEADER_LEN - 28);
+    // Sender (8), nonce (24), tag (16).
+    assert_eq!(sealed.body_budget(), MAX_DATAGRAM - HEADER_LEN - 48);
     let exact = Message::Swim(vec![0; sealed.body_budget()]);
     assert_eq!(encode(&exact, &sealed).map(|f| f.len()), Ok(MAX_DATAGRAM));
 }

@@ -1,4 +1,5 @@
-//! Tests of the [`Monitor`] (SPEC §12 "healthy tests" marking and "Bridge" lines).
+//! Tests of the [`Monitor`] (docs/COMPATIBILITY.md §11: the Go tests of marking statuses and of
+//! creating checks).
 
 use super::*;
 use crate::catalog::{Port, ServiceStatus};
@@ -8,6 +9,7 @@ fn settings() -> MonitorSettings {
     MonitorSettings {
         published_ip: "10.0.0.9".into(),
         default_check_endpoint: "/".into(),
+        ..MonitorSettings::default()
     }
 }
 

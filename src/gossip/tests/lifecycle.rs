@@ -1,0 +1,122 @@
+//! Tests of [`super::Lifecycle`] in virtual time: a join timer is a wait added to a virtual
+//! clock, so a minute of retries runs in microseconds.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::*;
+use crate::catalog::ServiceStatus;
+
+fn node(name: &str) -> NodeId {
+    NodeId::new(name, SocketAddr::from(([127, 0, 0, 1], 7946)), 1)
+}
+
+fn svc(host: &str, id: &str) -> Service {
+    Service {
+        id: id.into(),
+        name: "web".into(),
+        hostname: host.into(),
+        status: ServiceStatus::Alive,
+        ..Service::default()
+    }
+}
+
+/// Runs the join timer from t = 0 until `until`, with a member known from `member_at` on;
+/// returns the times (since start) of each attempt on the seeds.
+fn attempts(life: &mut Lifecycle, until: Duration, member_at: Option<Duration>) -> Vec<u64> {
+    let mut now = Duration::ZERO;
+    let mut tried = Vec::new();
+    while now <= until {
+        let has_members = member_at.is_some_and(|t| now >= t);
+        match life.join_due(has_members) {
+            JoinStep::Idle => break,
+            JoinStep::TrySeeds { retry } => {
+                tried.push(now.as_secs());
+                now += retry;
+            }
+        }
+    }
+    tried
+}
+
+#[test]
+fn a_lone_node_tries_its_seeds_with_a_wait_that_doubles_up_to_the_most() {
+    let mut life = Lifecycle::new(JoinPolicy::default(), true);
+    let tried = attempts(&mut life, Duration::from_secs(200), None);
+    assert_eq!(tried, [0, 1, 3, 7, 15, 31, 61, 91, 121, 151, 181]);
+    assert_eq!(life.phase(), Phase::Joining);
+}
+
+#[test]
+fn the_attempts_stop_once_a_member_is_known_and_the_node_is_a_member() {
+    let mut life = Lifecycle::new(JoinPolicy::default(), true);
+    let tried = attempts(
+        &mut life,
+        Duration::from_secs(200),
+        Some(Duration::from_secs(5)),
+    );
+    assert_eq!(tried, [0, 1, 3]);
+    assert_eq!(life.phase(), Phase::Member);
+    assert_eq!(life.join_due(false), JoinStep::Idle, "members lost later");
+}
+
+#[test]
+fn a_node_without_seeds_never_tries_to_join() {
+    let mut life = Lifecycle::new(JoinPolicy::default(), false);
+    assert_eq!(life.join_due(false), JoinStep::Idle);
+}
+
+#[test]
+fn a_leaving_node_stops_joining_announcing_answering_and_anti_entropy() {
+    let mut life = Lifecycle::new(JoinPolicy::default(), true);
+    assert!(life.announces() && life.runs_anti_entropy() && life.answers_peers(true));
+    assert!(life.leave(), "the first leave is carried out");
+    assert!(!life.leave(), "a second one is not");
+    assert_eq!(life.phase(), Phase::Leaving);
+    assert_eq!(life.join_due(false), JoinStep::Idle);
+    assert!(!life.announces() && !life.runs_anti_entropy() && !life.answers_peers(true));
+}
+
+#[test]
+fn an_inactive_membership_answers_no_peer_even_before_leaving() {
+    let life = Lifecycle::new(JoinPolicy::default(), true);
+    assert!(!life.answers_peers(false));
+}
+
+#[test]
+fn after_a_join_the_seeds_own_records_are_relayed_and_the_seed_announced_to() {
+    let life = Lifecycle::new(JoinPolicy::default(), true);
+    let seed = node("seed");
+    let received = [svc("seed", "a"), svc("other", "b"), svc("seed", "c")];
+    let next = life.after_exchange("me", &seed, &received, true, false);
+    let relayed: Vec<&str> = next.relay.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(relayed, ["a", "c"]);
+    assert_eq!(next.add_member, Some(seed.clone()));
+    assert_eq!(next.announce_to, Some(seed));
+}
+
+#[test]
+fn an_anti_entropy_exchange_with_a_new_peer_adds_it_without_announcing() {
+    let life = Lifecycle::new(JoinPolicy::default(), true);
+    let peer = node("peer");
+    let next = life.after_exchange("me", &peer, &[], false, false);
+    assert_eq!(next.add_member, Some(peer));
+    assert_eq!(next.announce_to, None);
+    let known = life.after_exchange("me", &node("peer"), &[], true, true);
+    assert_eq!((known.add_member, known.announce_to), (None, None));
+}
+
+#[test]
+fn an_exchange_with_itself_adds_no_member() {
+    let life = Lifecycle::new(JoinPolicy::default(), true);
+    let next = life.after_exchange("me", &node("me"), &[svc("me", "x")], true, false);
+    assert_eq!((next.add_member, next.announce_to), (None, None));
+}
+
+#[test]
+fn a_leaving_node_relays_nothing_and_adds_no_member_after_an_exchange() {
+    let mut life = Lifecycle::new(JoinPolicy::default(), true);
+    life.leave();
+    let next = life.after_exchange("me", &node("peer"), &[svc("peer", "a")], true, false);
+    assert_eq!(next, AfterExchange::default());
+}
