@@ -37,3 +37,4 @@ pub mod logging;
 pub mod messages;
 pub mod node;
 pub mod supervisor;
+pub mod xds;

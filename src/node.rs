@@ -48,6 +48,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The xDS server could not bind its address (exit code 1).
+    #[error("cannot listen for Envoy xDS on {addr}: {source}")]
+    XdsBind {
+        /// The address asked for.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The gossip ports (TCP and UDP) could not be bound (exit code 1).
     #[error("cannot listen for gossip on {addr}: {source}")]
     GossipBind {
@@ -63,7 +71,9 @@ impl StartError {
     pub fn exit_code(&self) -> u8 {
         match self {
             StartError::Config(_) | StartError::StaticFile(_) => 2,
-            StartError::HttpBind { .. } | StartError::GossipBind { .. } => 1,
+            StartError::HttpBind { .. }
+            | StartError::GossipBind { .. }
+            | StartError::XdsBind { .. } => 1,
         }
     }
 }
@@ -114,6 +124,7 @@ pub fn start(plan: &NodePlan, clock: SharedClock, log: &Logger) -> Result<NodeHa
     let docker_watcher = node.docker_watcher(&observers);
     let haproxy_manager = node.haproxy_manager(&state_keeper);
     let gossiper = node.gossiper(bound.gossip, &state_keeper);
+    let _xds_server = node.xds_server(bound.xds, &state_keeper);
     let web_api = node.web_api(bound.http, &state_keeper, &gossiper);
     Ok(NodeHandle {
         http_addr: bound.http_addr,

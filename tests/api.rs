@@ -371,3 +371,51 @@ fn bind_reports_an_address_in_use_before_anything_starts() {
     let err = web_api::bind(taken).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
+
+#[actix::test]
+async fn envoy_v1_clusters_and_listeners_match_go_byte_for_byte() {
+    let node = Node::start(go_catalog()).await;
+    for path in ["/v1/clusters", "/v1/clusters/default/vm"] {
+        let head = sample!("v1_clusters.json.headers");
+        let body = sample!("v1_clusters.json");
+        assert_like_go(&node, Method::GET, path, head, body).await;
+    }
+    for path in ["/v1/listeners", "/v1/listeners/default/vm"] {
+        let head = sample!("v1_listeners.json.headers");
+        let body = sample!("v1_listeners.json");
+        assert_like_go(&node, Method::GET, path, head, body).await;
+    }
+    node.stop().await;
+}
+
+#[actix::test]
+async fn envoy_v1_registration_matches_go_and_needs_a_port() {
+    let mut catalog = go_catalog();
+    let captured = "2026-11-23T08:00:32.419415309Z";
+    let _ = catalog.apply(
+        some_service(captured, ServiceStatus::Alive),
+        harness::ts(captured),
+    );
+    let node = Node::start(catalog).await;
+    let head = sample!("v1_registration_some_service_9999.json.headers");
+    let body = sample!("v1_registration_some_service_9999.json");
+    let path = "/v1/registration/some_service:9999";
+    assert_like_go(&node, Method::GET, path, head, body).await;
+    let head = sample!("v1_registration_some_service.json.headers");
+    let body = sample!("v1_registration_some_service.json");
+    assert_like_go(
+        &node,
+        Method::GET,
+        "/v1/registration/some_service",
+        head,
+        body,
+    )
+    .await;
+    let answer = node
+        .fetch(Method::GET, "/v1/registration/some_service:x")
+        .await;
+    assert_eq!(answer.status, 404);
+    let text = String::from_utf8_lossy(&answer.body);
+    assert!(text.contains("Unable to parse port!"), "{text}");
+    node.stop().await;
+}

@@ -12,8 +12,8 @@ use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::cluster::{ClusterNode, cluster_node, free_gossip_port, service_status};
-use common::{Sidecar, eventually};
+use common::cluster::{ClusterNode, cluster_node, free_gossip_port};
+use common::{Sidecar, eventually, members, status};
 use serde_json::Value;
 
 fn free_port() -> u16 {
@@ -36,21 +36,6 @@ fn member_with(
     extra: &[(&str, &str)],
 ) -> Member {
     cluster_node(n, 1, port, cluster, svc, extra)
-}
-
-/// The status of `svc` announced by `host`, as `node` sees it.
-fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
-    service_status(node, svc, host)
-}
-
-fn members(node: &Sidecar) -> Vec<String> {
-    let body: Value = node.get_json("/api/services.json");
-    let mut names: Vec<String> = body["ClusterMembers"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 const ALIVE: i64 = 0;

@@ -12,8 +12,8 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::cluster::{ClusterNode, cluster_node, free_gossip_port, service_status};
-use common::{Sidecar, eventually};
+use common::cluster::{ClusterNode, cluster_node, free_gossip_port};
+use common::{Sidecar, eventually, status};
 use serde_json::Value;
 use sidecar::catalog::{Service, ServiceStatus, ServicesState};
 use sidecar::clock::Timestamp;
@@ -32,10 +32,6 @@ fn record(node: &Sidecar, svc: &str, host: &str) -> Option<Value> {
         .iter()
         .find(|s| s["Hostname"] == host)
         .cloned()
-}
-
-fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
-    service_status(node, svc, host)
 }
 
 /// `node-n` on 127.0.0.n:`port`, seeded by node 60; with a static service `svc`.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Sidecar, base_env, eventually};
+use common::{Sidecar, base_env, eventually, members, status};
 use foca::{Config, Foca, Member, PostcardCodec, State};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -91,26 +91,6 @@ fn start_in(n: u8, seed: u8, port: u16, cluster: &str, svc: &str, extra: &[(&str
         node: Sidecar::start(&env, &[]),
         _dir: dir,
     }
-}
-
-/// The status of `svc` announced by `host`, as `node` sees it.
-fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
-    let body = node.get_json("/api/services.json");
-    body["Services"][svc]
-        .as_array()?
-        .iter()
-        .find(|s| s["Hostname"] == host)?["Status"]
-        .as_i64()
-}
-
-fn members(node: &Sidecar) -> Vec<String> {
-    let body: Value = node.get_json("/api/services.json");
-    let mut names: Vec<String> = body["ClusterMembers"]
-        .as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 fn names(ns: &[u8]) -> Vec<String> {
@@ -256,9 +236,13 @@ fn member_down_logged(node: &Sidecar, name: &str) -> bool {
 /// How long the connections are held. The forged "down" is accepted in well under a second
 /// on a starved node; 20 s covers the direct check (2.5 s), the 10 s re-check of a member
 /// kept up by it, and a join through the starved seed with its first retries (0, 1, 3, 7 s).
-const ATTACK: Duration = Duration::from_secs(20);
+/// `HARDENING_ATTACK_SECS` overrides it (the figure is 40 s).
+fn attack() -> Duration {
+    let secs = std::env::var("HARDENING_ATTACK_SECS").ok();
+    Duration::from_secs(secs.and_then(|s| s.parse().ok()).unwrap_or(20))
+}
 
-/// For [`ATTACK`]: checks every 200 ms that node 40 and its service are up everywhere,
+/// For [`attack`]: checks every 200 ms that node 40 and its service are up everywhere,
 /// calls `forge` at once and every 5 s, and starts node 43 after a second. Returns node 43
 /// and what went wrong.
 fn watch_while_joining(nodes: &[Node], port: u16, mut forge: impl FnMut()) -> (Node, Vec<String>) {
@@ -266,7 +250,7 @@ fn watch_while_joining(nodes: &[Node], port: u16, mut forge: impl FnMut()) -> (N
     let mut joiner: Option<Node> = None;
     let mut failures = Vec::new();
     let mut forged = 0;
-    while started.elapsed() < ATTACK {
+    while started.elapsed() < attack() {
         if started.elapsed() >= Duration::from_secs(5) * forged {
             forge();
             forged += 1;

@@ -377,6 +377,7 @@ async fn a_node_notifies_its_static_and_its_discovered_listeners() {
         ("SIDECAR_HTTP_PORT", "0"),
         ("SIDECAR_BIND_PORT", "0"),
         ("HAPROXY_DISABLE", "true"),
+        ("ENVOY_USE_GRPC_API", "false"),
         ("LISTENERS_URLS", fixed.url.as_str()),
     ]
     .into_iter()

@@ -12,12 +12,20 @@ use std::time::Duration;
 use common::{NetNs, Sidecar, Target, eventually, http_call, node_with_service};
 use serde_json::Value;
 
-const SUBSYSTEMS: [&str; 5] = [
+const SUBSYSTEMS: [&str; 6] = [
     "state_keeper",
     "health_checker",
     "static_watcher",
     "web_api",
     "gossiper",
+    "xds_server",
+];
+
+/// The Envoy xDS server on, on an address of its own (127.0.0.99, any port).
+const WITH_XDS: [(&str, &str); 3] = [
+    ("ENVOY_USE_GRPC_API", "true"),
+    ("ENVOY_GRPC_BIND_IP", "127.0.0.99"),
+    ("ENVOY_GRPC_PORT", "0"),
 ];
 
 /// The admin API's GET paths (all behind the same access rule), each with a word its answer
@@ -53,7 +61,7 @@ fn post(node: &Sidecar, path: &str) -> (u16, String) {
 
 #[test]
 fn every_subsystem_that_panics_is_restarted_and_the_node_keeps_its_catalogue_and_serves() {
-    let (node, _target, _dir) = node_with_a_healthy_service(&[]);
+    let (node, _target, _dir) = node_with_a_healthy_service(&WITH_XDS);
     for name in SUBSYSTEMS {
         let (status, _) = post(&node, &format!("/api/admin/subsystems/{name}/panic"));
         assert_eq!(status, 202, "panic {name}");

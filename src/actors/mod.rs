@@ -15,6 +15,7 @@ pub mod state_keeper;
 pub mod static_watcher;
 pub mod tombstone_repeater;
 pub mod web_api;
+pub mod xds_server;
 
 pub use docker_watcher::{DockerWatcher, DockerWatcherSettings};
 pub use haproxy_manager::{HaproxyManager, HaproxySettings};

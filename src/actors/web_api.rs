@@ -23,6 +23,7 @@ use crate::api::{self, ApiState};
 use crate::catalog::Snapshot;
 use crate::messages::{DrainService, StateChanged, Subscribe};
 use crate::supervisor::Link;
+use crate::xds::v1::V1Options;
 
 /// Pending connections the kernel queues before `accept`.
 const BACKLOG: i32 = 1024;
@@ -54,6 +55,8 @@ pub struct WebSettings {
     pub server: ServerSlot,
     /// The admin API's supervisor and token; `None` leaves the admin API unavailable (503).
     pub admin: Option<AdminAccess>,
+    /// `HAPROXY_BIND_IP` and `HAPROXY_USE_HOSTNAMES`, for Envoy's v1 API.
+    pub envoy_v1: V1Options,
 }
 
 impl WebSettings {
@@ -66,6 +69,7 @@ impl WebSettings {
             cluster_name: cluster_name.to_owned(),
             server: ServerSlot::default(),
             admin: None,
+            envoy_v1: V1Options::default(),
         }
     }
 }
@@ -124,7 +128,9 @@ impl WebApi {
         let admin = settings.admin.clone();
         let empty = Snapshot::empty(&settings.hostname, &settings.cluster_name);
         let (sender, receiver) = watch::channel(Arc::new(empty));
-        let api = ApiState::new(receiver, drain).with_admin(admin);
+        let api = ApiState::new(receiver, drain)
+            .with_admin(admin)
+            .with_envoy_v1(settings.envoy_v1.clone());
         WebApi {
             settings,
             listener,

@@ -18,8 +18,8 @@ use super::error::ApiError;
 use super::state::ApiState;
 use crate::actors::gossiper::GossipKeys;
 use crate::gossip::crypto::KeyRing;
-use crate::messages::GetGossipStats;
 use crate::messages::supervisor::{GetSubsystems, RestartSubsystem, UnknownSubsystem};
+use crate::messages::{GetGossipStats, GetXdsStats};
 use crate::supervisor::{Link, Supervisor};
 
 /// How long `GET /api/admin/gossip` waits for the gossiper (busy, or being replaced).
@@ -37,6 +37,8 @@ pub struct AdminAccess {
     /// The gossip key ring in force, replaced by `PUT /api/admin/gossip/keys`; `None` on a
     /// node without a gossiper (503).
     pub keys: Option<GossipKeys>,
+    /// The xDS server's statistics; `None` when the gRPC API is off (503).
+    pub xds: Option<Link<GetXdsStats>>,
 }
 
 /// Why a request to the admin API is refused.
@@ -171,6 +173,22 @@ pub(super) async fn replace_keys(
     keys.replace(ring);
     let body = serde_json::json!({ "Keys": count });
     Ok(pretty(StatusCode::OK, &body))
+}
+
+/// `GET /api/admin/envoy`: the xDS server's streams and counters; 503 when it is off or does
+/// not answer in time.
+pub(super) async fn envoy(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+) -> Result<HttpResponse, ApiError> {
+    let access = admitted(&req, &state)?;
+    let server = access.xds.as_ref();
+    let server = server.ok_or_else(ApiError::xds_server_unavailable)?;
+    let stats = server.send(GetXdsStats).timeout(GOSSIP_STATS_TIMEOUT);
+    let stats = stats
+        .await
+        .map_err(|_| ApiError::xds_server_unavailable())?;
+    Ok(pretty(StatusCode::OK, &stats))
 }
 
 /// `POST /api/admin/subsystems/{name}/panic`: the fault-injection hook (tests only).

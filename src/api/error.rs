@@ -113,6 +113,16 @@ impl ApiError {
         &self.message
     }
 
+    /// 404 from `/v1/registration/…`, with Go's message.
+    pub fn envoy_v1(error: crate::xds::v1::V1Error) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, &error.to_string(), Cors::Omitted)
+    }
+
+    /// 503: the xDS server is off or does not answer.
+    pub fn xds_server_unavailable() -> ApiError {
+        ApiError::unavailable("xDS server")
+    }
+
     fn unavailable(what: &str) -> ApiError {
         let text = format!("Service Unavailable - the {what} cannot be reached");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &text, Cors::Omitted)

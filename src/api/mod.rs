@@ -7,12 +7,12 @@
 //! and answer with its cached encodings (no copy). They must not hold state of their own, decide
 //! anything about the catalogue, or panic on any input.
 //!
-//! Left out for now: the Envoy v1 routes (`/v1/...`), `/servers` and Go's 301 to cleaned
-//! paths (`//x`).
+//! Left out for now: `/servers` and Go's 301 to cleaned paths (`//x`).
 
 pub mod admin;
 mod catalog;
 mod drain;
+mod envoy_v1;
 mod error;
 mod plain;
 mod state;
@@ -45,7 +45,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/subsystems/{name}/restart").route(post().to(admin::restart)))
         .service(resource("/api/admin/gossip").route(get().to(admin::gossip)))
         .service(resource("/api/admin/gossip/keys").route(put().to(admin::replace_keys)))
+        .service(resource("/api/admin/envoy").route(get().to(admin::envoy)))
         .service(api_resource("/api/{segment}"))
+        .service(resource("/v1/registration/{name}").route(get().to(envoy_v1::registration)))
+        .service(resource("/v1/clusters").route(get().to(envoy_v1::clusters)))
+        .service(resource("/v1/clusters/{cluster}/{node}").route(get().to(envoy_v1::clusters)))
+        .service(resource("/v1/listeners").route(get().to(envoy_v1::listeners)))
+        .service(resource("/v1/listeners/{cluster}/{node}").route(get().to(envoy_v1::listeners)))
         .service(resource("/state.{ext}").route(get().to(catalog::state)))
         .service(resource("/services.{ext}").route(get().to(catalog::services)))
         .service(resource("/watch").route(get().to(watch::watch)))

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::admin::AdminAccess;
 use crate::catalog::Snapshot;
 use crate::messages::DrainService;
+use crate::xds::v1::V1Options;
 
 /// The app data of the API: the latest snapshot and where drain requests go.
 ///
@@ -22,6 +23,7 @@ pub struct ApiState {
     snapshots: watch::Receiver<Arc<Snapshot>>,
     drain: Link<DrainService>,
     admin: Option<AdminAccess>,
+    envoy_v1: Arc<V1Options>,
     watchers: Arc<AtomicUsize>,
 }
 
@@ -32,6 +34,7 @@ impl ApiState {
             snapshots,
             drain,
             admin: None,
+            envoy_v1: Arc::new(V1Options::default()),
             watchers: Arc::new(AtomicUsize::new(0)),
         }
     }
@@ -40,6 +43,17 @@ impl ApiState {
     pub fn with_admin(mut self, admin: Option<AdminAccess>) -> Self {
         self.admin = admin;
         self
+    }
+
+    /// The same state with the settings of Envoy's v1 API.
+    pub fn with_envoy_v1(mut self, options: V1Options) -> Self {
+        self.envoy_v1 = Arc::new(options);
+        self
+    }
+
+    /// The settings of Envoy's v1 API.
+    pub(super) fn envoy_v1(&self) -> &V1Options {
+        &self.envoy_v1
     }
 
     /// The admin API's access, when enabled.

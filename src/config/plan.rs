@@ -20,6 +20,7 @@ use crate::actors::haproxy_manager::{HaproxyControl, HaproxySettings};
 use crate::actors::health_checker::HealthSettings;
 use crate::actors::listener_notifier::ListenerSettings;
 use crate::actors::static_watcher::StaticWatcherSettings;
+use crate::actors::xds_server::XdsSettings;
 use crate::catalog::Lifespans;
 use crate::discovery::DiscoverySource;
 use crate::discovery::namer::Namer;
@@ -28,6 +29,8 @@ use crate::gossip::membership::MembershipConfig;
 use crate::haproxy::ProxySettings;
 use crate::health::{StartupRecheck, Thresholds};
 use crate::supervisor::RestartPolicy;
+use crate::xds::XdsOptions;
+use crate::xds::v1::V1Options;
 
 // Internal timings and limits (no variable sets them).
 
@@ -75,6 +78,20 @@ pub const HAPROXY_RETRY_INTERVAL: Duration = Duration::from_secs(10);
 pub const RESTART_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
 /// …up to this.
 pub const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long the xDS server gathers catalogue changes before one build and push.
+pub const XDS_COALESCE: Duration = Duration::from_millis(10);
+/// Most Envoy streams connected at once.
+pub const XDS_MAX_STREAMS: usize = 1024;
+/// Largest request accepted from an Envoy.
+pub const XDS_MAX_MESSAGE: usize = 1024 * 1024;
+/// Responses queued per Envoy stream.
+pub const XDS_STREAM_BUFFER: usize = 8;
+/// How long a response may wait for an Envoy to read before its stream is dropped.
+pub const XDS_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 ping period on xDS connections…
+pub const XDS_KEEPALIVE: Duration = Duration::from_secs(30);
+/// …and how long a ping may go unanswered.
+pub const XDS_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a node runs with, typed. Built by [`NodePlan::new`]; consumed by `node::start`.
 #[derive(Clone, Debug)]
@@ -107,6 +124,10 @@ pub struct NodePlan {
     pub haproxy: Option<HaproxySettings>,
     /// The gossip ports and the Gossiper's settings.
     pub gossip: GossipPlan,
+    /// The Envoy xDS server, unless `ENVOY_USE_GRPC_API=false`.
+    pub xds: Option<XdsSettings>,
+    /// Envoy's v1 REST API (`HAPROXY_BIND_IP`, `HAPROXY_USE_HOSTNAMES`, as Go used them).
+    pub envoy_v1: V1Options,
     /// Settings that were given but have no effect here, as lines for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -169,6 +190,11 @@ impl NodePlan {
             haproxy: (!config.haproxy.disable)
                 .then(|| HaproxySettings::from_config(&config.haproxy)),
             gossip: gossip_plan(config, &hostname, chosen_ip, published_ip)?,
+            xds: xds_settings(config)?,
+            envoy_v1: V1Options {
+                bind_ip: config.haproxy.bind_ip.clone(),
+                use_hostnames: config.haproxy.use_hostnames,
+            },
             warnings: warnings(config),
             cluster_name: s.cluster_name.clone(),
             hostname,
@@ -383,6 +409,51 @@ fn docker_settings(
     ))
 }
 
+/// The xDS server's settings; `None` when `ENVOY_USE_GRPC_API` is false.
+fn xds_settings(config: &Config) -> Result<Option<XdsSettings>, ConfigError> {
+    let e = &config.envoy;
+    if !e.use_grpc_api {
+        return Ok(None);
+    }
+    let options = XdsOptions {
+        bind_ip: parse_ip("ENVOY_BIND_IP", &e.bind_ip)?,
+        use_hostnames: e.use_hostnames,
+    };
+    let bind_ip = parse_ip("ENVOY_GRPC_BIND_IP", &e.grpc_bind_ip)?;
+    Ok(Some(XdsSettings::new(
+        SocketAddr::new(bind_ip, e.grpc_port),
+        options,
+    )))
+}
+
+impl Default for V1Options {
+    /// `HAPROXY_BIND_IP` and `HAPROXY_USE_HOSTNAMES` at their defaults.
+    fn default() -> V1Options {
+        let d = super::HaproxyConfig::default();
+        V1Options {
+            bind_ip: d.bind_ip,
+            use_hostnames: d.use_hostnames,
+        }
+    }
+}
+
+impl XdsSettings {
+    /// The limits of the table of constants, for `bind` and `options`.
+    pub fn new(bind: SocketAddr, options: XdsOptions) -> XdsSettings {
+        XdsSettings {
+            bind,
+            options,
+            coalesce: XDS_COALESCE,
+            max_streams: XDS_MAX_STREAMS,
+            max_message: XDS_MAX_MESSAGE,
+            stream_buffer: XDS_STREAM_BUFFER,
+            send_timeout: XDS_SEND_TIMEOUT,
+            keepalive: XDS_KEEPALIVE,
+            keepalive_timeout: XDS_KEEPALIVE_TIMEOUT,
+        }
+    }
+}
+
 /// The gossip plan. The advertised IP is `SIDECAR_ADVERTISE_IP`, else the bind IP unless
 /// unspecified, else an interface's IP as chosen for the published IP (even without
 /// discovery, where the node's published IP is 127.0.0.1, which peers on other hosts cannot
@@ -560,6 +631,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("invalid LISTENERS_URLS="), "{error}");
+    }
+
+    #[test]
+    fn the_xds_server_listens_on_its_own_address_unless_turned_off_and_bad_ips_are_named() {
+        let xds = plan(&[]).unwrap().xds.unwrap();
+        assert_eq!(xds.bind, "0.0.0.0:7776".parse().unwrap());
+        assert_eq!(xds.options.bind_ip, IpAddr::from([192, 168, 168, 168]));
+        let given = [
+            ("ENVOY_GRPC_BIND_IP", "127.0.0.90"),
+            ("ENVOY_GRPC_PORT", "7000"),
+            ("ENVOY_USE_HOSTNAMES", "true"),
+        ];
+        let xds = plan(&given).unwrap().xds.unwrap();
+        assert_eq!(xds.bind, "127.0.0.90:7000".parse().unwrap());
+        assert!(xds.options.use_hostnames);
+        assert!(
+            plan(&[("ENVOY_USE_GRPC_API", "false")])
+                .unwrap()
+                .xds
+                .is_none()
+        );
+        for var in ["ENVOY_BIND_IP", "ENVOY_GRPC_BIND_IP"] {
+            let error = plan(&[(var, "nowhere")]).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!(r#"invalid {var}="nowhere""#)),
+                "{error}"
+            );
+        }
     }
 
     #[test]

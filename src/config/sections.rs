@@ -282,7 +282,7 @@ impl Default for HaproxyConfig {
 pub struct EnvoyConfig {
     /// `ENVOY_USE_GRPC_API` (`USE_GRPC_API`), default true.
     pub use_grpc_api: bool,
-    /// `ENVOY_BIND_IP` (`BIND_IP`), default `192.168.168.168`: address of the v2 listeners.
+    /// `ENVOY_BIND_IP` (`BIND_IP`), default `192.168.168.168`: address of Envoy's listeners.
     pub bind_ip: String,
     /// `ENVOY_USE_HOSTNAMES` (`USE_HOSTNAMES`), default false: endpoints use the hostname.
     pub use_hostnames: bool,

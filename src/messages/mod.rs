@@ -11,6 +11,7 @@ pub mod health;
 pub mod listeners;
 pub mod state;
 pub mod supervisor;
+pub mod xds;
 
 pub use docker::{DockerStatus, GetDockerStatus};
 pub use events::{ObservedLocalServices, StateChanged};
@@ -22,3 +23,4 @@ pub use state::{
     ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, RemoteSource,
     RepeatTombstone, SetMembers, Subscribe,
 };
+pub use xds::{GetXdsStats, XdsProtocol, XdsStats, XdsStreamEvent};

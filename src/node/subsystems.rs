@@ -18,13 +18,14 @@ use crate::actors::health_checker::HealthChecker;
 use crate::actors::listener_notifier::ListenerNotifier;
 use crate::actors::static_watcher::StaticWatcher;
 use crate::actors::web_api::{self, WebApi, WebSettings};
+use crate::actors::xds_server::{self, XdsServer};
 use crate::actors::{StateKeeper, StateKeeperMemory, TombstoneRepeater};
 use crate::api::admin::AdminAccess;
 use crate::clock::SharedClock;
 use crate::config::NodePlan;
 use crate::discovery::Discovered;
 use crate::discovery::static_file::{self, StaticContext};
-use crate::messages::ObservedLocalServices;
+use crate::messages::{GetXdsStats, ObservedLocalServices};
 use crate::supervisor::{Link, Slot, Supervisor};
 
 /// What [`start`](super::start) binds and loads before any actor runs, so that a port in use
@@ -40,6 +41,8 @@ pub(super) struct Bound {
     pub(super) gossip: BoundGossip,
     /// Where the gossip ports listen, as advertised.
     pub(super) gossip_addr: SocketAddr,
+    /// The xDS server's listener, unless the gRPC API is off.
+    pub(super) xds: Option<Arc<TcpListener>>,
 }
 
 impl Bound {
@@ -62,7 +65,17 @@ impl Bound {
         let http = web_api::bind(plan.http).map_err(bind_error)?;
         let http_addr = http.local_addr().map_err(bind_error)?;
         let gossip = BoundGossip::bind(&plan.gossip)?;
+        let xds = match &plan.xds {
+            Some(settings) => Some(Arc::new(xds_server::bind(settings.bind).map_err(
+                |source| StartError::XdsBind {
+                    addr: settings.bind.to_string(),
+                    source,
+                },
+            )?)),
+            None => None,
+        };
         Ok(Bound {
+            xds,
             static_initial,
             http: Arc::new(http),
             http_addr,
@@ -80,6 +93,8 @@ pub(super) struct Subsystems<'a> {
     supervisor_ctx: Context<Supervisor>,
     clock: SharedClock,
     log: Logger,
+    /// The xDS server's statistics, for the admin API, once it is spawned.
+    xds_stats: Option<Link<GetXdsStats>>,
 }
 
 impl<'a> Subsystems<'a> {
@@ -90,6 +105,7 @@ impl<'a> Subsystems<'a> {
             supervisor_ctx: Context::new(),
             clock,
             log: log.clone(),
+            xds_stats: None,
         }
     }
 
@@ -194,6 +210,21 @@ impl<'a> Subsystems<'a> {
         }))
     }
 
+    /// The Envoy xDS server on the listener bound at start, unless the gRPC API is off.
+    pub(super) fn xds_server(
+        &mut self,
+        listener: Option<Arc<TcpListener>>,
+        sk: &Slot<StateKeeper>,
+    ) -> Option<Slot<XdsServer>> {
+        let (settings, listener) = (self.plan.xds.clone()?, listener?);
+        let (sk, log) = (sk.clone(), self.log.clone());
+        let slot = self.supervisor.spawn("xds_server", move || {
+            XdsServer::new(settings.clone(), Arc::clone(&listener), sk.link(), &log)
+        });
+        self.xds_stats = Some(slot.link());
+        Some(slot)
+    }
+
     /// The HTTP API, with the admin API reaching the Supervisor and the gossiper.
     pub(super) fn web_api(
         &mut self,
@@ -206,11 +237,13 @@ impl<'a> Subsystems<'a> {
         if let Ok(addr) = listener.local_addr() {
             settings.bind = addr;
         }
+        settings.envoy_v1 = plan.envoy_v1.clone();
         settings.admin = Some(AdminAccess {
             supervisor: self.supervisor_ctx.address(),
             token: plan.admin_token.clone(),
             gossip: Some(gossiper.link()),
             keys: Some(plan.gossip.settings.keys.clone()),
+            xds: self.xds_stats.clone(),
         });
         let (sk, log) = (sk.clone(), self.log.clone());
         self.supervisor.spawn("web_api", move || {

@@ -78,6 +78,7 @@ async fn node_with_keys(
         token: token.map(str::to_owned),
         gossip,
         keys,
+        xds: None,
     };
     Node::start_with_admin(go_catalog(), Some(admin)).await
 }

@@ -76,13 +76,3 @@ pub fn cluster_node(
         _dir: dir,
     }
 }
-
-/// The status of `svc` announced by `host`, as `node` sees it.
-pub fn service_status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
-    let body = node.get_json("/api/services.json");
-    body["Services"][svc]
-        .as_array()?
-        .iter()
-        .find(|s| s["Hostname"] == host)?["Status"]
-        .as_i64()
-}

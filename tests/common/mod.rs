@@ -56,6 +56,8 @@ pub fn base_env() -> BTreeMap<String, String> {
         ("SIDECAR_HOSTNAME", "test-node"),
         ("SIDECAR_DISCOVERY", "static"),
         ("HAPROXY_DISABLE", "true"),
+        // Tests that want the xDS server turn it on with their own address.
+        ("ENVOY_USE_GRPC_API", "false"),
     ] {
         env.insert(k.to_owned(), v.to_owned());
     }
@@ -264,6 +266,27 @@ pub fn static_file(dir: &std::path::Path, name: &str, target: SocketAddr) -> std
     }]);
     std::fs::write(&path, body.to_string()).unwrap();
     path
+}
+
+/// The status of `svc` announced by `host`, as `node` sees it.
+pub fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
+    let body = node.get_json("/api/services.json");
+    body["Services"][svc]
+        .as_array()?
+        .iter()
+        .find(|s| s["Hostname"] == host)?["Status"]
+        .as_i64()
+}
+
+/// The cluster members `node` lists, sorted.
+pub fn members(node: &Sidecar) -> Vec<String> {
+    let body: Value = node.get_json("/api/services.json");
+    let mut names: Vec<String> = body["ClusterMembers"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// One HTTP/1.0 request with a method, extra header lines and status + body back.

@@ -311,58 +311,34 @@ async fn send_hello<S: AsyncWrite + Unpin>(
 /// before the session proves to be of this cluster.
 const MAX_HELLO: usize = 4096;
 
-/// The first frame of a connection: a hello, or (from a peer we called) "busy".
-enum Greeting {
-    Hello {
-        node: NodeId,
-        exchange: bool,
-        challenge: Challenge,
-        answer: Option<Challenge>,
-    },
-    Busy {
-        node: NodeId,
-        answer: Option<Challenge>,
-        at: u64,
-    },
-}
-
-/// Reads the first frame; a sealed one must be sealed by the node it names.
+/// Reads the first frame of a connection: a hello, or (from a peer we called) "busy"; a
+/// sealed one must be sealed by the node it names.
 async fn recv_greeting<S: AsyncRead + Unpin>(
     stream: &mut S,
     ctx: &FrameContext<'_>,
     timeout: Duration,
-) -> Result<Greeting, ExchangeError> {
+) -> Result<Message, ExchangeError> {
     let ctx = FrameContext {
         max_size: MAX_HELLO,
         ..*ctx
     };
     let frame = exchange::read_frame(stream, MAX_HELLO, timeout).await?;
     let opened = open(&frame, &ctx)?;
-    let greeting = match opened.message {
-        Message::Hello {
-            node,
-            exchange,
-            challenge,
-            answer,
-        } => Greeting::Hello {
-            node,
-            exchange,
-            challenge,
-            answer,
-        },
-        Message::Busy { node, answer, at } => Greeting::Busy { node, answer, at },
-        other => {
-            return Err(ExchangeError::Unexpected {
-                expected: "hello",
-                got: other.name(),
-            });
-        }
+    let speaker = match &opened.message {
+        Message::Hello { node, .. } | Message::Busy { node, .. } => node,
+        other => return Err(unexpected_greeting(other.name())),
     };
-    let (Greeting::Hello { node, .. } | Greeting::Busy { node, .. }) = &greeting;
-    if !handshake::sealed_by_speaker(opened.sender, &node.name) {
+    if !handshake::sealed_by_speaker(opened.sender, &speaker.name) {
         return Err(ExchangeError::Impostor);
     }
-    Ok(greeting)
+    Ok(opened.message)
+}
+
+fn unexpected_greeting(got: &'static str) -> ExchangeError {
+    ExchangeError::Unexpected {
+        expected: "hello",
+        got,
+    }
 }
 
 /// Opens a session to `addr` and runs the push/pull exchange as the initiator.
@@ -378,14 +354,14 @@ pub(super) async fn initiate(
     let mine = challenge();
     send_hello(&mut stream, &ctx, (&me, true), mine, None, wire.timeout).await?;
     let (peer, theirs) = match recv_greeting(&mut stream, &ctx, wire.timeout).await? {
-        Greeting::Hello {
+        Message::Hello {
             node,
             challenge,
             answer,
             ..
         } if handshake::answers(answer.as_ref(), &mine) => (node, challenge),
-        Greeting::Hello { .. } => return Err(ExchangeError::Replayed),
-        Greeting::Busy { .. } => return Err(ExchangeError::Busy),
+        Message::Busy { .. } => return Err(ExchangeError::Busy),
+        _ => return Err(ExchangeError::Replayed),
     };
     let session = wire.session(ring.as_deref(), &mine, &theirs);
     let outcome = exchange::initiate(&mut stream, local.state(), &session).await?;
@@ -415,7 +391,7 @@ pub(super) async fn await_hello(
     let ring = wire.keys.current();
     let ctx = wire.stream_ctx(ring.as_deref());
     match recv_greeting(&mut conn, &ctx, deadline).await? {
-        Greeting::Hello {
+        Message::Hello {
             node,
             exchange,
             challenge,
@@ -426,14 +402,8 @@ pub(super) async fn await_hello(
             exchange,
             challenge,
         }),
-        Greeting::Hello { .. } => Err(ExchangeError::Unexpected {
-            expected: "hello",
-            got: "answer",
-        }),
-        Greeting::Busy { .. } => Err(ExchangeError::Unexpected {
-            expected: "hello",
-            got: "busy",
-        }),
+        Message::Hello { .. } => Err(unexpected_greeting("answer")),
+        other => Err(unexpected_greeting(other.name())),
     }
 }
 
@@ -519,10 +489,10 @@ pub(super) async fn probe(
         hello.await.ok()?;
         Some(
             match recv_greeting(&mut stream, &ctx, timeout).await.ok()? {
-                Greeting::Hello {
+                Message::Hello {
                     node: peer, answer, ..
                 } => peer.name == node.name && handshake::answers(answer.as_ref(), &mine),
-                Greeting::Busy {
+                Message::Busy {
                     node: peer,
                     answer,
                     at,
@@ -530,6 +500,7 @@ pub(super) async fn probe(
                     peer.name == node.name
                         && handshake::busy_says_alive(answer.as_ref(), at, &mine, now)
                 }
+                _ => false,
             },
         )
     };

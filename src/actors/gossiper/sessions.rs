@@ -1,5 +1,6 @@
 //! The Gossiper's TCP sessions: serving peers, joining through the seeds with backoff, and
-//! the periodic push/pull with a random member, within the [`Admission`] limits.
+//! the periodic push/pull with a random member, within the
+//! [`Admission`](crate::gossip::admission::Admission) limits.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -19,8 +20,8 @@ use crate::gossip::schedule::push_pull_period;
 use crate::messages::RemoteSource;
 
 impl Gossiper {
-    /// Takes an accepted connection on, within the [`Admission`] limits, and waits for its
-    /// hello; a refused one is told "busy" (unless this node no longer answers peers).
+    /// Takes an accepted connection on, within the admission limits, and waits for its hello;
+    /// a refused one is told "busy" (unless this node no longer answers peers).
     pub(super) fn serve(&mut self, stream: TcpStream, ctx: &mut Context<Self>) {
         let Ok(ip) = stream.peer_addr().map(|a| a.ip()) else {
             return;

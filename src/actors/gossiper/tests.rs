@@ -124,3 +124,22 @@ async fn a_joiner_learns_the_seeds_records_and_both_list_each_other() {
     assert!(stats.exchanges >= 1, "{stats:?}");
     assert_eq!(stats.members, ["a"]);
 }
+
+#[actix::test]
+async fn a_connection_that_never_says_hello_is_closed_and_counted() {
+    let a = node("a", Vec::new());
+    let silent = tokio::net::TcpStream::connect(a.addr).await.unwrap();
+    let mut silent = silent.into_std().unwrap();
+    silent.set_nonblocking(false).unwrap();
+    let closed = tokio::task::spawn_blocking(move || {
+        silent
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut byte = [0_u8; 1];
+        std::io::Read::read(&mut silent, &mut byte)
+    });
+    // Closed by the node (end of stream), not by the 5 s read timeout here.
+    assert_eq!(closed.await.unwrap().unwrap(), 0);
+    let stats = a.gossiper.send(GetGossipStats).await.unwrap();
+    assert_eq!(stats.dropped.get("tcp.timeout"), Some(&1), "{stats:?}");
+}

@@ -309,7 +309,7 @@ fn the_largest_packet_fits_a_sealed_datagram_frame() {
 }
 
 #[test]
-fn the_checks_of_one_suspicion_are_spread_over_a_second_across_nodes() {
+fn the_checks_of_one_suspicion_are_spread_over_half_a_second_across_nodes() {
     let suspect = id(99, 1);
     let mut delays: Vec<u128> = (0..50)
         .map(|i| {
@@ -324,7 +324,7 @@ fn the_checks_of_one_suspicion_are_spread_over_a_second_across_nodes() {
     delays.sort_unstable();
     delays.dedup();
     assert!(delays.len() > 40, "{delays:?}");
-    assert!(delays.iter().all(|d| *d < 1000), "{delays:?}");
+    assert!(delays.iter().all(|d| *d < 500), "{delays:?}");
 }
 
 #[test]
