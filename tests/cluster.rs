@@ -8,35 +8,19 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::{Sidecar, Target, base_env, eventually, members, static_file, status};
+use common::cluster::{ClusterNode, cluster_node, free_gossip_port};
+use common::{Sidecar, eventually, members, status};
 use serde_json::Value;
 
-/// A port free for TCP and UDP on every 127.0.0.x used here.
 fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        let free = (1..=5).all(|n| {
-            let ip = format!("127.0.0.{n}");
-            TcpListener::bind((ip.as_str(), port)).is_ok() || n == 1
-        }) && (1..=5)
-            .all(|n| UdpSocket::bind((format!("127.0.0.{n}").as_str(), port)).is_ok());
-        if free {
-            return port;
-        }
-    }
+    free_gossip_port(1..=5)
 }
 
-struct Member {
-    node: Sidecar,
-    target: Option<Target>,
-    _dir: tempfile::TempDir,
-}
+type Member = ClusterNode;
 
 /// Node `n` (`node-n` on 127.0.0.n:`port`) seeded by node 1; with a static service `svc`.
 fn member(n: u8, port: u16, cluster: &str, svc: Option<&str>) -> Member {
@@ -51,38 +35,7 @@ fn member_with(
     svc: Option<&str>,
     extra: &[(&str, &str)],
 ) -> Member {
-    let ip = format!("127.0.0.{n}");
-    let dir = tempfile::tempdir().unwrap();
-    let mut env: BTreeMap<String, String> = base_env();
-    for (k, v) in [
-        ("SIDECAR_HOSTNAME", format!("node-{n}")),
-        ("SIDECAR_BIND_IP", ip.clone()),
-        ("SIDECAR_ADVERTISE_IP", ip.clone()),
-        ("SIDECAR_HTTP_BIND_IP", ip.clone()),
-        ("SIDECAR_BIND_PORT", port.to_string()),
-        ("SIDECAR_SEEDS", format!("127.0.0.1:{port}")),
-        ("SIDECAR_CLUSTER_NAME", cluster.to_owned()),
-        ("SIDECAR_LOGGING_LEVEL", "debug".to_owned()),
-    ] {
-        env.insert(k.to_owned(), v);
-    }
-    let target = svc.map(|name| {
-        let target = Target::start();
-        let file = static_file(dir.path(), name, target.addr);
-        env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-        target
-    });
-    if target.is_none() {
-        env.insert("SIDECAR_DISCOVERY".into(), String::new());
-    }
-    for (k, v) in extra {
-        env.insert((*k).to_owned(), (*v).to_owned());
-    }
-    Member {
-        node: Sidecar::start(&env, &[]),
-        target,
-        _dir: dir,
-    }
+    cluster_node(n, 1, port, cluster, svc, extra)
 }
 
 const ALIVE: i64 = 0;

@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Sidecar, Target, base_env, eventually, static_file};
+use common::cluster::{ClusterNode, cluster_node, free_gossip_port};
+use common::{Sidecar, eventually, status};
 use serde_json::Value;
 use sidecar::catalog::{Service, ServiceStatus, ServicesState};
 use sidecar::clock::Timestamp;
@@ -23,63 +23,6 @@ use sidecar::gossip::wire::{ClusterId, FrameContext, Message, encode};
 
 const CLUSTER: &str = "forged";
 const ALIVE: i64 = 0;
-
-/// A port free for TCP and UDP on 127.0.0.60–62.
-fn free_port() -> u16 {
-    loop {
-        let port = TcpListener::bind("127.0.0.60:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let free = (60..=62).all(|n| {
-            let ip = format!("127.0.0.{n}");
-            TcpListener::bind((ip.as_str(), port)).is_ok()
-                && UdpSocket::bind((ip.as_str(), port)).is_ok()
-        });
-        if free {
-            return port;
-        }
-    }
-}
-
-struct Node {
-    node: Sidecar,
-    _target: Option<Target>,
-    _dir: tempfile::TempDir,
-}
-
-/// `node-n` on 127.0.0.n:`port`, seeded by node 60; with a static service `svc`.
-fn node(n: u8, port: u16, svc: Option<&str>) -> Node {
-    let ip = format!("127.0.0.{n}");
-    let dir = tempfile::tempdir().unwrap();
-    let mut env: BTreeMap<String, String> = base_env();
-    for (k, v) in [
-        ("SIDECAR_HOSTNAME", format!("node-{n}")),
-        ("SIDECAR_BIND_IP", ip.clone()),
-        ("SIDECAR_ADVERTISE_IP", ip.clone()),
-        ("SIDECAR_HTTP_BIND_IP", ip),
-        ("SIDECAR_BIND_PORT", port.to_string()),
-        ("SIDECAR_SEEDS", format!("127.0.0.60:{port}")),
-        ("SIDECAR_CLUSTER_NAME", CLUSTER.to_owned()),
-    ] {
-        env.insert(k.to_owned(), v);
-    }
-    let target = svc.map(|name| {
-        let target = Target::start();
-        let file = static_file(dir.path(), name, target.addr);
-        env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
-        target
-    });
-    if target.is_none() {
-        env.insert("SIDECAR_DISCOVERY".into(), String::new());
-    }
-    Node {
-        node: Sidecar::start(&env, &[]),
-        _target: target,
-        _dir: dir,
-    }
-}
 
 /// The record of `svc` announced by `host`, as `node` sees it.
 fn record(node: &Sidecar, svc: &str, host: &str) -> Option<Value> {
@@ -91,8 +34,9 @@ fn record(node: &Sidecar, svc: &str, host: &str) -> Option<Value> {
         .cloned()
 }
 
-fn status(node: &Sidecar, svc: &str, host: &str) -> Option<i64> {
-    record(node, svc, host)?["Status"].as_i64()
+/// `node-n` on 127.0.0.n:`port`, seeded by node 60; with a static service `svc`.
+fn node(n: u8, port: u16, svc: Option<&str>) -> ClusterNode {
+    cluster_node(n, 60, port, CLUSTER, svc, &[])
 }
 
 /// The sum of the gossip `dropped` counters whose reason mentions `future`.
@@ -149,7 +93,7 @@ fn inject(addr: SocketAddr, records: Vec<Service>) {
 
 #[test]
 fn a_far_future_tombstone_from_a_fake_peer_does_not_kill_a_live_service() {
-    let port = free_port();
+    let port = free_gossip_port(60..=62);
     let n60 = node(60, port, None);
     let n61 = node(61, port, Some("web"));
     let n62 = node(62, port, None);

@@ -18,7 +18,7 @@ mod sessions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -70,6 +70,11 @@ pub struct GossiperSettings {
     pub max_sessions: usize,
     /// The longest wait between two join attempts.
     pub max_join_backoff: Duration,
+    /// Batches of records heard from peers handed to the StateKeeper and not applied yet;
+    /// past this, what is heard is dropped and counted (`state.busy`) and anti-entropy
+    /// brings it again. (The mailbox bound alone does not hold here: actix lets every new
+    /// sender of a [`Link`] push one message past it.)
+    pub max_batches_in_flight: usize,
     /// SWIM tuning.
     pub membership: MembershipConfig,
 }
@@ -99,6 +104,8 @@ pub struct Gossiper {
     udp: Option<Arc<UdpSocket>>,
     local: Arc<Snapshot>,
     admission: Admission,
+    /// Batches handed to the StateKeeper and not applied yet.
+    in_flight: Arc<AtomicUsize>,
     stats: GossipStats,
     rng: StdRng,
     lifecycle: Lifecycle,
@@ -157,6 +164,7 @@ impl Gossiper {
             memory,
             wire,
             udp: None,
+            in_flight: Arc::default(),
             stats: GossipStats::default(),
             rng: StdRng::seed_from_u64(seed),
         }
@@ -256,22 +264,28 @@ impl Gossiper {
         self.hand_over(services, RemoteSource::Broadcast);
     }
 
-    /// Hands records heard from peers to the StateKeeper, if its mailbox has room: gossip
-    /// input is bounded, and what is dropped (counted as `state.busy`, per record) is
-    /// brought again by anti-entropy.
+    /// Hands records heard from peers to the StateKeeper, unless it has
+    /// [`GossiperSettings::max_batches_in_flight`] batches not applied yet: gossip input is
+    /// bounded, and what is dropped (counted as `state.busy`, per record) is brought again by
+    /// anti-entropy.
     pub(super) fn hand_over(&mut self, services: Vec<Service>, source: RemoteSource) {
         if services.is_empty() {
             return;
         }
-        let count = services.len();
-        if self
+        if self.in_flight.load(Ordering::Relaxed) >= self.settings.max_batches_in_flight {
+            self.count_many("state.busy".to_owned(), services.len());
+            return;
+        }
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let applied = self
             .state
             .remote
-            .try_send(ApplyRemoteServices { services, source })
-            .is_err()
-        {
-            self.count_many("state.busy".to_owned(), count);
-        }
+            .send(ApplyRemoteServices { services, source });
+        let in_flight = Arc::clone(&self.in_flight);
+        actix::spawn(async move {
+            let _ = applied.await;
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 
     /// Drops and counts under `reason` the records versioned later than now plus the

@@ -24,7 +24,7 @@ pub enum ServiceStatus {
     Unhealthy,
     /// 3: no health result yet, or the check could not run.
     Unknown,
-    /// 4: taken out of rotation by an operator; sticky against ALIVE.
+    /// 4: taken out of rotation by an operator; held against ALIVE until tombstoned.
     Draining,
 }
 

@@ -101,3 +101,13 @@ fn only(changes: Vec<ChangeEvent>) -> ChangeEvent {
 fn no_pending() -> BTreeSet<super::RecordKey> {
     BTreeSet::new()
 }
+
+/// What discovery reports: a record without a hostname is filed under this node.
+fn observed(id: &str, status: ServiceStatus) -> Service {
+    svc("", id, status, Timestamp::ZERO)
+}
+
+/// One local sync of `observed` at `at`, nothing pending.
+fn sync(c: &mut Catalog, observed: Vec<Service>, at: Timestamp) -> super::LocalSync {
+    c.sync_local(observed, &no_pending(), at)
+}

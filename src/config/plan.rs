@@ -63,6 +63,9 @@ pub const MIN_PUSH_PULL_INTERVAL: Duration = Duration::from_secs(1);
 pub const GOSSIP_SESSION_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most gossip TCP sessions at once (both directions).
 pub const GOSSIP_MAX_SESSIONS: usize = 8;
+/// Batches of heard records the Gossiper may have handed to the StateKeeper and not seen
+/// applied yet (`GossiperSettings::max_batches_in_flight`).
+pub const GOSSIP_MAX_BATCHES_IN_FLIGHT: usize = 64;
 /// The longest wait between two join attempts.
 pub const MAX_JOIN_BACKOFF: Duration = Duration::from_secs(30);
 /// The first quick re-check of a new service whose first check failed fast; the waits
@@ -334,6 +337,7 @@ impl GossiperSettings {
             session_timeout: GOSSIP_SESSION_TIMEOUT,
             max_sessions: GOSSIP_MAX_SESSIONS,
             max_join_backoff: MAX_JOIN_BACKOFF,
+            max_batches_in_flight: GOSSIP_MAX_BATCHES_IN_FLIGHT,
             membership: MembershipConfig::default(),
         }
     }

@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 use std::num::{NonZeroU8, NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
-use foca::{Config, Foca, OwnedNotification, PeriodicParams, PostcardCodec};
+use foca::{Codec, Config, Foca, OwnedNotification, PeriodicParams, PostcardCodec};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -54,6 +54,10 @@ mod tests;
 
 use effects::{Collect, Kind};
 pub use effects::{Effects, MembershipError, TimerToken};
+
+/// The largest incarnation jump [`Membership::handle_data`] follows to get past an earlier
+/// life of this node: 30 days of the millisecond start times incarnations are seeded with.
+pub const MAX_INCARNATION_JUMP: u64 = 30 * 24 * 3600 * 1000;
 
 /// Tuning beyond foca's LAN defaults.
 #[derive(Clone, Debug)]
@@ -252,7 +256,37 @@ impl Membership {
     /// A datagram from a peer.
     pub fn handle_data(&mut self, data: &[u8], now: Timestamp) -> Effects {
         self.seen.set_now(now);
-        self.drive(|foca, rt| foca.handle_data(data, rt))
+        let mut effects = self.catch_up_identity(data);
+        effects.extend(self.drive(|foca, rt| foca.handle_data(data, rt)));
+        effects
+    }
+
+    /// A datagram addressed to an earlier life of this node (same name and address) whose
+    /// incarnation is not below this one's: this process started with a clock behind its
+    /// previous life's, whose start time seeded that incarnation. The cluster holds the
+    /// earlier life and would refuse this one until it forgets it (an hour for a member
+    /// down), so this node takes an incarnation past it and rejoins at once. A jump of more
+    /// than [`MAX_INCARNATION_JUMP`] is not followed (a forged datagram must not push the
+    /// incarnation to its end).
+    fn catch_up_identity(&mut self, data: &[u8]) -> Effects {
+        let Ok(header) = Codec::<NodeId>::decode_header(&mut PostcardCodec, data) else {
+            return Effects::default();
+        };
+        let me = self.foca.identity();
+        let earlier_life = header.dst.name == me.name && header.dst.addr == me.addr;
+        let ahead = header.dst.incarnation.checked_sub(me.incarnation);
+        match ahead {
+            Some(jump) if earlier_life && jump <= MAX_INCARNATION_JUMP && header.dst != *me => {
+                let renewed = NodeId {
+                    incarnation: header.dst.incarnation.saturating_add(1),
+                    ..me.clone()
+                };
+                let mut effects = self.drive(|foca, rt| foca.change_identity(renewed, rt));
+                effects.rejoined = true;
+                effects
+            }
+            _ => Effects::default(),
+        }
     }
 
     /// A timer that came due.

@@ -23,6 +23,10 @@ pub const STEP: Duration = Duration::from_nanos(50);
 /// How many times a tombstone is announced in all, the first included (Go's TOMBSTONE_COUNT).
 pub const ANNOUNCEMENTS: u8 = 10;
 
+/// Ticks a finished schedule is kept, to recognise a late echo of its last repetition (a
+/// busy StateKeeper) rather than take it for a new tombstone.
+pub const LINGER_TICKS: u8 = 3;
+
 /// One repetition due: stamp `(host, id)`, held as a tombstone at `version`, with
 /// `version + STEP` and announce it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,20 +97,22 @@ impl TombstoneSchedule {
     }
 
     /// The repetitions due at this tick (one per tracked tombstone). A record that had all
-    /// its announcements is kept one tick more, so that the echo of its last repetition is
-    /// recognised, then forgotten.
+    /// its announcements is kept [`LINGER_TICKS`] ticks more, so that the echo of its last
+    /// repetition is recognised even when it comes late, then forgotten.
     pub fn tick(&mut self) -> Vec<Repeat> {
         let mut due = Vec::with_capacity(self.pending.len());
         self.pending.retain(|(host, id), pending| {
-            if pending.sent >= ANNOUNCEMENTS {
+            if pending.sent >= ANNOUNCEMENTS + LINGER_TICKS {
                 return false;
             }
-            due.push(Repeat {
-                host: host.clone(),
-                id: id.clone(),
-                version: pending.version,
-            });
-            pending.version = pending.version.plus(STEP);
+            if pending.sent < ANNOUNCEMENTS {
+                due.push(Repeat {
+                    host: host.clone(),
+                    id: id.clone(),
+                    version: pending.version,
+                });
+                pending.version = pending.version.plus(STEP);
+            }
             pending.sent += 1;
             true
         });
@@ -201,6 +207,19 @@ mod tests {
         let echo = first[0].version.plus(STEP);
         schedule.announced(&record("a", ServiceStatus::Tombstone, echo));
         assert_eq!(run(&mut schedule).len(), 7, "ten announcements in all");
+    }
+
+    #[test]
+    fn an_echo_of_the_last_repetition_that_comes_a_tick_late_is_recognised() {
+        let mut schedule = TombstoneSchedule::new(16);
+        schedule.announced(&record("a", ServiceStatus::Tombstone, t0()));
+        let mut last = t0();
+        for _ in 1..ANNOUNCEMENTS {
+            last = schedule.tick()[0].version.plus(STEP);
+        }
+        assert!(schedule.tick().is_empty());
+        schedule.announced(&record("a", ServiceStatus::Tombstone, last));
+        assert!(run(&mut schedule).is_empty(), "no second series");
     }
 
     #[test]

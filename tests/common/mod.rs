@@ -7,6 +7,7 @@
 // Test harness: failing loudly is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cluster;
 pub mod docker;
 
 use std::collections::BTreeMap;

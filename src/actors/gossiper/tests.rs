@@ -18,6 +18,17 @@ struct Node {
 }
 
 fn node(name: &str, seeds: Vec<String>) -> Node {
+    node_on(name, seeds, [127, 0, 0, 1], None)
+}
+
+/// [`node`] on `ip`, handing the records it hears to `remote` instead of its StateKeeper
+/// when given.
+fn node_on(
+    name: &str,
+    seeds: Vec<String>,
+    ip: [u8; 4],
+    remote: Option<Recipient<ApplyRemoteServices>>,
+) -> Node {
     let log = Logger::root(slog::Discard, o!());
     let clock: SharedClock = Arc::new(SystemClock);
     let keeper = StateKeeper::new(
@@ -32,13 +43,14 @@ fn node(name: &str, seeds: Vec<String>) -> Node {
         &log,
     )
     .start();
-    let sockets = GossipSockets::bind([127, 0, 0, 1].into(), 0).unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], sockets.port().unwrap()));
+    let sockets = GossipSockets::bind(ip.into(), 0).unwrap();
+    let addr = SocketAddr::from((ip, sockets.port().unwrap()));
     let mut settings = GossiperSettings::new(name, addr, "unit");
     settings.seeds = seeds;
+    settings.max_batches_in_flight = 2;
     let links = StateLinks {
         subscribe: Link::fixed(keeper.clone().recipient()),
-        remote: Link::fixed(keeper.clone().recipient()),
+        remote: Link::fixed(remote.unwrap_or_else(|| keeper.clone().recipient())),
         expire: Link::fixed(keeper.clone().recipient()),
         members: Link::fixed(keeper.clone().recipient()),
     };
@@ -142,4 +154,55 @@ async fn a_connection_that_never_says_hello_is_closed_and_counted() {
     assert_eq!(closed.await.unwrap().unwrap(), 0);
     let stats = a.gossiper.send(GetGossipStats).await.unwrap();
     assert_eq!(stats.dropped.get("tcp.timeout"), Some(&1), "{stats:?}");
+}
+
+/// A StateKeeper stand-in that never runs: nothing handed to it is ever applied.
+struct Stalled;
+
+impl Actor for Stalled {
+    type Context = Context<Self>;
+}
+
+impl Handler<ApplyRemoteServices> for Stalled {
+    type Result = ();
+    fn handle(&mut self, _: ApplyRemoteServices, _: &mut Context<Self>) {}
+}
+
+#[actix::test]
+async fn records_a_stalled_state_keeper_has_not_applied_are_not_queued_without_bound() {
+    let stalled = Context::<Stalled>::new();
+    let full = stalled.address().recipient();
+    let a = node_on("a", Vec::new(), [127, 0, 0, 60], Some(full));
+    let b = node_on("b", vec![a.addr.to_string()], [127, 0, 0, 61], None);
+    let b_gossiper = b.gossiper.clone();
+    until("b joined a", || {
+        let gossiper = b_gossiper.clone();
+        async move { gossiper.send(GetGossipStats).await.unwrap().members == ["a"] }
+    })
+    .await;
+    for n in 0..4 {
+        let services = (0..=n)
+            .map(|i| Service {
+                id: format!("s{i}"),
+                name: "web".into(),
+                hostname: "b".into(),
+                ..Service::default()
+            })
+            .collect();
+        let pending = BTreeSet::new();
+        b.keeper
+            .send(ApplyLocalServices { services, pending })
+            .await
+            .unwrap();
+    }
+    let gossiper = a.gossiper.clone();
+    until("records counted as state.busy", || {
+        let gossiper = gossiper.clone();
+        async move {
+            let stats = gossiper.send(GetGossipStats).await.unwrap();
+            stats.dropped.get("state.busy").is_some_and(|n| *n >= 1)
+        }
+    })
+    .await;
+    drop(stalled);
 }

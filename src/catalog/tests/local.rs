@@ -8,15 +8,6 @@ use crate::catalog::DrainError;
 use crate::catalog::LocalSync;
 use crate::catalog::ServiceStatus::*;
 
-/// What discovery reports: a record without a hostname is filed under this node.
-fn observed(id: &str, status: ServiceStatus) -> Service {
-    svc("", id, status, Timestamp::ZERO)
-}
-
-fn sync(c: &mut Catalog, observed: Vec<Service>, at: Timestamp) -> LocalSync {
-    c.sync_local(observed, &no_pending(), at)
-}
-
 /// The IDs and versions a sync announced.
 fn announced(sync: &LocalSync) -> Vec<(&str, Timestamp)> {
     sync.announced

@@ -10,15 +10,6 @@ fn skew() -> Duration {
     Lifespans::default().max_skew
 }
 
-/// This node's record `id` as discovery reports it (no hostname: filed under this node).
-fn observed(id: &str, status: ServiceStatus) -> Service {
-    svc("", id, status, Timestamp::ZERO)
-}
-
-fn sync(c: &mut Catalog, observed: Vec<Service>, at: Timestamp) -> LocalSync {
-    c.sync_local(observed, &no_pending(), at)
-}
-
 /// A catalogue holding this node's ALIVE record `a`, announced at `now()`.
 fn with_own_record() -> Catalog {
     let mut c = catalog();

@@ -216,6 +216,45 @@ fn a_member_reported_down_that_comes_back_is_reported_up_again() {
     assert!(net.renewed[0].is_empty(), "{:?}", net.renewed[0]);
 }
 
+/// An announce from node 0 addressed to `dst`, as foca sends to members it holds as down
+/// (every `announce_down_every`).
+fn announce_to(dst: NodeId) -> Vec<u8> {
+    let header = foca::Header {
+        src: id(0, 1),
+        src_incarnation: 0,
+        dst,
+        message: foca::Message::Announce,
+    };
+    let mut data = Vec::new();
+    Codec::<NodeId>::encode_header(&mut PostcardCodec, &header, &mut data).unwrap();
+    data
+}
+
+#[test]
+fn a_node_started_with_a_clock_behind_its_previous_life_takes_an_incarnation_past_it() {
+    // Incarnations are seeded with the start time in ms. This start's clock is an hour
+    // behind the previous life's, which every peer holds as down and which wins every
+    // conflict: foca's own renewals (+1 per round trip) would take an hour to get past it.
+    let previous = 1_800_000_000_000;
+    let config = MembershipConfig::default();
+    let mut node = Membership::new(id(1, previous - 3_600_000), config, 1);
+    let fx = node.handle_data(
+        &announce_to(id(1, previous)),
+        Timestamp::from_unix_nanos(T0),
+    );
+    assert_eq!(node.identity().incarnation, previous + 1);
+    assert!(fx.rejoined);
+}
+
+#[test]
+fn a_datagram_for_a_far_later_life_does_not_move_the_incarnation() {
+    let config = MembershipConfig::default();
+    let mut node = Membership::new(id(1, 1), config, 1);
+    let forged = id(1, 1 + MAX_INCARNATION_JUMP + 1);
+    let _ = node.handle_data(&announce_to(forged), Timestamp::from_unix_nanos(T0));
+    assert_eq!(node.identity().incarnation, 1);
+}
+
 #[test]
 fn live_member_is_not_reported_down_when_confirmation_says_alive() {
     let mut net = Net::new(2);
