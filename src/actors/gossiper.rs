@@ -31,7 +31,7 @@ pub use self::keys::GossipKeys;
 pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
-use crate::catalog::{Service, Snapshot};
+use crate::catalog::{RecordKey, Service, Snapshot};
 use crate::clock::SharedClock;
 use crate::gossip::admission::{Admission, AdmissionLimits};
 use crate::gossip::broadcast::BroadcastItem;
@@ -326,7 +326,7 @@ impl Gossiper {
             return;
         };
         let item = BroadcastItem {
-            key: (svc.hostname.clone(), svc.id.clone()),
+            key: RecordKey::of(svc),
             version: svc.updated,
             payload,
         };

@@ -185,22 +185,22 @@ impl HealthChecker {
         }
         for new in &obs.added {
             if new.is_default {
-                info!(self.log, "Using default check"; "service" => &new.name, "id" => &new.id.key.1);
+                info!(self.log, "Using default check"; "service" => &new.name, "id" => &new.id.key.id);
             }
             if let Some(err) = &new.template_error {
                 error!(self.log, "Using raw check args"; "service" => &new.name, "error" => %err);
             }
             info!(self.log, "Adding health check"; "service" => &new.name,
-                "id" => &new.id.key.1, "type" => new.spec.kind.as_str(), "args" => &new.spec.args);
+                "id" => &new.id.key.id, "type" => new.spec.kind.as_str(), "args" => &new.spec.args);
         }
-        for (hostname, id) in &obs.removed {
-            info!(self.log, "Removing health check"; "id" => id, "host" => hostname);
+        for key in &obs.removed {
+            info!(self.log, "Removing health check"; "id" => &key.id, "host" => &key.hostname);
         }
     }
 
     /// Logs one result: every failure at debug, status changes at info or warn.
     fn log_result(&self, msg: &CheckFinished, name: &str, after: CheckStatus, noteworthy: bool) {
-        let id = &msg.id.key.1;
+        let id = &msg.id.key.id;
         let reason = msg.result.reason();
         if let Some(reason) = reason {
             debug!(self.log, "Check failed"; "service" => name, "id" => id, "error" => reason);

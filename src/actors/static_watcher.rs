@@ -166,7 +166,7 @@ impl StaticWatcher {
 }
 
 fn key_of(d: &Discovered) -> RecordKey {
-    (d.service.hostname.clone(), d.service.id.clone())
+    RecordKey::of(&d.service)
 }
 
 /// Stats the file and reads it if it changed since `previous` (blocking).

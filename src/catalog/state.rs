@@ -62,8 +62,35 @@ impl Default for Lifespans {
     }
 }
 
-/// Identifies a record: (hostname, service ID).
-pub type RecordKey = (String, String);
+/// Identifies a record: its origin's hostname and the service ID. Shown as `host/id`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordKey {
+    /// The origin's node name (`Hostname`).
+    pub hostname: String,
+    /// The service ID (`ID`).
+    pub id: String,
+}
+
+impl RecordKey {
+    /// The key of `hostname`'s record `id`.
+    pub fn new(hostname: &str, id: &str) -> RecordKey {
+        RecordKey {
+            hostname: hostname.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    /// The key of `svc`.
+    pub fn of(svc: &Service) -> RecordKey {
+        RecordKey::new(&svc.hostname, &svc.id)
+    }
+}
+
+impl std::fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.hostname, self.id)
+    }
+}
 
 /// What [`Catalog::apply`] did with one record.
 #[must_use = "accepted records are relayed and changes are published"]
@@ -148,7 +175,7 @@ impl Catalog {
         let drained = state
             .records()
             .filter(|s| s.status == ServiceStatus::Draining)
-            .map(|s| (s.hostname.clone(), s.id.clone()))
+            .map(RecordKey::of)
             .collect();
         Catalog {
             state,
@@ -201,7 +228,7 @@ impl Catalog {
         }
         let previous = held.map_or(ServiceStatus::Unknown, |held| held.status);
         let change = (held.is_none() || previous != new.status).then(|| changed(&new, previous));
-        let key = (new.hostname.clone(), new.id.clone());
+        let key = RecordKey::of(&new);
         if new.updated > now {
             self.arrived.insert(key.clone(), now);
         } else {
@@ -210,16 +237,16 @@ impl Catalog {
         if new.status == ServiceStatus::Tombstone {
             self.drained.remove(&key);
         }
-        if !self.state.servers.contains_key(&key.0) {
-            self.vouched.entry(key.0.clone()).or_insert(now);
+        if !self.state.servers.contains_key(&key.hostname) {
+            self.vouched.entry(key.hostname.clone()).or_insert(now);
         }
         let server = self
             .state
             .servers
-            .entry(key.0)
+            .entry(key.hostname)
             .or_insert_with_key(|name| Server::new(name));
         server.last_updated = server.last_updated.max(new.updated);
-        server.services.insert(key.1, new);
+        server.services.insert(key.id, new);
         match change {
             Some(change) => self.record_change(change),
             None => Applied::Accepted { change: None },
@@ -237,8 +264,8 @@ impl Catalog {
         if new.updated > self.future_limit(now) {
             return (Applied::Future, None);
         }
-        let key = (new.hostname.clone(), new.id.clone());
-        let held = self.state.get(&key.0, &key.1);
+        let key = RecordKey::of(&new);
+        let held = self.state.get(&key.hostname, &key.id);
         let overruled = self.announced.contains(&key)
             && held.is_some_and(|held| {
                 let same = Service {
@@ -252,7 +279,7 @@ impl Catalog {
         };
         mine.updated = now.max(new.updated.plus(Duration::from_nanos(1)));
         let applied = self.put(mine, now, false);
-        let held = self.state.get(&key.0, &key.1).cloned();
+        let held = self.state.get(&key.hostname, &key.id).cloned();
         (applied, held)
     }
 
@@ -285,7 +312,7 @@ impl Catalog {
             if svc.hostname.is_empty() {
                 svc.hostname = self.state.hostname.clone();
             }
-            let key = (svc.hostname.clone(), svc.id.clone());
+            let key = RecordKey::of(&svc);
             if svc.status == ServiceStatus::Alive && self.drained.contains(&key) {
                 svc.status = ServiceStatus::Draining;
             }
@@ -306,8 +333,8 @@ impl Catalog {
             .chain(self.own_keys())
             .filter(|key| !seen.contains(key))
             .collect();
-        for (host, id) in gone {
-            if let Some(change) = self.tombstone(&host, &id, now) {
+        for key in gone {
+            if let Some(change) = self.tombstone(&key.hostname, &key.id, now) {
                 sync.announced.push(change.service.clone());
                 sync.changes.push(change);
             }
@@ -378,7 +405,7 @@ impl Catalog {
                     ServiceStatus::Draining => life.draining,
                     _ => life.alive,
                 };
-                let key = (svc.hostname.clone(), svc.id.clone());
+                let key = RecordKey::of(svc);
                 let heard = self
                     .arrived
                     .get(&key)
@@ -404,13 +431,13 @@ impl Catalog {
             .state
             .records()
             .filter(|svc| svc.status == ServiceStatus::Tombstone)
-            .map(|svc| ((svc.hostname.clone(), svc.id.clone()), svc.updated))
+            .map(|svc| (RecordKey::of(svc), svc.updated))
             .filter(|(key, updated)| self.heard(key, *updated) < limit)
             .map(|(key, _)| key)
             .collect();
         for key in old {
-            if let Some(server) = self.state.servers.get_mut(&key.0) {
-                server.services.remove(&key.1);
+            if let Some(server) = self.state.servers.get_mut(&key.hostname) {
+                server.services.remove(&key.id);
             }
             self.drained.remove(&key);
             self.arrived.remove(&key);
@@ -453,7 +480,7 @@ impl Catalog {
         svc.status = ServiceStatus::Draining;
         svc.updated = self.next_version(&host, id, now);
         let change = self.put(svc, now, true).into_change();
-        self.drained.insert((host.clone(), id.to_owned()));
+        self.drained.insert(RecordKey::new(&host, id));
         let held = self.state.get(&host, id).cloned();
         held.map(|s| (s, change))
             .ok_or_else(|| DrainError::NotFound(id.to_owned()))
@@ -523,7 +550,7 @@ impl Catalog {
         server
             .services
             .keys()
-            .map(|id| (host.clone(), id.clone()))
+            .map(|id| RecordKey::new(host, id))
             .collect()
     }
 

@@ -1,6 +1,6 @@
 //! Service records on foca's custom broadcasts.
 //!
-//! A [`BroadcastItem`] is one version of one record: its key `(host, id)`, its version (the
+//! A [`BroadcastItem`] is one version of one record: its key (host and ID), its version (the
 //! record's `Updated`) and an opaque payload (the Gossiper puts the wire encoding of the
 //! record there). [`ServiceBroadcasts`] is the foca handler: it accepts an item only when it is
 //! newer than every version seen for its key, so foca relays new information and drops the
@@ -20,13 +20,14 @@ use std::time::Duration;
 use foca::{BroadcastHandler, Invalidates};
 
 use super::node_id::NodeId;
+use crate::catalog::RecordKey;
 use crate::clock::Timestamp;
 
 /// One version of one service record to disseminate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BroadcastItem {
     /// `(hostname, service id)`.
-    pub key: (String, String),
+    pub key: RecordKey,
     /// The record's `Updated`: a greater version supersedes a smaller one.
     pub version: Timestamp,
     /// The encoded record (opaque here).
@@ -42,8 +43,8 @@ impl BroadcastItem {
     /// The bytes foca carries.
     pub fn encode(&self) -> Result<Vec<u8>, BroadcastError> {
         let wire = (
-            &self.key.0,
-            &self.key.1,
+            &self.key.hostname,
+            &self.key.id,
             self.version.unix_nanos(),
             &self.payload,
         );
@@ -55,7 +56,7 @@ impl BroadcastItem {
         let (host, id, nanos, payload): (String, String, i128, Vec<u8>) =
             postcard::from_bytes(data)?;
         Ok(BroadcastItem {
-            key: (host, id),
+            key: RecordKey { hostname: host, id },
             version: Timestamp::from_unix_nanos(nanos),
             payload,
         })
@@ -65,7 +66,7 @@ impl BroadcastItem {
 /// A queued item's identity for foca: a newer version of the same record supersedes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ItemKey {
-    key: (String, String),
+    key: RecordKey,
     version: Timestamp,
 }
 
@@ -79,7 +80,7 @@ impl Invalidates for ItemKey {
 /// per key and the items received from peers since it was last drained.
 #[derive(Debug)]
 pub(crate) struct Seen {
-    newest: HashMap<(String, String), Timestamp>,
+    newest: HashMap<RecordKey, Timestamp>,
     inbox: Vec<BroadcastItem>,
     now: Timestamp,
     horizon: Duration,
@@ -216,7 +217,7 @@ mod tests {
 
     fn item(version: Timestamp) -> Vec<u8> {
         let item = BroadcastItem {
-            key: ("peer".into(), "a".into()),
+            key: RecordKey::new("peer", "a"),
             version,
             payload: vec![1, 2, 3],
         };

@@ -71,7 +71,7 @@ impl TombstoneSchedule {
     /// asked for: a tick may come before the echo of the previous one); anything else (the
     /// record came back to life) ends the record's schedule.
     pub fn announced(&mut self, svc: &Service) {
-        let key = (svc.hostname.clone(), svc.id.clone());
+        let key = RecordKey::of(svc);
         if svc.status != ServiceStatus::Tombstone {
             self.pending.remove(&key);
             return;
@@ -101,14 +101,14 @@ impl TombstoneSchedule {
     /// repetition is recognised even when it comes late, then forgotten.
     pub fn tick(&mut self) -> Vec<Repeat> {
         let mut due = Vec::with_capacity(self.pending.len());
-        self.pending.retain(|(host, id), pending| {
+        self.pending.retain(|key, pending| {
             if pending.sent >= ANNOUNCEMENTS + LINGER_TICKS {
                 return false;
             }
             if pending.sent < ANNOUNCEMENTS {
                 due.push(Repeat {
-                    host: host.clone(),
-                    id: id.clone(),
+                    host: key.hostname.clone(),
+                    id: key.id.clone(),
                     version: pending.version,
                 });
                 pending.version = pending.version.plus(STEP);

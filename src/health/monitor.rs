@@ -272,7 +272,7 @@ impl Monitor {
 }
 
 fn key_of(svc: &Service) -> RecordKey {
-    (svc.hostname.clone(), svc.id.clone())
+    RecordKey::of(svc)
 }
 
 /// Whether two versions of a discovered record announce the same thing (ignores `Updated`

@@ -88,7 +88,7 @@ impl Sim {
     /// The Gossiper's `broadcast`: one record version on foca.
     pub(super) fn broadcast(&mut self, at: usize, svc: &Service) {
         let item = BroadcastItem {
-            key: (svc.hostname.clone(), svc.id.clone()),
+            key: sidecar::catalog::RecordKey::of(svc),
             version: svc.updated,
             payload: postcard::to_allocvec(&WireService::from(svc)).unwrap_or_default(),
         };

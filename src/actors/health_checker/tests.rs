@@ -152,7 +152,7 @@ async fn a_new_service_is_pending_until_its_first_result_then_alive() {
     // does not, the service is pending in it.
     let first = &reports[0];
     if first.services.is_empty() {
-        let pending = BTreeSet::from([("node-a".to_string(), "a".to_string())]);
+        let pending = BTreeSet::from([crate::catalog::RecordKey::new("node-a", "a")]);
         assert_eq!(first.pending, pending);
     }
     // Never reported as anything but ALIVE.

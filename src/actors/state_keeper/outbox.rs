@@ -31,7 +31,7 @@ impl Owed {
     /// Adds `announced`, keeping the newest version of each record.
     pub(super) fn add(&mut self, announced: &[Service]) {
         for svc in announced {
-            let key = (svc.hostname.clone(), svc.id.clone());
+            let key = RecordKey::of(svc);
             match self.records.get(&key) {
                 Some(held) if held.updated > svc.updated => {}
                 _ => {

@@ -131,7 +131,7 @@ fn a_vanished_local_record_is_tombstoned_and_announced_exactly_once() {
 fn pending_records_are_left_alone() {
     let mut c = catalog();
     let _ = sync(&mut c, vec![observed("a", Alive)], now());
-    let pending = BTreeSet::from([(NODE.to_owned(), "a".to_owned())]);
+    let pending = BTreeSet::from([crate::catalog::RecordKey::new(NODE, "a")]);
     let left = c.sync_local(Vec::new(), &pending, now().plus(secs(1)));
     assert_eq!(left, LocalSync::default());
     let held = c.state().get(NODE, "a").unwrap();

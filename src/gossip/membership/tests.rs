@@ -124,7 +124,7 @@ impl Net {
 
 fn item(host: &str, secs: i128) -> BroadcastItem {
     BroadcastItem {
-        key: (host.into(), "svc".into()),
+        key: crate::catalog::RecordKey::new(host, "svc"),
         version: Timestamp::from_unix_nanos(T0 + secs * 1_000_000_000),
         payload: vec![secs as u8],
     }

@@ -44,7 +44,7 @@ fn with_check(mut d: Discovered, kind: &str, args: &str) -> Discovered {
 }
 
 fn key(id: &str) -> RecordKey {
-    ("indefatigable".into(), id.into())
+    RecordKey::new("indefatigable", id)
 }
 
 fn sick() -> CheckResult {
