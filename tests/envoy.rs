@@ -549,6 +549,20 @@ mod measurements {
         }
     }
 
+    /// Writes each of `lists` in turn into the static file every 100 ms for `period`; the number
+    /// of writes.
+    fn alternate(setup: &Setup, lists: [&[Value]; 2], period: Duration) -> u64 {
+        let start = Instant::now();
+        let mut writes = 0u64;
+        while start.elapsed() < period {
+            let next = start + Duration::from_millis(100 * (writes + 1));
+            setup.set_services(lists[(writes % 2) as usize]);
+            writes += 1;
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        }
+        writes
+    }
+
     /// CPU ticks (user + system) and resident set of a process.
     fn usage(pid: u32) -> (u64, u64, u64) {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -610,17 +624,7 @@ mod measurements {
         let responses_before = count.load(Ordering::Relaxed);
         let (ticks_before, _, _) = usage(pid);
         let start = Instant::now();
-        let mut toggles = 0u64;
-        while start.elapsed() < Duration::from_secs(30) {
-            let next = start + Duration::from_millis(100 * (toggles + 1));
-            setup.set_services(if toggles.is_multiple_of(2) {
-                &with_extra
-            } else {
-                &entries
-            });
-            toggles += 1;
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        }
+        let toggles = alternate(&setup, [&with_extra, &entries], Duration::from_secs(30));
         let seconds = start.elapsed().as_secs_f64();
         let (ticks_after, rss, hwm) = usage(pid);
         let builds = setup.xds_stats()["builds"].as_u64().unwrap() - builds_before;

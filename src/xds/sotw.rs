@@ -79,12 +79,7 @@ impl SotwStream {
             }
             _ => return (Received::Stale(kind), None),
         };
-        let names = match kind {
-            ResourceType::Endpoint => Some(request.resource_names.iter().cloned().collect()),
-            // An explicit list for CDS or LDS is honoured too; empty means all.
-            _ if request.resource_names.is_empty() => None,
-            _ => Some(request.resource_names.iter().cloned().collect()),
-        };
+        let names = subscription(kind, &request.resource_names);
         let resubscribed = state.names != names;
         state.names = names;
         state.open = true;
@@ -151,6 +146,14 @@ impl SotwStream {
         };
         Some((response, sent))
     }
+}
+
+/// The names a request subscribes to; `None` for all: `*` anywhere, or (for CDS and LDS, the
+/// legacy wildcard) no name at all. An explicit list for CDS or LDS is honoured too.
+fn subscription(kind: ResourceType, names: &[String]) -> Option<BTreeSet<String>> {
+    let wildcard = names.iter().any(|n| n == "*");
+    let legacy = names.is_empty() && kind != ResourceType::Endpoint;
+    (!wildcard && !legacy).then(|| names.iter().cloned().collect())
 }
 
 #[cfg(test)]

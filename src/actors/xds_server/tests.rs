@@ -41,9 +41,13 @@ fn with_api(version: i64) -> ServicesState {
 }
 
 fn start_server() -> (Addr<XdsServer>, SocketAddr) {
+    start_server_with(options())
+}
+
+fn start_server_with(options: crate::xds::XdsOptions) -> (Addr<XdsServer>, SocketAddr) {
     let listener = bind("127.0.0.98:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
-    let settings = XdsSettings::new(addr, options());
+    let settings = XdsSettings::new(addr, options);
     let keeper = Recorder::<Subscribe>(Arc::new(Mutex::new(Vec::new()))).start();
     let log = Logger::root(slog::Discard, o!());
     let server = XdsServer::new(
@@ -57,26 +61,40 @@ fn start_server() -> (Addr<XdsServer>, SocketAddr) {
 
 /// A state-of-the-world client subscribed to every cluster, with its first response.
 struct Client {
+    /// The names subscribed to, repeated in every ACK as Envoy does.
+    names: Vec<String>,
     requests: mpsc::Sender<DiscoveryRequest>,
     responses: Streaming<DiscoveryResponse>,
 }
 
 impl Client {
     async fn connect(addr: SocketAddr) -> (Client, DiscoveryResponse) {
+        Client::subscribe(addr, ResourceType::Cluster, &[]).await
+    }
+
+    /// A client asking for `names` of `kind`.
+    async fn subscribe(
+        addr: SocketAddr,
+        kind: ResourceType,
+        names: &[&str],
+    ) -> (Client, DiscoveryResponse) {
         let mut grpc = AggregatedDiscoveryServiceClient::connect(format!("http://{addr}"))
             .await
             .unwrap();
         let (requests, outbound) = mpsc::channel(4);
         let ask = DiscoveryRequest {
-            type_url: ResourceType::Cluster.type_url().to_owned(),
+            type_url: kind.type_url().to_owned(),
+            resource_names: names.iter().map(|n| (*n).to_owned()).collect(),
             ..Default::default()
         };
+        let names = ask.resource_names.clone();
         requests.send(ask).await.unwrap();
         let stream = grpc.stream_aggregated_resources(ReceiverStream::new(outbound));
         let mut responses = stream.await.unwrap().into_inner();
         let first = responses.message().await.unwrap().unwrap();
         (
             Client {
+                names,
                 requests,
                 responses,
             },
@@ -89,6 +107,7 @@ impl Client {
             type_url: response.type_url.clone(),
             version_info: response.version_info.clone(),
             response_nonce: response.nonce.clone(),
+            resource_names: self.names.clone(),
             ..Default::default()
         };
         self.requests.send(ack).await.unwrap();
@@ -157,4 +176,51 @@ async fn a_change_that_leaves_the_resources_as_they_were_publishes_nothing() {
         "the next push is the real change"
     );
     assert_eq!(stats(&server).await.builds, 2);
+}
+
+/// The socket addresses of the first load assignment in `response`.
+fn endpoint_ips(response: &DiscoveryResponse) -> Vec<IpAddr> {
+    use envoy_types::pb::envoy::config::core::v3::address;
+    use envoy_types::pb::envoy::config::endpoint::v3::{ClusterLoadAssignment, lb_endpoint};
+    use prost::Message;
+    let cla = ClusterLoadAssignment::decode(response.resources[0].value.as_slice()).unwrap();
+    cla.endpoints[0]
+        .lb_endpoints
+        .iter()
+        .filter_map(|e| match &e.host_identifier {
+            Some(lb_endpoint::HostIdentifier::Endpoint(ep)) => {
+                match ep.address.as_ref()?.address.as_ref()? {
+                    address::Address::SocketAddress(s) => s.address.parse().ok(),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[actix::test]
+async fn with_hostnames_the_endpoints_are_resolved_off_the_actor_and_pushed_when_known() {
+    let mut options = options();
+    options.use_hostnames = true;
+    let (server, addr) = start_server_with(options);
+    let local = record(
+        "localhost",
+        "l1",
+        "web",
+        "http",
+        1,
+        &[(10000, 8080, "10.0.0.1")],
+    );
+    server.send(changed(state(vec![local]), 1)).await.unwrap();
+    built(&server, 1).await;
+    let (mut client, mut response) =
+        Client::subscribe(addr, ResourceType::Endpoint, &["web:8080"]).await;
+    // Until `localhost` resolves, the port's IP stands in; then the resolved one is pushed.
+    while endpoint_ips(&response) == [IpAddr::from([10, 0, 0, 1])] {
+        client.ack(&response).await;
+        response = client.next().await;
+    }
+    let ips = endpoint_ips(&response);
+    assert!(ips.len() == 1 && ips[0].is_loopback(), "{ips:?}");
 }

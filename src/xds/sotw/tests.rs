@@ -225,3 +225,15 @@ fn unknown_types_and_oversized_subscriptions_are_refused_without_state() {
     );
     assert!(stream.types.is_empty());
 }
+
+#[test]
+fn an_explicit_wildcard_subscribes_to_everything_and_a_list_to_its_names() {
+    let resources = resources_of(&catalogue());
+    let mut stream = SotwStream::new();
+    let all = request(ResourceType::Listener, &["*"], "", "");
+    let (_, sent) = stream.on_request(&all, &resources).1.unwrap();
+    assert_eq!(sent.names, ["chat:9000", "db:5432", "web:8080"]);
+    let one = request(ResourceType::Cluster, &["db:5432"], "", "");
+    let (_, sent) = stream.on_request(&one, &resources).1.unwrap();
+    assert_eq!(sent.names, ["db:5432"]);
+}
