@@ -3,7 +3,7 @@
 //! Does: apply local, remote and operator changes through the pure catalogue, expire records on
 //! a timer, and publish one immutable [`Snapshot`] per change to its subscribers. A subscriber
 //! whose mailbox is full misses that snapshot but loses no announcement: what this node
-//! stamped is owed to it ([`outbox`]) and handed over, with the then current snapshot, as
+//! stamped is owed to it (its `outbox`) and handed over, with the then current snapshot, as
 //! soon as it has room (checked every [`CATCH_UP_EVERY`]).
 //! Does not: I/O, or any merge decision of its own (those live in [`crate::catalog`]).
 

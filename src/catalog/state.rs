@@ -293,7 +293,7 @@ impl Catalog {
 
     /// Brings this node's own records in line with what discovery and health checks report.
     ///
-    /// An observed record gets a new version ([`Catalog::next_version`]) when it is new, when
+    /// An observed record gets a new version (`next_version`) when it is new, when
     /// it differs from the record held (status, ports, image…; a peer's version of it
     /// included), or when its refresh is due ([`Lifespans::refresh_for`]). Otherwise the
     /// held record stays as it is, so a steady node sends nothing. A drained record observed
