@@ -5,14 +5,15 @@
 # started again, then SIGTERM → TOMBSTONE everywhere, and → node 2 exited. Prints p50 and max as a Markdown table.
 # Then the steady state: every node announcing the service, catalogues converged, the gossip
 # traffic per node per second over STEADY_SECONDS (default 60) from GET /api/admin/gossip.
-# Usage: scripts/bench-cluster.sh [trials] [nodes]   (debug build under $CARGO_TARGET_DIR)
+# Usage: scripts/bench-cluster.sh [trials] [nodes]   (debug build under $CARGO_TARGET_DIR;
+# SIDECAR_BIN=path runs that binary instead, to compare two builds under the same conditions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=${1:-5}
 NODES=${2:-5}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build --quiet --bin sidecar
-python3 - "$TRIALS" "$NODES" "$TARGET_DIR/debug/sidecar" <<'PY'
+python3 - "$TRIALS" "$NODES" "${SIDECAR_BIN:-$TARGET_DIR/debug/sidecar}" <<'PY'
 import http.server, json, os, random, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.request
 
@@ -56,7 +57,7 @@ def start(n, port, announcing=(2,)):
            "SIDECAR_BIND_IP": ip, "SIDECAR_ADVERTISE_IP": ip, "SIDECAR_HTTP_BIND_IP": ip,
            "SIDECAR_HTTP_PORT": str(HTTP), "SIDECAR_BIND_PORT": str(port),
            "SIDECAR_SEEDS": f"127.0.0.1:{port}", "SIDECAR_LOGGING_LEVEL": "warn",
-           "HAPROXY_DISABLE": "true",
+           "HAPROXY_DISABLE": "true", "ENVOY_USE_GRPC_API": "false",
            "SIDECAR_DISCOVERY": "static" if n in announcing else "",
            "STATIC_CONFIG_FILE": static}
     return subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
