@@ -5,7 +5,8 @@
 # measures RSS and runs wrk against the API. Needs `wrk` (apt-get install wrk).
 # Usage: scripts/bench-api.sh [duration-seconds]   (prints a Markdown table)
 # PROFILE=release builds the release profile instead of dist; SIDECAR_BIN=path runs that
-# binary instead of building one (to compare two builds under the same conditions).
+# binary instead of building one (to compare two builds under the same conditions);
+# EXTRA_ENV="VAR=value …" adds settings (e.g. ENVOY_USE_GRPC_API=false).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
@@ -34,7 +35,7 @@ PY
 
 env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
   SIDECAR_ADVERTISE_IP=127.0.0.1 SIDECAR_HTTP_BIND_IP=127.0.0.1 SIDECAR_HTTP_PORT=$PORT \
-  SIDECAR_HOSTNAME=bench HAPROXY_DISABLE=true SIDECAR_LOGGING_LEVEL=warn \
+  SIDECAR_HOSTNAME=bench HAPROXY_DISABLE=true SIDECAR_LOGGING_LEVEL=warn ${EXTRA_ENV:-} \
   "$BIN" 2>"$work/node.log" & node_pid=$!
 
 alive() { curl -sf "http://127.0.0.1:$PORT/api/state.json" | grep -o '"Status":0' | wc -l; }

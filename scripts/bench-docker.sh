@@ -33,7 +33,7 @@ cargo build --release --locked --quiet --bin sidecar
 env -i PATH="$PATH" SIDECAR_DISCOVERY=docker DOCKER_URL=unix:///var/run/docker.sock \
   SIDECAR_ADVERTISE_IP=127.0.0.1 SIDECAR_HTTP_BIND_IP=127.0.0.1 SIDECAR_HTTP_PORT=$PORT \
   SIDECAR_BIND_IP=127.0.0.1 SIDECAR_BIND_PORT=0 HAPROXY_DISABLE=true ENVOY_USE_GRPC_API=false SIDECAR_LOGGING_LEVEL=warn \
-  "$TARGET_DIR/release/sidecar" 2>"$work/node.log" & node_pid=$!
+  "${SIDECAR_BIN:-$TARGET_DIR/release/sidecar}" 2>"$work/node.log" & node_pid=$!
 
 python3 - "$N" "$PORT" "$prefix" "$IMAGE" <<'PY'
 import json, subprocess, sys, time, urllib.request
