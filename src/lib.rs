@@ -35,6 +35,7 @@ pub mod health;
 pub mod listeners;
 pub mod logging;
 pub mod messages;
+pub mod metrics;
 pub mod node;
 pub mod supervisor;
 pub mod xds;

@@ -41,8 +41,8 @@ use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
 use crate::gossip::wire::{ClusterId, Message, WireService};
 use crate::messages::{
-    ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, RemoteSource,
-    SetMembers, StateChanged, Subscribe,
+    ApplyRemoteServices, ExpireNode, GetGossipStats, LeaveCluster, RemoteSource, SetMembers,
+    StateChanged, Subscribe,
 };
 use crate::supervisor::Link;
 
@@ -99,7 +99,6 @@ pub struct Gossiper {
     udp: Option<Arc<UdpSocket>>,
     local: Arc<Snapshot>,
     admission: Admission,
-    stats: GossipStats,
     rng: StdRng,
     lifecycle: Lifecycle,
     log: Logger,
@@ -134,7 +133,7 @@ impl Gossiper {
                 .ok()
                 .map(|a| a.ip())
                 .filter(|ip| !ip.is_unspecified()),
-            tcp: Arc::default(),
+            tcp: memory.tcp_bytes(),
             bulk: Arc::new(tokio::sync::Semaphore::new(1)),
         };
         let policy = JoinPolicy {
@@ -157,7 +156,6 @@ impl Gossiper {
             memory,
             wire,
             udp: None,
-            stats: GossipStats::default(),
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -177,7 +175,8 @@ impl Gossiper {
             return;
         }
         debug!(self.log, "Dropped gossip input"; "reason" => &reason, "count" => n);
-        *self.stats.dropped.entry(reason).or_insert(0) += n as u64;
+        self.memory
+            .count(|s| *s.dropped.entry(reason).or_insert(0) += n as u64);
     }
 
     /// Carries out what the membership asked for.
@@ -231,7 +230,7 @@ impl Gossiper {
         };
         let sent = self.udp.as_ref().map(|udp| udp.try_send_to(&frame, to));
         match sent {
-            Some(Ok(len)) => self.stats.udp_sent.count(len),
+            Some(Ok(len)) => self.memory.count(|s| s.udp_sent.count(len)),
             _ => self.count("send.udp".to_owned()),
         }
     }
@@ -289,7 +288,7 @@ impl Gossiper {
         names.sort();
         let members = self.membership.members().cloned().collect();
         self.memory.remember(self.membership.identity(), members);
-        self.stats.members = names.clone();
+        self.memory.count(|s| s.members = names.clone());
         self.state.members.do_send(SetMembers(names));
     }
 
@@ -317,7 +316,7 @@ impl Gossiper {
             payload,
         };
         let effects = self.membership.broadcast(&item, self.clock.now());
-        self.stats.broadcasts += 1;
+        self.memory.count(|s| s.broadcasts += 1);
         self.apply(effects, ctx);
     }
 }
@@ -352,7 +351,7 @@ impl Actor for Gossiper {
 
 impl StreamHandler<Datagram> for Gossiper {
     fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
-        self.stats.udp_received.count(msg.0.len());
+        self.memory.count(|s| s.udp_received.count(msg.0.len()));
         match self.wire.open_datagram(&msg.0) {
             Ok(Message::Swim(data)) => {
                 let effects = self.membership.handle_data(&data, self.clock.now());
@@ -388,7 +387,7 @@ impl Handler<GetGossipStats> for Gossiper {
     type Result = MessageResult<GetGossipStats>;
 
     fn handle(&mut self, _: GetGossipStats, _: &mut Context<Self>) -> Self::Result {
-        let mut stats = self.stats.clone();
+        let mut stats = self.memory.stats();
         stats.tcp_sent_bytes = self.wire.tcp.sent.load(Ordering::Relaxed);
         stats.tcp_received_bytes = self.wire.tcp.received.load(Ordering::Relaxed);
         MessageResult(stats)

@@ -206,7 +206,12 @@ pub struct Target {
 
 impl Target {
     pub fn start() -> Target {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Target::start_on("127.0.0.1")
+    }
+
+    /// A target on `ip` (any port), for tests kept to an address range of their own.
+    pub fn start_on(ip: &str) -> Target {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
         let failing = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&failing);
