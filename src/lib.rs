@@ -26,6 +26,7 @@
 pub mod actors;
 pub mod api;
 pub mod catalog;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod discovery;

@@ -1,4 +1,5 @@
 //! The `sidecar` daemon: parse the configuration, start logging, run one node until SIGTERM.
+//! Client commands (`sidecar services`, …) go to [`sidecar::client`] instead.
 //!
 //! Exit codes: 0 after a clean shutdown, 2 for bad configuration or input files, 1 when the
 //! environment refuses (a port in use).
@@ -13,7 +14,11 @@ use sidecar::config::{self, Cli, NodePlan};
 use sidecar::{logging, node};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = sidecar::client::run_if_client(&args) {
+        return code;
+    }
+    let cli = Cli::parse_from(args);
     let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
