@@ -147,6 +147,18 @@ impl NodeMetrics {
         self.inner.listener_events.get_or_create(&labels).inc();
     }
 
+    /// Forgets the counts of a listener that is gone (a discovered one whose service left),
+    /// so that services coming and going do not grow the label set for ever.
+    pub fn forget_listener(&self, listener: &str) {
+        for outcome in ["delivered", "retried", "failed", "dropped"] {
+            let labels = [
+                ("listener", listener.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ];
+            self.inner.listener_events.remove(&labels);
+        }
+    }
+
     /// Every metric, events and `figures`, in the OpenMetrics text format (which Prometheus
     /// reads), ending with `# EOF`.
     pub fn render(&self, figures: &ScrapeFigures) -> String {

@@ -120,6 +120,7 @@ impl ListenerNotifier {
             info!(self.log, "Removing listener because the service appears to be gone";
                 "listener" => &name);
             self.workers.remove(&name);
+            self.metrics.forget_listener(&name);
         }
         for listener in changes.added {
             info!(self.log, "Adding listener because it was just discovered";

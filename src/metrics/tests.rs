@@ -58,6 +58,17 @@ fn events_counted_into_one_registry_are_seen_by_every_clone() {
 }
 
 #[test]
+fn a_forgotten_listener_leaves_the_rendering() {
+    let metrics = NodeMetrics::new();
+    metrics.listener_event("Service(web-1)", "delivered");
+    metrics.listener_event("UrlListener(http://x/)", "delivered");
+    metrics.forget_listener("Service(web-1)");
+    let samples = rendered(&metrics, &ScrapeFigures::default());
+    let listeners: Vec<_> = samples.iter().filter_map(|s| s.label("listener")).collect();
+    assert_eq!(listeners, ["UrlListener(http://x/)"]);
+}
+
+#[test]
 fn gossip_figures_read_at_scrape_time_are_rendered_as_counters() {
     let mut gossip = GossipStats::default();
     gossip.dropped.insert("udp.bad_magic".to_owned(), 2);
