@@ -20,7 +20,13 @@ const IP: &str = "127.0.0.100";
 fn metrics_parse_as_prometheus_text_and_move_with_checks_listeners_restarts_and_refused_gossip() {
     // A listener nobody listens on: its POSTs fail and are retried.
     let listener = "http://127.0.0.102:9/events";
-    let (node, target, _dir) = ops_node(IP, 17_946, &[("LISTENERS_URLS", listener)]);
+    let extra = [
+        ("LISTENERS_URLS", listener),
+        ("ENVOY_USE_GRPC_API", "true"),
+        ("ENVOY_GRPC_BIND_IP", IP),
+        ("ENVOY_GRPC_PORT", "0"),
+    ];
+    let (node, target, _dir) = ops_node(IP, 17_946, &extra);
     let web = [("service", "web"), ("status", "Alive")];
     eventually(Duration::from_secs(10), "web ALIVE in /metrics", || {
         value_of(&scrape(&node), "sidecar_catalogue_instances", &web).filter(|n| *n == 1.0)
@@ -38,6 +44,12 @@ fn metrics_parse_as_prometheus_text_and_move_with_checks_listeners_restarts_and_
     let after = value_of(&scrape(&node), "sidecar_http_requests_total", &route).unwrap();
     assert!(after > before, "{before} then {after}");
     assert_eq!(value_of(&samples, "sidecar_members", &[]), Some(1.0));
+    let clusters = [("kind", "clusters")];
+    assert_eq!(
+        value_of(&samples, "sidecar_xds_resources", &clusters),
+        Some(1.0)
+    );
+    assert!(value_of(&samples, "sidecar_xds_builds_total", &[]).unwrap() >= 1.0);
 
     target.set_failing(true);
     eventually(

@@ -174,3 +174,40 @@ fn statsd_packets_never_exceed_the_limit() {
     assert!(packets.iter().all(|p| p.len() <= MAX_PACKET));
     assert_eq!(packets.concat().lines().count(), 200);
 }
+
+#[test]
+fn restarts_and_a_subsystems_reported_counts_are_rendered_per_subsystem() {
+    use crate::messages::supervisor::{SubsystemState, SubsystemStatus};
+    let haproxy = SubsystemStatus {
+        name: "haproxy_manager".to_owned(),
+        state: SubsystemState::Restarting,
+        restarts: 2,
+        last_error: None,
+        uptime_seconds: 0,
+        details: Some(serde_json::json!({"reloads": 3, "failures": 1, "last_error": "x"})),
+    };
+    let figures = ScrapeFigures {
+        subsystems: Some(vec![haproxy]),
+        ..ScrapeFigures::default()
+    };
+    let samples = rendered(&NodeMetrics::new(), &figures);
+    let subsystem = [("subsystem", "haproxy_manager")];
+    assert_eq!(
+        value(&samples, "sidecar_subsystem_restarts_total", &subsystem),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(&samples, "sidecar_subsystem_running", &subsystem),
+        Some(0.0)
+    );
+    let reported = "sidecar_haproxy_manager_reported_total";
+    assert_eq!(
+        value(&samples, reported, &[("count", "reloads")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&samples, reported, &[("count", "failures")]),
+        Some(1.0)
+    );
+    assert_eq!(value(&samples, reported, &[("count", "last_error")]), None);
+}
