@@ -22,16 +22,7 @@ cargo build --profile "$PROFILE" --locked --quiet --bin sidecar --example okserv
 BIN=${SIDECAR_BIN:-$TARGET_DIR/$PROFILE/sidecar}
 "$TARGET_DIR/$PROFILE/examples/okserver" "$TARGET" & target_pid=$!
 
-python3 - "$work/static.json" "$TARGET" <<'PY'
-import json, sys
-path, target = sys.argv[1], sys.argv[2]
-port = int(target.split(":")[1])
-json.dump([{"Service": {"Name": f"svc-{i:03d}", "Image": f"example/svc-{i:03d}:1.0",
-            "Ports": [{"Type": "tcp", "Port": port, "ServicePort": 20000 + i, "IP": "127.0.0.1"}],
-            "ProxyMode": "http"},
-            "Check": {"Type": "HttpGet", "Args": f"http://{target}/"}} for i in range(200)],
-          open(path, "w"))
-PY
+python3 scripts/static-services.py "$work/static.json" "$TARGET"
 
 env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
   SIDECAR_ADVERTISE_IP=127.0.0.1 SIDECAR_HTTP_BIND_IP=127.0.0.1 SIDECAR_HTTP_PORT=$PORT \

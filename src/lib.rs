@@ -29,6 +29,7 @@
 pub mod actors;
 pub mod api;
 pub mod catalog;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod discovery;
@@ -39,6 +40,7 @@ pub mod health;
 pub mod listeners;
 pub mod logging;
 pub mod messages;
+pub mod metrics;
 pub mod node;
 pub mod supervisor;
 pub mod xds;

@@ -41,8 +41,8 @@ use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
 use crate::gossip::wire::{ClusterId, Message, WireService};
 use crate::messages::{
-    ApplyRemoteServices, ExpireNode, GetGossipStats, GossipStats, LeaveCluster, RemoteSource,
-    SetMembers, StateChanged, Subscribe,
+    ApplyRemoteServices, ExpireNode, GetGossipStats, LeaveCluster, RemoteSource, SetMembers,
+    StateChanged, Subscribe,
 };
 use crate::supervisor::Link;
 
@@ -106,7 +106,6 @@ pub struct Gossiper {
     admission: Admission,
     /// Batches handed to the StateKeeper and not applied yet.
     in_flight: Arc<AtomicUsize>,
-    stats: GossipStats,
     rng: StdRng,
     lifecycle: Lifecycle,
     log: Logger,
@@ -141,7 +140,7 @@ impl Gossiper {
                 .ok()
                 .map(|a| a.ip())
                 .filter(|ip| !ip.is_unspecified()),
-            tcp: Arc::default(),
+            tcp: memory.tcp_bytes(),
             bulk: Arc::new(tokio::sync::Semaphore::new(1)),
         };
         let policy = JoinPolicy {
@@ -165,7 +164,6 @@ impl Gossiper {
             wire,
             udp: None,
             in_flight: Arc::default(),
-            stats: GossipStats::default(),
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -185,7 +183,8 @@ impl Gossiper {
             return;
         }
         debug!(self.log, "Dropped gossip input"; "reason" => &reason, "count" => n);
-        *self.stats.dropped.entry(reason).or_insert(0) += n as u64;
+        self.memory
+            .count(|s| *s.dropped.entry(reason).or_insert(0) += n as u64);
     }
 
     /// Carries out what the membership asked for.
@@ -239,7 +238,7 @@ impl Gossiper {
         };
         let sent = self.udp.as_ref().map(|udp| udp.try_send_to(&frame, to));
         match sent {
-            Some(Ok(len)) => self.stats.udp_sent.count(len),
+            Some(Ok(len)) => self.memory.count(|s| s.udp_sent.count(len)),
             _ => self.count("send.udp".to_owned()),
         }
     }
@@ -303,7 +302,7 @@ impl Gossiper {
         names.sort();
         let members = self.membership.members().cloned().collect();
         self.memory.remember(self.membership.identity(), members);
-        self.stats.members = names.clone();
+        self.memory.count(|s| s.members = names.clone());
         self.state.members.do_send(SetMembers(names));
     }
 
@@ -331,7 +330,7 @@ impl Gossiper {
             payload,
         };
         let effects = self.membership.broadcast(&item, self.clock.now());
-        self.stats.broadcasts += 1;
+        self.memory.count(|s| s.broadcasts += 1);
         self.apply(effects, ctx);
     }
 }
@@ -366,7 +365,7 @@ impl Actor for Gossiper {
 
 impl StreamHandler<Datagram> for Gossiper {
     fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
-        self.stats.udp_received.count(msg.0.len());
+        self.memory.count(|s| s.udp_received.count(msg.0.len()));
         match self.wire.open_datagram(&msg.0) {
             Ok(Message::Swim(data)) => {
                 let effects = self.membership.handle_data(&data, self.clock.now());
@@ -402,7 +401,7 @@ impl Handler<GetGossipStats> for Gossiper {
     type Result = MessageResult<GetGossipStats>;
 
     fn handle(&mut self, _: GetGossipStats, _: &mut Context<Self>) -> Self::Result {
-        let mut stats = self.stats.clone();
+        let mut stats = self.memory.stats();
         stats.tcp_sent_bytes = self.wire.tcp.sent.load(Ordering::Relaxed);
         stats.tcp_received_bytes = self.wire.tcp.received.load(Ordering::Relaxed);
         MessageResult(stats)

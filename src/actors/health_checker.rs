@@ -30,6 +30,7 @@ use crate::discovery::DiscoverySource;
 use crate::health::{CheckId, CheckResult, CheckStatus, Monitor, MonitorSettings, Observation};
 use crate::health::{StartupRecheck, Thresholds};
 use crate::messages::{ApplyLocalServices, GetHealthStats, HealthStats, ObservedLocalServices};
+use crate::metrics::NodeMetrics;
 use crate::supervisor::Link;
 
 /// How the pool runs checks.
@@ -95,6 +96,7 @@ pub struct HealthChecker {
     report_scheduled: bool,
     runs: u64,
     timeouts: u64,
+    metrics: NodeMetrics,
     log: Logger,
 }
 
@@ -127,8 +129,15 @@ impl HealthChecker {
             report_scheduled: false,
             runs: 0,
             timeouts: 0,
+            metrics: NodeMetrics::default(),
             log: log.new(o!("actor" => "health_checker")),
         }
+    }
+
+    /// The same pool, counting its runs into the node's `metrics`.
+    pub fn with_metrics(mut self, metrics: NodeMetrics) -> HealthChecker {
+        self.metrics = metrics;
+        self
     }
 
     /// Sends the StateKeeper every service with a result, and the ones still pending.
@@ -252,6 +261,14 @@ impl Handler<CheckFinished> for HealthChecker {
     fn handle(&mut self, msg: CheckFinished, ctx: &mut Context<Self>) {
         self.runs += 1;
         self.timeouts += u64::from(msg.result == CheckResult::TimedOut);
+        let result = match msg.result {
+            CheckResult::Healthy => "healthy",
+            CheckResult::Sickly { .. } => "failed",
+            CheckResult::Error { .. } => "error",
+            CheckResult::TimedOut => "timed_out",
+        };
+        // From the run's start, any wait for a concurrency permit included.
+        self.metrics.health_check(result, msg.started.elapsed());
         let Some(recorded) = self.monitor.record(&msg.id, &msg.result) else {
             return; // the service is gone
         };

@@ -25,6 +25,7 @@ use self::worker::{Poster, Worker};
 use crate::clock::SharedClock;
 use crate::listeners::{Listener, Registry, RegistryChanges, event_body};
 use crate::messages::{GetListenerStats, ObservedLocalServices, StateChanged, Subscribe};
+use crate::metrics::NodeMetrics;
 use crate::supervisor::Link;
 
 /// How listeners are served.
@@ -53,6 +54,7 @@ pub struct ListenerNotifier {
     poster: Option<Poster>,
     /// Discovered listeners already warned about for a bad URL (warn once, not per refresh).
     rejected: BTreeSet<String>,
+    metrics: NodeMetrics,
     log: Logger,
 }
 
@@ -78,8 +80,15 @@ impl ListenerNotifier {
             state_keeper,
             poster: None,
             rejected: BTreeSet::new(),
+            metrics: NodeMetrics::default(),
             log,
         }
+    }
+
+    /// The same notifier, counting deliveries into the node's `metrics`.
+    pub fn with_metrics(mut self, metrics: NodeMetrics) -> ListenerNotifier {
+        self.metrics = metrics;
+        self
     }
 
     /// Starts a worker for every registered listener that has none.
@@ -111,6 +120,7 @@ impl ListenerNotifier {
             info!(self.log, "Removing listener because the service appears to be gone";
                 "listener" => &name);
             self.workers.remove(&name);
+            self.metrics.forget_listener(&name);
         }
         for listener in changes.added {
             info!(self.log, "Adding listener because it was just discovered";
@@ -138,6 +148,7 @@ impl Actor for ListenerNotifier {
                     cookie: self.cookie.clone(),
                     attempt_timeout: self.settings.attempt_timeout,
                     max_attempts: self.settings.max_attempts,
+                    metrics: self.metrics.clone(),
                 });
             }
             Err(err) => {

@@ -7,7 +7,7 @@ pub mod docker_watcher;
 pub mod gossiper;
 pub mod haproxy_manager;
 pub mod health_checker;
-mod http;
+pub(crate) mod http;
 pub mod listener_notifier;
 #[cfg(test)]
 mod recorder;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, middleware, web};
 use slog::{Logger, error, info, o};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
@@ -22,6 +22,8 @@ use crate::api::admin::AdminAccess;
 use crate::api::{self, ApiState};
 use crate::catalog::Snapshot;
 use crate::messages::{DrainService, StateChanged, Subscribe};
+use crate::metrics::NodeMetrics;
+use crate::metrics::statsd::StatsdReporter;
 use crate::supervisor::Link;
 use crate::xds::v1::V1Options;
 
@@ -57,6 +59,10 @@ pub struct WebSettings {
     pub admin: Option<AdminAccess>,
     /// `HAPROXY_BIND_IP` and `HAPROXY_USE_HOSTNAMES`, for Envoy's v1 API.
     pub envoy_v1: V1Options,
+    /// The node's metrics, counted by the request middleware and served at `/metrics`.
+    pub metrics: NodeMetrics,
+    /// Sends the metrics to statsd on a timer, when `SIDECAR_STATS_ADDR` is set.
+    pub statsd: Option<StatsdReporter>,
 }
 
 impl WebSettings {
@@ -70,6 +76,8 @@ impl WebSettings {
             server: ServerSlot::default(),
             admin: None,
             envoy_v1: V1Options::default(),
+            metrics: NodeMetrics::default(),
+            statsd: None,
         }
     }
 }
@@ -130,7 +138,8 @@ impl WebApi {
         let (sender, receiver) = watch::channel(Arc::new(empty));
         let api = ApiState::new(receiver, drain)
             .with_admin(admin)
-            .with_envoy_v1(settings.envoy_v1.clone());
+            .with_envoy_v1(settings.envoy_v1.clone())
+            .with_metrics(settings.metrics.clone());
         WebApi {
             settings,
             listener,
@@ -155,6 +164,7 @@ impl WebApi {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(api.clone()))
+                .wrap(middleware::from_fn(api::metrics::count_requests))
                 .configure(api::configure)
         })
         .workers(self.settings.workers.max(1))
@@ -185,6 +195,32 @@ impl WebApi {
         Ok(handle)
     }
 
+    /// Sends the metrics to statsd every interval, when configured. Each report runs as a task
+    /// of its own (the actors it asks answer within a timeout, the socket never waits), and a
+    /// report still running when the next is due makes that one skipped.
+    fn start_statsd(&self, ctx: &mut Context<Self>) {
+        let Some(reporter) = self.settings.statsd.clone() else {
+            return;
+        };
+        let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        ctx.run_interval(reporter.interval(), move |act, _| {
+            use std::sync::atomic::Ordering;
+            if busy.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            let (api, reporter, busy) = (act.api.clone(), reporter.clone(), Arc::clone(&busy));
+            let log = act.log.clone();
+            actix::spawn(async move {
+                let figures = api::metrics::gather(&api).await;
+                let text = api.metrics().render(&figures);
+                if let Err(err) = reporter.report(&text).await {
+                    slog::debug!(log, "Cannot send metrics to statsd"; "error" => %err);
+                }
+                busy.store(false, Ordering::Release);
+            });
+        });
+    }
+
     /// Ends the watch streams and asks the server to stop; the returned handle's `stop`
     /// future completes when it has.
     fn begin_shutdown(&mut self) -> Option<ServerHandle> {
@@ -204,6 +240,7 @@ impl Actor for WebApi {
                 self.server = Some(handle);
                 self.state_keeper
                     .do_send(Subscribe(ctx.address().recipient()));
+                self.start_statsd(ctx);
             }
             Err(err) => {
                 error!(self.log, "Can't start HTTP server"; "error" => %err);

@@ -14,6 +14,7 @@ mod catalog;
 mod drain;
 mod envoy_v1;
 mod error;
+pub mod metrics;
 mod plain;
 mod state;
 mod ui;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/admin/gossip").route(get().to(admin::gossip)))
         .service(resource("/api/admin/gossip/keys").route(put().to(admin::replace_keys)))
         .service(resource("/api/admin/envoy").route(get().to(admin::envoy)))
+        .service(resource("/metrics").route(get().to(metrics::metrics)))
         .service(api_resource("/api/{segment}"))
         .service(resource("/v1/registration/{name}").route(get().to(envoy_v1::registration)))
         .service(resource("/v1/clusters").route(get().to(envoy_v1::clusters)))

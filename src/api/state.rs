@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::admin::AdminAccess;
 use crate::catalog::Snapshot;
 use crate::messages::DrainService;
+use crate::metrics::NodeMetrics;
 use crate::xds::v1::V1Options;
 
 /// The app data of the API: the latest snapshot and where drain requests go.
@@ -25,6 +26,7 @@ pub struct ApiState {
     admin: Option<AdminAccess>,
     envoy_v1: Arc<V1Options>,
     watchers: Arc<AtomicUsize>,
+    metrics: NodeMetrics,
 }
 
 impl ApiState {
@@ -36,7 +38,19 @@ impl ApiState {
             admin: None,
             envoy_v1: Arc::new(V1Options::default()),
             watchers: Arc::new(AtomicUsize::new(0)),
+            metrics: NodeMetrics::default(),
         }
+    }
+
+    /// The same state counting into the node's `metrics` (and serving them at `/metrics`).
+    pub fn with_metrics(mut self, metrics: NodeMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &NodeMetrics {
+        &self.metrics
     }
 
     /// The same state with the admin API enabled (its supervisor, token and gossiper).

@@ -17,7 +17,10 @@ use super::values::{LogLevel, parse_discovery, split_list};
 #[command(
     name = "sidecar",
     version,
-    about = "Peer-to-peer service discovery daemon"
+    about = "Peer-to-peer service discovery daemon",
+    after_help = "Client commands, to ask a running node (see `sidecar services --help`):\n  \
+                  sidecar [--node URL] [--json] services | service NAME | members | watch | \
+                  drain ID | subsystems | restart NAME | gossip"
 )]
 pub struct Cli {
     /// Published IP (replaces SIDECAR_ADVERTISE_IP).

@@ -28,6 +28,7 @@ use crate::gossip::crypto::KeyRing;
 use crate::gossip::membership::MembershipConfig;
 use crate::haproxy::ProxySettings;
 use crate::health::{StartupRecheck, Thresholds};
+use crate::metrics::statsd::StatsdSettings;
 use crate::supervisor::RestartPolicy;
 use crate::xds::XdsOptions;
 use crate::xds::v1::V1Options;
@@ -98,6 +99,8 @@ pub const XDS_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 pub const XDS_KEEPALIVE: Duration = Duration::from_secs(30);
 /// …and how long a ping may go unanswered.
 pub const XDS_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the metrics go to statsd when `SIDECAR_STATS_ADDR` is set.
+pub const STATSD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Everything a node runs with, typed. Built by [`NodePlan::new`]; consumed by `node::start`.
 #[derive(Clone, Debug)]
@@ -136,6 +139,8 @@ pub struct NodePlan {
     pub envoy_v1: V1Options,
     /// Settings that were given but have no effect here, as lines for the start-up log.
     pub warnings: Vec<String>,
+    /// Where the metrics go over statsd (UDP), if anywhere (`SIDECAR_STATS_ADDR`).
+    pub statsd: Option<StatsdSettings>,
 }
 
 /// Where the gossip ports bind, and what the Gossiper runs with. The advertised port is the
@@ -202,6 +207,10 @@ impl NodePlan {
                 use_hostnames: config.haproxy.use_hostnames,
             },
             warnings: warnings(config),
+            statsd: s.stats_addr.clone().map(|addr| StatsdSettings {
+                addr,
+                interval: STATSD_INTERVAL,
+            }),
             cluster_name: s.cluster_name.clone(),
             hostname,
             published_ip,
@@ -545,11 +554,6 @@ fn warnings(config: &Config) -> Vec<String> {
             "SIDECAR_DISCOVERY_SLEEP_INTERVAL",
             s.discovery_sleep_interval != d.discovery_sleep_interval,
             "discovery is event-driven",
-        ),
-        (
-            "SIDECAR_STATS_ADDR",
-            s.stats_addr.is_some(),
-            "statsd metrics are not sent by this version",
         ),
     ];
     for (var, set, why) in unused {

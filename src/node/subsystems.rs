@@ -26,6 +26,8 @@ use crate::config::NodePlan;
 use crate::discovery::Discovered;
 use crate::discovery::static_file::{self, StaticContext};
 use crate::messages::{GetXdsStats, ObservedLocalServices};
+use crate::metrics::NodeMetrics;
+use crate::metrics::statsd::StatsdReporter;
 use crate::supervisor::{Link, Slot, Supervisor};
 
 /// What [`start`](super::start) binds and loads before any actor runs, so that a port in use
@@ -95,6 +97,9 @@ pub(super) struct Subsystems<'a> {
     log: Logger,
     /// The xDS server's statistics, for the admin API, once it is spawned.
     xds_stats: Option<Link<GetXdsStats>>,
+    /// The node's metrics: made once, shared by every instance of every subsystem that
+    /// counts, so that counts survive restarts.
+    metrics: NodeMetrics,
 }
 
 impl<'a> Subsystems<'a> {
@@ -106,6 +111,7 @@ impl<'a> Subsystems<'a> {
             clock,
             log: log.clone(),
             xds_stats: None,
+            metrics: NodeMetrics::new(),
         }
     }
 
@@ -126,16 +132,22 @@ impl<'a> Subsystems<'a> {
 
     pub(super) fn health_checker(&mut self, sk: &Slot<StateKeeper>) -> Slot<HealthChecker> {
         let (settings, state, log) = (self.plan.health.clone(), sk.link(), self.log.clone());
+        let metrics = self.metrics.clone();
         self.supervisor.spawn("health_checker", move || {
-            HealthChecker::new(settings.clone(), state.clone(), &log)
+            HealthChecker::new(settings.clone(), state.clone(), &log).with_metrics(metrics.clone())
         })
     }
 
     pub(super) fn listener_notifier(&mut self, sk: &Slot<StateKeeper>) -> Slot<ListenerNotifier> {
         let (settings, sk) = (self.plan.listeners.clone(), sk.clone());
-        let (clock, log) = (Arc::clone(&self.clock), self.log.clone());
+        let (clock, log, metrics) = (
+            Arc::clone(&self.clock),
+            self.log.clone(),
+            self.metrics.clone(),
+        );
         self.supervisor.spawn("listener_notifier", move || {
             ListenerNotifier::new(settings.clone(), sk.link(), Arc::clone(&clock), &log)
+                .with_metrics(metrics.clone())
         })
     }
 
@@ -238,6 +250,9 @@ impl<'a> Subsystems<'a> {
             settings.bind = addr;
         }
         settings.envoy_v1 = plan.envoy_v1.clone();
+        settings.metrics = self.metrics.clone();
+        settings.statsd =
+            (plan.statsd.clone()).map(|statsd| StatsdReporter::new(statsd, &plan.hostname));
         settings.admin = Some(AdminAccess {
             supervisor: self.supervisor_ctx.address(),
             token: plan.admin_token.clone(),

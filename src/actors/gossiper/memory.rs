@@ -1,4 +1,6 @@
-//! What outlives one Gossiper instance: this node's identity and the members last seen up.
+//! What outlives one Gossiper instance: this node's identity, the members last seen up, and
+//! the gossip counters (so that `/metrics` and `/api/admin/gossip` count from the node's
+//! start, not from the last restart).
 //!
 //! foca only accepts datagrams addressed to its exact identity (announces aside), so a
 //! Gossiper restarted under a new incarnation would be deaf to the cluster until every peer
@@ -8,12 +10,16 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::net::TcpBytes;
 use crate::gossip::node_id::NodeId;
+use crate::messages::GossipStats;
 
 /// Shared by every Gossiper instance of one node; cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct GossiperMemory {
     inner: Arc<Mutex<Remembered>>,
+    stats: Arc<Mutex<GossipStats>>,
+    tcp: Arc<TcpBytes>,
 }
 
 #[derive(Debug, Default)]
@@ -25,6 +31,24 @@ struct Remembered {
 impl GossiperMemory {
     fn with<R>(&self, f: impl FnOnce(&mut Remembered) -> R) -> R {
         f(&mut self.inner.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Updates the counters.
+    pub(super) fn count(&self, f: impl FnOnce(&mut GossipStats)) {
+        f(&mut self.stats.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// The counters (the TCP byte counts left at zero: they are in [`Self::tcp_bytes`]).
+    pub(super) fn stats(&self) -> GossipStats {
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The TCP byte counters every instance's sessions add to.
+    pub(super) fn tcp_bytes(&self) -> Arc<TcpBytes> {
+        Arc::clone(&self.tcp)
     }
 
     /// The identity of the previous instance, if any.

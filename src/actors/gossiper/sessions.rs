@@ -118,10 +118,14 @@ impl Gossiper {
     /// (relay the peer's own records, add it as a member, announce to a seed).
     fn exchanged(&mut self, mut done: Exchanged, join: bool, ctx: &mut Context<Self>) {
         done.received = self.refuse_future(done.received, "tcp.future_record");
-        self.stats.exchanges += 1;
-        self.stats.exchanges_in_sync += u64::from(done.sent == 0 && done.received.is_empty());
-        self.stats.exchange_records_sent += done.sent as u64;
-        self.stats.exchange_records_received += done.received.len() as u64;
+        let in_sync = done.sent == 0 && done.received.is_empty();
+        let (sent, received) = (done.sent as u64, done.received.len() as u64);
+        self.memory.count(|s| {
+            s.exchanges += 1;
+            s.exchanges_in_sync += u64::from(in_sync);
+            s.exchange_records_sent += sent;
+            s.exchange_records_received += received;
+        });
         let known = self.membership.members().any(|m| m.name == done.peer.name);
         let me = &self.settings.hostname;
         let next = (self.lifecycle).after_exchange(me, &done.peer, &done.received, join, known);

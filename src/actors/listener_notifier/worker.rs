@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::listeners::{BoundedQueue, Listener, retry_delay};
 use crate::messages::ListenerStats;
+use crate::metrics::NodeMetrics;
 
 /// How every worker of one notifier POSTs (cheap to clone).
 #[derive(Clone, Debug)]
@@ -27,6 +28,8 @@ pub(super) struct Poster {
     pub(super) cookie: Option<HeaderValue>,
     pub(super) attempt_timeout: Duration,
     pub(super) max_attempts: u32,
+    /// The node's metrics (deliveries, retries, drops per listener).
+    pub(super) metrics: NodeMetrics,
 }
 
 /// A listener's queue and counters, shared by the actor (producer) and its task (consumer).
@@ -36,6 +39,9 @@ struct Outbox {
     wake: Notify,
     delivered: AtomicU64,
     failed: AtomicU64,
+    /// The listener's name, as the metrics label it.
+    name: String,
+    metrics: NodeMetrics,
 }
 
 impl Outbox {
@@ -68,6 +74,8 @@ impl Worker {
             wake: Notify::new(),
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            name: listener.name.clone(),
+            metrics: poster.metrics.clone(),
         });
         let run = Run {
             url: listener.url.clone(),
@@ -91,12 +99,16 @@ impl Worker {
 
     /// Queues `body` (dropping the oldest event if the queue is full) and wakes the task.
     pub(super) fn enqueue(&self, body: Bytes) {
-        let _ = self
+        let dropped = self
             .outbox
             .queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(body);
+        if dropped.is_some() {
+            let outbox = &self.outbox;
+            outbox.metrics.listener_event(&outbox.name, "dropped");
+        }
         self.outbox.wake.notify_one();
     }
 
@@ -145,12 +157,14 @@ impl Run {
             match self.deliver(body).await {
                 Ok(()) => {
                     self.outbox.delivered.fetch_add(1, Ordering::Relaxed);
+                    self.count("delivered");
                     if std::mem::take(&mut failing) {
                         info!(self.log, "Listener recovered");
                     }
                 }
                 Err(error) => {
                     self.outbox.failed.fetch_add(1, Ordering::Relaxed);
+                    self.count("failed");
                     if !std::mem::replace(&mut failing, true) {
                         warn!(self.log, "Failed posting state"; "error" => error,
                             "attempts" => self.poster.max_attempts);
@@ -158,6 +172,11 @@ impl Run {
                 }
             }
         }
+    }
+
+    fn count(&self, outcome: &'static str) {
+        let outbox = &self.outbox;
+        outbox.metrics.listener_event(&outbox.name, outcome);
     }
 
     /// Up to `max_attempts` POSTs of the same full body, with Go's backoff between them.
@@ -171,6 +190,7 @@ impl Run {
                     if failures >= self.poster.max_attempts.max(1) {
                         return Err(error);
                     }
+                    self.count("retried");
                     tokio::time::sleep(retry_delay(failures)).await;
                 }
             }

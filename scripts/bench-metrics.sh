@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The cost of the metrics (issue 13): /api/services.json throughput and idle CPU of two
+# builds of the binary, run alternately so that a busy machine slows both alike.
+# Usage: scripts/bench-metrics.sh BASELINE_BINARY NEW_BINARY OKSERVER_BINARY [rounds] [seconds]
+# Build both with the same profile (e.g. `cargo build --release --bin sidecar --example
+# okserver`, once at the commit before the metrics and once after). 200 static services,
+# like scripts/bench-api.sh; the node on 127.0.0.116, the check target on 127.0.0.117.
+# Needs `wrk`. Prints one line per run, then a Markdown table of medians.
+set -euo pipefail
+BASE=$1 NEW=$2 OKSERVER=$3 ROUNDS=${4:-3} DURATION=${5:-10}
+IP=127.0.0.116 PORT=17786 TARGET=127.0.0.117:18086
+work=$(mktemp -d)
+cleanup() { kill "${node_pid:-}" "${target_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+"$OKSERVER" "$TARGET" & target_pid=$!
+python3 "$(dirname "$0")/static-services.py" "$work/static.json" "$TARGET" 127.0.0.117
+run() { # binary label
+  env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
+    SIDECAR_ADVERTISE_IP=$IP SIDECAR_HTTP_BIND_IP=$IP SIDECAR_HTTP_PORT=$PORT \
+    SIDECAR_BIND_IP=$IP SIDECAR_BIND_PORT=17987 ENVOY_USE_GRPC_API=false \
+    SIDECAR_HOSTNAME=bench HAPROXY_DISABLE=true SIDECAR_LOGGING_LEVEL=warn \
+    "$1" 2>"$work/node.log" & node_pid=$!
+  for _ in $(seq 1 100); do
+    n=$(curl -sf "http://$IP:$PORT/api/state.json" | grep -o '"Status":0' | wc -l || true)
+    [ "$n" -ge 200 ] && break; sleep 0.1
+  done
+  sleep 2
+  t0=$(awk '{print $14+$15}' /proc/$node_pid/stat); sleep 20
+  idle=$(awk -v a="$t0" '{printf "%.2f", ($14+$15-a)/20}' /proc/$node_pid/stat)
+  rps=$(wrk -t2 -c8 -d"${DURATION}s" "http://$IP:$PORT/api/services.json" | awk '/Requests\/sec/ {print $2}')
+  echo "$2 rps=$rps idle_cpu_pct=$idle"
+  kill "$node_pid"; wait "$node_pid" 2>/dev/null || true
+}
+for _ in $(seq 1 "$ROUNDS"); do run "$BASE" baseline; run "$NEW" metrics; done | tee "$work/runs"
+echo
+echo "| build | /api/services.json req/s (median, runs) | idle CPU % of a core (median) |"
+echo "|---|---|---|"
+for label in baseline metrics; do
+  rps=$(awk -v l=$label '$1==l {sub("rps=","",$2); print $2}' "$work/runs" | sort -n | tr '\n' ' ')
+  med=$(tr ' ' '\n' <<<"$rps" | grep . | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  idle=$(awk -v l=$label '$1==l {sub("idle_cpu_pct=","",$3); print $3}' "$work/runs" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "| $label | $med ($rps) | $idle |"
+done
