@@ -78,12 +78,7 @@ fn inject(addr: SocketAddr, records: Vec<Service>) {
         read_frame(&mut stream, 4096, timeout).await.unwrap();
         let mut state = ServicesState::new("intruder", CLUSTER);
         for svc in records {
-            state
-                .servers
-                .entry(svc.hostname.clone())
-                .or_insert_with_key(|host| sidecar::catalog::Server::new(host))
-                .services
-                .insert(svc.id.clone(), svc);
+            state.insert(svc);
         }
         exchange::initiate(&mut stream, &state, &session)
             .await

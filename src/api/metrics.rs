@@ -30,7 +30,7 @@ pub(super) async fn metrics(state: web::Data<ApiState>) -> HttpResponse {
 }
 
 /// Reads what the scrape-time figures come from: the snapshot and watch count at hand, and
-/// the Supervisor, Gossiper and xDS server under [`ASK_TIMEOUT`] each.
+/// the Supervisor, Gossiper and xDS server under a short timeout each.
 pub async fn gather(state: &ApiState) -> ScrapeFigures {
     let mut figures = ScrapeFigures {
         snapshot: Some(state.snapshot()),

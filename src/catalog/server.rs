@@ -68,6 +68,16 @@ impl ServicesState {
         }
     }
 
+    /// Holds `svc` under its host as it is, replacing a record with its ID, no merge rule
+    /// applied (tests and fixtures; the catalogue's rules are [`super::Catalog::apply`]'s).
+    pub fn insert(&mut self, svc: Service) {
+        let server = self
+            .servers
+            .entry(svc.hostname.clone())
+            .or_insert_with(|| Server::new(&svc.hostname));
+        server.services.insert(svc.id.clone(), svc);
+    }
+
     /// The record `id` of host `hostname`, if held.
     pub fn get(&self, hostname: &str, id: &str) -> Option<&Service> {
         self.servers.get(hostname)?.services.get(id)

@@ -1,5 +1,5 @@
 use super::*;
-use crate::catalog::{Port, Server, Service, ServiceStatus, ServicesState};
+use crate::catalog::{Port, Service, ServiceStatus, ServicesState};
 use crate::clock::Timestamp;
 
 const NOW: &str = "2023-01-02 03:04:05.123456789 +0000 UTC";
@@ -30,11 +30,7 @@ fn service(host: &str, id: &str, name: &str, mode: &str, ports: Vec<Port>) -> Se
 fn state(records: Vec<Service>) -> ServicesState {
     let mut state = ServicesState::new("indomitable", "default");
     for svc in records {
-        let server = state
-            .servers
-            .entry(svc.hostname.clone())
-            .or_insert_with(|| Server::new(&svc.hostname));
-        server.services.insert(svc.id.clone(), svc);
+        state.insert(svc);
     }
     state
 }

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use crate::catalog::{Port, Server, Service, ServiceStatus, ServicesState};
+use crate::catalog::{Port, Service, ServiceStatus, ServicesState};
 use crate::clock::Timestamp;
 
 use super::resources::{Resources, XdsOptions, build};
@@ -44,11 +44,7 @@ pub(crate) fn record(
 pub(crate) fn state(records: Vec<Service>) -> ServicesState {
     let mut state = ServicesState::new("node-a", "test");
     for svc in records {
-        let server = state
-            .servers
-            .entry(svc.hostname.clone())
-            .or_insert_with(|| Server::new(&svc.hostname));
-        server.services.insert(svc.id.clone(), svc);
+        state.insert(svc);
     }
     state
 }

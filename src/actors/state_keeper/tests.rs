@@ -190,36 +190,25 @@ async fn a_third_partys_tombstone_of_a_live_members_record_is_ignored_and_the_me
     let mut tombstone = local("xyz", ServiceStatus::Tombstone);
     tombstone.hostname = "node-b".into();
     tombstone.updated = clock.now().plus(Duration::from_secs(1));
-    let status = |keeper: Addr<StateKeeper>| async move {
-        let snapshot = keeper.send(GetSnapshot).await.unwrap();
-        snapshot.state().get("node-b", "xyz").unwrap().status
+    let heard_from = |peer: &str| ApplyRemoteServices {
+        services: vec![tombstone.clone()],
+        source: RemoteSource::Exchange { peer: peer.into() },
     };
-    let services = vec![tombstone.clone()];
-    let source = RemoteSource::Exchange {
-        peer: "node-c".into(),
-    };
-    keeper
-        .send(ApplyRemoteServices { services, source })
-        .await
-        .unwrap();
+    keeper.send(heard_from("node-c")).await.unwrap();
     assert_eq!(
-        status(keeper.clone()).await,
+        status_of_xyz(&keeper).await,
         ServiceStatus::Alive,
         "hearsay ignored"
     );
-    let services = vec![tombstone.clone()];
-    let source = RemoteSource::Exchange {
-        peer: "node-b".into(),
-    };
-    keeper
-        .send(ApplyRemoteServices { services, source })
-        .await
-        .unwrap();
-    assert_eq!(
-        status(keeper.clone()).await,
-        ServiceStatus::Tombstone,
-        "the member's own word"
-    );
+    keeper.send(heard_from("node-b")).await.unwrap();
+    let own = status_of_xyz(&keeper).await;
+    assert_eq!(own, ServiceStatus::Tombstone, "the member's own word");
+}
+
+/// The status of node-b's record `xyz` as the keeper holds it.
+async fn status_of_xyz(keeper: &Addr<StateKeeper>) -> ServiceStatus {
+    let snapshot = keeper.send(GetSnapshot).await.unwrap();
+    snapshot.state().get("node-b", "xyz").unwrap().status
 }
 
 #[actix::test]
