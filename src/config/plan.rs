@@ -555,6 +555,11 @@ fn warnings(config: &Config) -> Vec<String> {
             s.discovery_sleep_interval != d.discovery_sleep_interval,
             "discovery is event-driven",
         ),
+        (
+            "SIDECAR_DEBUG",
+            s.debug,
+            "there is no periodic state dump; use SIDECAR_LOGGING_LEVEL=debug and the admin API",
+        ),
     ];
     for (var, set, why) in unused {
         if set {
@@ -679,12 +684,14 @@ mod tests {
         let given = [
             ("SIDECAR_GOSSIP_INTERVAL", "1s"),
             ("SIDECAR_HANDOFF_QUEUE_DEPTH", "10"),
+            ("SIDECAR_DEBUG", "true"),
             ("SIDECAR_DISCOVERY", "static,kubernetes_api"),
         ];
         let warnings = plan(&given).unwrap().warnings.join("\n");
         for var in [
             "SIDECAR_GOSSIP_INTERVAL",
             "SIDECAR_HANDOFF_QUEUE_DEPTH",
+            "SIDECAR_DEBUG",
             "kubernetes_api",
         ] {
             assert!(warnings.contains(var), "{var} in {warnings}");
