@@ -318,10 +318,8 @@ async fn watch_writes_status_changes_but_not_refreshes() {
         ("2026-11-23T08:00:38.420167998Z", ServiceStatus::Unhealthy),
         ("2026-11-23T08:00:44.419852363Z", ServiceStatus::Alive),
     ];
-    let apply = |(updated, status)| ApplyRemoteServices {
-        services: vec![some_service(updated, status)],
-        source: sidecar::messages::RemoteSource::Broadcast,
-    };
+    let apply =
+        |(updated, status)| ApplyRemoteServices::broadcast(vec![some_service(updated, status)]);
     node.keeper.send(apply(versions[0])).await.unwrap(); // a refresh: same status
     let quiet = Duration::from_millis(300);
     let refresh = tokio::time::timeout(quiet, next_document(&mut response, &mut buffer)).await;

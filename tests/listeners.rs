@@ -96,10 +96,7 @@ impl Rig {
         };
         let services = vec![svc.clone()];
         self.keeper
-            .send(ApplyRemoteServices {
-                services,
-                source: sidecar::messages::RemoteSource::Broadcast,
-            })
+            .send(ApplyRemoteServices::broadcast(services))
             .await
             .unwrap();
         svc

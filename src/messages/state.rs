@@ -32,6 +32,16 @@ pub struct ApplyRemoteServices {
     pub source: RemoteSource,
 }
 
+impl ApplyRemoteServices {
+    /// `services` as broadcast by their origin.
+    pub fn broadcast(services: Vec<Service>) -> ApplyRemoteServices {
+        ApplyRemoteServices {
+            services,
+            source: RemoteSource::Broadcast,
+        }
+    }
+}
+
 /// How records from peers came: the origin's own word, or a peer's whole view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RemoteSource {

@@ -57,10 +57,7 @@ impl Catalogue {
             .map(|s| Service { updated: now, ..s })
             .collect();
         self.keeper
-            .send(ApplyRemoteServices {
-                services,
-                source: sidecar::messages::RemoteSource::Broadcast,
-            })
+            .send(ApplyRemoteServices::broadcast(services))
             .await
             .unwrap();
     }

@@ -65,10 +65,7 @@ async fn apply_remote(keeper: &Addr<StateKeeper>, clock: &ManualClock) {
     remote.updated = clock.now();
     let services = vec![remote];
     keeper
-        .send(ApplyRemoteServices {
-            services,
-            source: RemoteSource::Broadcast,
-        })
+        .send(ApplyRemoteServices::broadcast(services))
         .await
         .unwrap();
 }
