@@ -22,8 +22,9 @@ use crate::messages::supervisor::{GetSubsystems, RestartSubsystem, UnknownSubsys
 use crate::messages::{GetGossipStats, GetXdsStats};
 use crate::supervisor::{Link, Supervisor};
 
-/// How long `GET /api/admin/gossip` waits for the gossiper (busy, or being replaced).
-const GOSSIP_STATS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long `GET /api/admin/gossip` and `/api/admin/envoy` wait for their subsystem (busy, or
+/// being replaced).
+const STATS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the admin API reaches and who may use it.
 #[derive(Clone, Debug)]
@@ -135,11 +136,12 @@ pub(super) async fn gossip(
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
     let access = admitted(&req, &state)?;
-    let gossiper = access.gossip.as_ref();
-    let gossiper = gossiper.ok_or_else(ApiError::gossiper_unavailable)?;
-    let stats = gossiper.send(GetGossipStats).timeout(GOSSIP_STATS_TIMEOUT);
-    let stats = stats.await.map_err(|_| ApiError::gossiper_unavailable())?;
-    Ok(pretty(StatusCode::OK, &stats))
+    statistics(
+        access.gossip.as_ref(),
+        GetGossipStats,
+        ApiError::gossiper_unavailable,
+    )
+    .await
 }
 
 /// The body of `PUT /api/admin/gossip/keys`.
@@ -182,12 +184,28 @@ pub(super) async fn envoy(
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
     let access = admitted(&req, &state)?;
-    let server = access.xds.as_ref();
-    let server = server.ok_or_else(ApiError::xds_server_unavailable)?;
-    let stats = server.send(GetXdsStats).timeout(GOSSIP_STATS_TIMEOUT);
-    let stats = stats
-        .await
-        .map_err(|_| ApiError::xds_server_unavailable())?;
+    statistics(
+        access.xds.as_ref(),
+        GetXdsStats,
+        ApiError::xds_server_unavailable,
+    )
+    .await
+}
+
+/// 200 with what `subsystem` answers to `ask` within [`STATS_TIMEOUT`]; `unavailable` (503)
+/// when the node has no such subsystem or it does not answer in time.
+async fn statistics<M>(
+    subsystem: Option<&Link<M>>,
+    ask: M,
+    unavailable: fn() -> ApiError,
+) -> Result<HttpResponse, ApiError>
+where
+    M: actix::Message + Send + 'static,
+    M::Result: Serialize + Send,
+{
+    let subsystem = subsystem.ok_or_else(unavailable)?;
+    let stats = subsystem.send(ask).timeout(STATS_TIMEOUT).await;
+    let stats = stats.map_err(|_| unavailable())?;
     Ok(pretty(StatusCode::OK, &stats))
 }
 

@@ -216,11 +216,6 @@ impl NodePlan {
             published_ip,
         })
     }
-
-    /// The discovery sources this node runs.
-    pub fn sources(&self) -> BTreeSet<DiscoverySource> {
-        self.health.sources.clone()
-    }
 }
 
 // The constructors of the subsystems' settings live here, beside the constants they use, so
