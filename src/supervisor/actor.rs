@@ -72,7 +72,7 @@ impl Supervisor {
     }
 
     /// Supervises `child` (already started).
-    pub fn add(&mut self, child: Box<dyn Child>) {
+    fn add(&mut self, child: Box<dyn Child>) {
         self.entries.push(Entry {
             child,
             state: SubsystemState::Running,
