@@ -187,12 +187,12 @@ impl Config {
                 reason,
             );
         }
-        if s.health_concurrency == 0 {
-            return invalid(
-                "SIDECAR_HEALTH_CONCURRENCY",
-                "0".into(),
-                "must be at least 1".into(),
-            );
+        let counts = [
+            ("SIDECAR_HEALTH_CONCURRENCY", s.health_concurrency),
+            ("SIDECAR_MAX_WATCHERS", s.max_watchers),
+        ];
+        if let Some((var, _)) = counts.iter().find(|(_, count)| *count == 0) {
+            return invalid(var, "0".into(), "must be at least 1".into());
         }
         let periods = [
             ("SIDECAR_GOSSIP_INTERVAL", s.gossip_interval),

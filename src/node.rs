@@ -29,6 +29,7 @@ use crate::supervisor::{Slot, Supervisor};
 use subsystems::{Bound, Subsystems};
 
 mod gossip;
+mod open_files;
 mod subsystems;
 
 /// Why a node could not start.
@@ -142,9 +143,11 @@ pub fn start(plan: &NodePlan, clock: SharedClock, log: &Logger) -> Result<NodeHa
     })
 }
 
-/// Runs a node until SIGTERM or SIGINT, then shuts it down gracefully. Returns the exit code:
-/// 0 after a clean shutdown, 1 when a subsystem kept failing, 2 for bad input at start.
+/// Runs a node until SIGTERM or SIGINT, then shuts it down gracefully. Raises the process's
+/// open-file limit first (to its hard limit). Returns the exit code: 0 after a clean shutdown,
+/// 1 when a subsystem kept failing, 2 for bad input at start.
 pub fn run(plan: NodePlan, log: Logger) -> ExitCode {
+    open_files::raise(plan.open_files_needed(), &log);
     let system = System::new();
     let started = system.block_on(async { start(&plan, Arc::new(SystemClock), &log) });
     let node = match started {

@@ -9,16 +9,15 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, middleware, web};
 use slog::{Logger, error, info, o};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
 use crate::api::admin::AdminAccess;
+use crate::api::server::ServerSettings;
 use crate::api::{self, ApiState};
 use crate::catalog::Snapshot;
 use crate::messages::{DrainService, StateChanged, Subscribe};
@@ -29,14 +28,21 @@ use crate::xds::v1::V1Options;
 
 /// Pending connections the kernel queues before `accept`.
 const BACKLOG: i32 = 1024;
-/// Open connections per server worker.
-const MAX_CONNECTIONS: usize = 10_000;
-/// Time a client has to send its request head.
-const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Seconds a graceful stop waits for open connections (watch streams end at once).
 const SHUTDOWN_TIMEOUT_SECS: u64 = 1;
 /// Room for snapshot bursts: the StateKeeper drops events for full mailboxes.
 const MAILBOX_CAPACITY: usize = 64;
+
+/// How many watch streams and connections the HTTP server takes (docs/COMPATIBILITY.md §7,
+/// §16). Built by the configuration layer ([`HttpLimits::for_watchers`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Most `/api/watch` streams open at once (`SIDECAR_MAX_WATCHERS`); one more is 503.
+    pub max_watchers: usize,
+    /// Most open connections per server worker: every watch stream and room for other
+    /// requests besides, so that a full set of streams neither blocks the API nor the 503.
+    pub max_connections: usize,
+}
 
 /// The running HTTP server of a node, shared by successive WebApi instances: a restarted
 /// WebApi stops its predecessor's server (which a panic leaves running) before starting its own.
@@ -49,6 +55,8 @@ pub struct WebSettings {
     pub bind: SocketAddr,
     /// Server worker threads (default 1: 20k requests/s, and a daemon should stay small).
     pub workers: usize,
+    /// The watch streams and connections the server takes.
+    pub limits: HttpLimits,
     /// This node's name, for the empty catalogue served before the first snapshot.
     pub hostname: String,
     /// The cluster name, likewise.
@@ -71,6 +79,7 @@ impl WebSettings {
         WebSettings {
             bind,
             workers: 1,
+            limits: HttpLimits::default(),
             hostname: hostname.to_owned(),
             cluster_name: cluster_name.to_owned(),
             server: ServerSlot::default(),
@@ -139,7 +148,8 @@ impl WebApi {
         let api = ApiState::new(receiver, drain)
             .with_admin(admin)
             .with_envoy_v1(settings.envoy_v1.clone())
-            .with_metrics(settings.metrics.clone());
+            .with_metrics(settings.metrics.clone())
+            .with_max_watchers(settings.limits.max_watchers);
         WebApi {
             settings,
             listener,
@@ -160,22 +170,12 @@ impl WebApi {
     /// Starts the server on the listener; the server future runs on this arbiter.
     fn start_server(&mut self) -> io::Result<ServerHandle> {
         let listener = self.listener.try_clone()?;
-        let api = self.api.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(api.clone()))
-                .wrap(middleware::from_fn(api::metrics::count_requests))
-                .configure(api::configure)
-        })
-        .workers(self.settings.workers.max(1))
-        .disable_signals()
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
-        .max_connections(MAX_CONNECTIONS)
-        // A client that closes its side has gone (Go's CloseNotify): ends idle watch streams.
-        .h1_allow_half_closed(false)
-        .listen(listener)?
-        .run();
+        let settings = ServerSettings {
+            workers: self.settings.workers,
+            max_connections: self.settings.limits.max_connections,
+            shutdown_timeout_secs: SHUTDOWN_TIMEOUT_SECS,
+        };
+        let server = api::server::run(listener, self.api.clone(), settings)?;
         let handle = server.handle();
         let previous = self
             .settings

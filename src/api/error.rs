@@ -108,9 +108,30 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, &text, Cors::Omitted)
     }
 
+    /// 400: `/api/watch?since=` is not an RFC 3339 timestamp (docs/COMPATIBILITY.md §7).
+    pub fn bad_since(reason: &str) -> ApiError {
+        let text = format!("Bad Request - since: {reason}");
+        ApiError::new(StatusCode::BAD_REQUEST, &text, Cors::Omitted)
+    }
+
+    /// 400: the query string cannot be read (the watch stream's parameters).
+    pub fn bad_query(reason: &str) -> ApiError {
+        let text = format!("Bad Request - query: {reason}");
+        ApiError::new(StatusCode::BAD_REQUEST, &text, Cors::Omitted)
+    }
+
     /// The message text.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The JSON body, `{"message":"<text>","status":"error"}`.
+    pub fn body(&self) -> Vec<u8> {
+        let body = ErrorBody {
+            message: &self.message,
+            status: "error",
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
     /// 404 from `/v1/registration/…`, with Go's message.
@@ -151,17 +172,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = ErrorBody {
-            message: &self.message,
-            status: "error",
-        };
         let mut response = HttpResponse::build(self.status);
         if self.cors == Cors::Sent {
             with_cors(&mut response);
         }
-        response
-            .content_type("application/json")
-            .body(serde_json::to_vec(&body).unwrap_or_default())
+        response.content_type("application/json").body(self.body())
     }
 }
 

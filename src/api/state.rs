@@ -26,6 +26,7 @@ pub struct ApiState {
     admin: Option<AdminAccess>,
     envoy_v1: Arc<V1Options>,
     watchers: Arc<AtomicUsize>,
+    max_watchers: usize,
     metrics: NodeMetrics,
 }
 
@@ -38,8 +39,15 @@ impl ApiState {
             admin: None,
             envoy_v1: Arc::new(V1Options::default()),
             watchers: Arc::new(AtomicUsize::new(0)),
+            max_watchers: crate::config::SidecarConfig::default().max_watchers,
             metrics: NodeMetrics::default(),
         }
+    }
+
+    /// The same state taking at most `max` watch streams at once.
+    pub fn with_max_watchers(mut self, max: usize) -> Self {
+        self.max_watchers = max;
+        self
     }
 
     /// The same state counting into the node's `metrics` (and serving them at `/metrics`).
@@ -90,11 +98,22 @@ impl ApiState {
         &self.drain
     }
 
-    /// A receiver of its own for one watch stream, counted until the guard drops.
-    pub(super) fn subscribe(&self) -> (watch::Receiver<Arc<Snapshot>>, WatcherGuard) {
-        self.watchers.fetch_add(1, Ordering::Relaxed);
-        let guard = WatcherGuard(Arc::clone(&self.watchers));
-        (self.snapshots.clone(), guard)
+    /// A receiver of its own for one watch stream, counted until the guard drops; refused
+    /// when the limit of streams is reached.
+    pub(super) fn subscribe(&self) -> Result<Subscription, WatchersFull> {
+        let limit = self.max_watchers;
+        let taken = self
+            .watchers
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < limit).then_some(open + 1)
+            });
+        match taken {
+            Ok(_) => Ok(Subscription {
+                snapshots: self.snapshots.clone(),
+                guard: WatcherGuard(Arc::clone(&self.watchers)),
+            }),
+            Err(open) => Err(WatchersFull { open, limit }),
+        }
     }
 }
 
@@ -107,12 +126,30 @@ impl std::fmt::Debug for ApiState {
     }
 }
 
+/// One watch stream's own receiver, counted among the open streams while it lives.
+#[derive(Debug)]
+pub(super) struct Subscription {
+    /// The stream's receiver of snapshots.
+    pub(super) snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Counts the stream until dropped.
+    pub(super) guard: WatcherGuard,
+}
+
+/// Why a watch stream was refused: `limit` streams are open already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct WatchersFull {
+    /// Streams open when it was refused.
+    pub(super) open: usize,
+    /// `SIDECAR_MAX_WATCHERS`.
+    pub(super) limit: usize,
+}
+
 /// Counts one open watch stream; decrements the count when dropped.
 #[derive(Debug)]
 pub(super) struct WatcherGuard(Arc<AtomicUsize>);
 
 impl Drop for WatcherGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

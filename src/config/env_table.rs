@@ -122,6 +122,7 @@ pub static ENV_VARS: &[EnvVar] = &[
     var("sidecar", "http_bind_ip", Str, "SIDECAR_HTTP_BIND_IP", None),
     var("sidecar", "http_port", U16, "SIDECAR_HTTP_PORT", None),
     var("sidecar", "health_concurrency", Usize, "SIDECAR_HEALTH_CONCURRENCY", None),
+    var("sidecar", "max_watchers", Usize, "SIDECAR_MAX_WATCHERS", None),
     var("sidecar", "health_interval", Dur, "SIDECAR_HEALTH_INTERVAL", None),
     var("sidecar", "health_timeout", Dur, "SIDECAR_HEALTH_TIMEOUT", None),
     var("sidecar", "health_rise", Usize, "SIDECAR_HEALTH_RISE", None),

@@ -20,6 +20,7 @@ use crate::actors::haproxy_manager::{HaproxyControl, HaproxySettings};
 use crate::actors::health_checker::HealthSettings;
 use crate::actors::listener_notifier::ListenerSettings;
 use crate::actors::static_watcher::StaticWatcherSettings;
+use crate::actors::web_api::HttpLimits;
 use crate::actors::xds_server::XdsSettings;
 use crate::catalog::Lifespans;
 use crate::discovery::DiscoverySource;
@@ -101,6 +102,12 @@ pub const XDS_KEEPALIVE: Duration = Duration::from_secs(30);
 pub const XDS_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the metrics go to statsd when `SIDECAR_STATS_ADDR` is set.
 pub const STATSD_INTERVAL: Duration = Duration::from_secs(1);
+/// Connections the HTTP server accepts beyond `SIDECAR_MAX_WATCHERS`, for every other
+/// request (and for the 503 that refuses one stream too many).
+pub const HTTP_OTHER_CONNECTIONS: usize = 1024;
+/// Open files a node needs besides its HTTP connections, xDS streams and health checks:
+/// the listening and gossip sockets, Docker, listeners, HAProxy, logs, the static file.
+pub const OPEN_FILES_RESERVE: u64 = 256;
 
 /// Everything a node runs with, typed. Built by [`NodePlan::new`]; consumed by `node::start`.
 #[derive(Clone, Debug)]
@@ -113,6 +120,8 @@ pub struct NodePlan {
     pub published_ip: IpAddr,
     /// Where the HTTP API listens.
     pub http: SocketAddr,
+    /// The watch streams and connections the HTTP server takes.
+    pub http_limits: HttpLimits,
     /// The admin API's token, if any.
     pub admin_token: Option<String>,
     /// When a failing subsystem is restarted, and when the node gives up.
@@ -172,6 +181,7 @@ impl NodePlan {
                 parse_ip("SIDECAR_HTTP_BIND_IP", &s.http_bind_ip)?,
                 s.http_port,
             ),
+            http_limits: HttpLimits::for_watchers(s.max_watchers),
             admin_token: s.admin_token.clone(),
             restart_policy: RestartPolicy {
                 max_restarts: s.max_restarts,
@@ -218,6 +228,16 @@ impl NodePlan {
     }
 }
 
+impl NodePlan {
+    /// How many files the node may have open at once when every limit is reached: all HTTP
+    /// connections, xDS streams and health checks, plus [`OPEN_FILES_RESERVE`].
+    pub fn open_files_needed(&self) -> u64 {
+        let xds = self.xds.as_ref().map_or(0, |xds| xds.max_streams);
+        let sockets = self.http_limits.max_connections + xds + self.health.concurrency;
+        u64::try_from(sockets).unwrap_or(u64::MAX) + OPEN_FILES_RESERVE
+    }
+}
+
 // The constructors of the subsystems' settings live here, beside the constants they use, so
 // that the tests of each subsystem start from the same defaults as the daemon.
 
@@ -231,6 +251,23 @@ impl Default for RestartPolicy {
             backoff_initial: RESTART_BACKOFF_INITIAL,
             backoff_max: RESTART_BACKOFF_MAX,
         }
+    }
+}
+
+impl HttpLimits {
+    /// `max_watchers` streams, and [`HTTP_OTHER_CONNECTIONS`] more connections besides.
+    pub fn for_watchers(max_watchers: usize) -> HttpLimits {
+        HttpLimits {
+            max_watchers,
+            max_connections: max_watchers.saturating_add(HTTP_OTHER_CONNECTIONS),
+        }
+    }
+}
+
+impl Default for HttpLimits {
+    /// `SIDECAR_MAX_WATCHERS` at its default (10,000 streams, 11,024 connections).
+    fn default() -> HttpLimits {
+        HttpLimits::for_watchers(super::SidecarConfig::default().max_watchers)
     }
 }
 

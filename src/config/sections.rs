@@ -83,6 +83,9 @@ pub struct SidecarConfig {
     pub http_port: u16,
     /// `SIDECAR_HEALTH_CONCURRENCY` (none), default 64: most health checks running at once.
     pub health_concurrency: usize,
+    /// `SIDECAR_MAX_WATCHERS` (none), default 10000: most `/api/watch` streams open at once;
+    /// one more is answered 503. At least 1.
+    pub max_watchers: usize,
     /// `SIDECAR_HEALTH_INTERVAL` (none), default `3s`: how often each check runs.
     #[serde(with = "serde_go")]
     pub health_interval: Duration,
@@ -143,6 +146,7 @@ impl Default for SidecarConfig {
             http_bind_ip: "0.0.0.0".to_owned(),
             http_port: 7777,
             health_concurrency: 64,
+            max_watchers: 10_000,
             health_interval: Duration::from_secs(3),
             health_timeout: Duration::from_millis(2999),
             health_rise: 1,

@@ -68,6 +68,7 @@ fn sidecar_defaults_equal_spec_section_10_1() {
         ("0.0.0.0", "0.0.0.0")
     );
     assert_eq!((s.http_port, s.health_concurrency), (7777, 64));
+    assert_eq!(s.max_watchers, 10_000);
     assert_eq!(s.health_interval, Duration::from_secs(3));
     assert_eq!(
         (s.health_timeout, &s.admin_token),
@@ -138,6 +139,7 @@ fn every_kind_of_environment_value_reaches_its_field() {
         ("SIDECAR_ADVERTISE_IP", "10.0.0.9"),
         ("SIDECAR_PUSH_PULL_INTERVAL", "1m30s"),
         ("SIDECAR_HEALTH_CONCURRENCY", "8"),
+        ("SIDECAR_MAX_WATCHERS", "3"),
         ("SIDECAR_DEBUG", "T"),
         ("SIDECAR_ADMIN_TOKEN", "s3cret"),
         ("DOCKER_URL", ""),
@@ -166,6 +168,7 @@ fn every_kind_of_environment_value_reaches_its_field() {
         (s.health_concurrency, s.debug, s.admin_token.as_deref()),
         (8, true, Some("s3cret"))
     );
+    assert_eq!(s.max_watchers, 3);
     assert_eq!(c.docker.url, None);
     assert_eq!(c.docker.host.as_deref(), Some("tcp://127.0.0.1:2375"));
     assert_eq!(c.docker.cert_path.as_deref(), Some("/certs"));
@@ -225,7 +228,7 @@ fn ports_may_be_zero_for_tests() {
 
 #[test]
 fn validation_errors_name_the_variable() {
-    let cases: [(&[(&str, &str)], &str); 7] = [
+    let cases: [(&[(&str, &str)], &str); 9] = [
         (
             &[("SIDECAR_MAX_CLOCK_SKEW", "0s")],
             r#"invalid SIDECAR_MAX_CLOCK_SKEW="0s": must be longer than zero"#,
@@ -249,6 +252,14 @@ fn validation_errors_name_the_variable() {
         (
             &[("SIDECAR_HEALTH_CONCURRENCY", "0")],
             r#"invalid SIDECAR_HEALTH_CONCURRENCY="0""#,
+        ),
+        (
+            &[("SIDECAR_MAX_WATCHERS", "0")],
+            r#"invalid SIDECAR_MAX_WATCHERS="0""#,
+        ),
+        (
+            &[("SIDECAR_MAX_WATCHERS", "many")],
+            r#"invalid SIDECAR_MAX_WATCHERS="many""#,
         ),
         (
             &[("STATIC_RELOAD_INTERVAL", "0s")],

@@ -250,6 +250,7 @@ impl<'a> Subsystems<'a> {
             settings.bind = addr;
         }
         settings.envoy_v1 = plan.envoy_v1.clone();
+        settings.limits = plan.http_limits;
         settings.metrics = self.metrics.clone();
         settings.statsd =
             (plan.statsd.clone()).map(|statsd| StatsdReporter::new(statsd, &plan.hostname));

@@ -157,11 +157,20 @@ impl Node {
 
     /// [`Node::start`] with the admin API reaching `admin` (`None`: no admin API, 503).
     pub(crate) async fn start_with_admin(catalog: Catalog, admin: Option<AdminAccess>) -> Node {
+        Node::start_on("127.0.0.1", catalog, |settings| settings.admin = admin).await
+    }
+
+    /// [`Node::start`] on `ip` (any port), with `configure` applied to the API's settings.
+    pub(crate) async fn start_on(
+        ip: &str,
+        catalog: Catalog,
+        configure: impl FnOnce(&mut WebSettings),
+    ) -> Node {
         let keeper = FakeKeeper::new(catalog).start();
-        let listener = web_api::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = web_api::bind(format!("{ip}:0").parse().unwrap()).unwrap();
         let mut settings = WebSettings::new(listener.local_addr().unwrap(), "vm", "default");
         settings.workers = 1;
-        settings.admin = admin;
+        configure(&mut settings);
         let log = slog::Logger::root(slog::Discard, slog::o!());
         let subscribe = Link::fixed(keeper.clone().recipient());
         let drain = Link::fixed(keeper.clone().recipient());
