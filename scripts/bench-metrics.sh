@@ -4,16 +4,18 @@
 # Usage: scripts/bench-metrics.sh BASELINE_BINARY NEW_BINARY OKSERVER_BINARY [rounds] [seconds]
 # Build both with the same profile (e.g. `cargo build --release --bin sidecar --example
 # okserver`, once at the commit before the metrics and once after). 200 static services,
-# like scripts/bench-api.sh; the node on 127.0.0.116, the check target on 127.0.0.117.
+# like scripts/bench-api.sh; the node on 127.0.0.116, the check target on 127.0.0.117 (IP=…
+# and TARGET_IP=… choose others).
 # Needs `wrk`. Prints one line per run, then a Markdown table of medians.
 set -euo pipefail
 BASE=$1 NEW=$2 OKSERVER=$3 ROUNDS=${4:-3} DURATION=${5:-10}
-IP=127.0.0.116 PORT=17786 TARGET=127.0.0.117:18086
+IP=${IP:-127.0.0.116} TARGET_IP=${TARGET_IP:-127.0.0.117}
+PORT=17786 TARGET=$TARGET_IP:18086
 work=$(mktemp -d)
 cleanup() { kill "${node_pid:-}" "${target_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 "$OKSERVER" "$TARGET" & target_pid=$!
-python3 "$(dirname "$0")/static-services.py" "$work/static.json" "$TARGET" 127.0.0.117
+python3 "$(dirname "$0")/static-services.py" "$work/static.json" "$TARGET" "$TARGET_IP"
 run() { # binary label
   env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
     SIDECAR_ADVERTISE_IP=$IP SIDECAR_HTTP_BIND_IP=$IP SIDECAR_HTTP_PORT=$PORT \

@@ -1,7 +1,7 @@
 //! `/api/watch` beyond Go's contract (docs/COMPATIBILITY.md §7): the bound on open streams,
 //! `?since=`, a slow reader skipping to the newest document, and the same answers whether a
-//! watch request comes in by the front door or not. A real WebApi on 127.0.0.150–155, fed by
-//! the fake StateKeeper of `tests/api.rs`.
+//! watch request comes in by the front door or not, and the time for a request head. A real
+//! WebApi on 127.0.0.150–157, fed by the fake StateKeeper of `tests/api.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[cfg(test)] // test code: unwraps and panics are the point; not every helper is used here
@@ -176,6 +176,19 @@ impl Raw {
         ))
     }
 
+    /// Sends `bytes` as they are.
+    async fn send(&mut self, bytes: &[u8]) {
+        self.0.get_mut().write_all(bytes).await.unwrap();
+    }
+
+    /// Whether the server closes the connection within `wait` (reading whatever comes).
+    async fn closed_within(&mut self, wait: Duration) -> bool {
+        let mut rest = Vec::new();
+        tokio::time::timeout(wait, self.0.read_to_end(&mut rest))
+            .await
+            .is_ok()
+    }
+
     /// Sends `GET path` and reads the answer's status and headers (lower-case names).
     async fn get(&mut self, path: &str) -> (u16, BTreeMap<String, String>) {
         let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
@@ -286,5 +299,31 @@ async fn a_watch_request_after_another_on_its_connection_is_answered_alike() {
     );
     assert_eq!(raw.chunk(Duration::from_secs(5)).await, Some(document));
     assert_eq!(watch_count(&node).await, 2);
+    node.stop().await;
+}
+
+#[actix::test]
+async fn a_connection_that_does_not_finish_its_request_head_in_time_is_closed() {
+    // 5 s for a request head (docs/COMPATIBILITY.md §6), whether the front door is still
+    // deciding or reading a watch request's head.
+    let node = Node::start_on("127.0.0.156", go_catalog(), |_| {}).await;
+    let mut undecided = Raw::open(&node, "127.0.0.157", None).await;
+    undecided.send(b"GET /api/wat").await;
+    let mut unfinished = Raw::open(&node, "127.0.0.157", None).await;
+    unfinished
+        .send(b"GET /api/watch HTTP/1.1\r\nHost: te")
+        .await;
+    let silent = Raw::open(&node, "127.0.0.157", None).await;
+    for (what, mut raw) in [
+        ("undecided", undecided),
+        ("unfinished", unfinished),
+        ("silent", silent),
+    ] {
+        assert!(
+            raw.closed_within(Duration::from_secs(10)).await,
+            "{what} still open"
+        );
+    }
+    assert_eq!(watch_count(&node).await, 0);
     node.stop().await;
 }

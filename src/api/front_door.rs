@@ -66,21 +66,20 @@ pub(super) fn classify(first: &[u8]) -> FirstRequest {
     }
 }
 
-/// Peeks at the first bytes until they tell (within `deadline`; then they are actix-web's,
-/// which answers a slow request head itself).
-pub(super) async fn first_request(io: &TcpStream, deadline: Instant) -> FirstRequest {
+/// Peeks at the first bytes until they tell. `None` when the client sent too little to tell
+/// by `deadline` (the end of its time for a request head), closed, or failed: the connection
+/// is dropped.
+pub(super) async fn first_request(io: &TcpStream, deadline: Instant) -> Option<FirstRequest> {
     let mut first = [0u8; 16];
     loop {
         let peeked = match timeout_at(deadline, io.peek(&mut first)).await {
             Ok(Ok(n)) if n > 0 => classify(&first[..n]),
-            _ => return FirstRequest::Other,
+            _ => return None,
         };
         if peeked != FirstRequest::Undecided {
-            return peeked;
+            return Some(peeked);
         }
-        if timeout_at(deadline, sleep(PEEK_AGAIN)).await.is_err() {
-            return FirstRequest::Other;
-        }
+        timeout_at(deadline, sleep(PEEK_AGAIN)).await.ok()?;
     }
 }
 

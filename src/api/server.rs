@@ -138,14 +138,19 @@ where
         let (http, api) = (Rc::clone(&self.http), self.api.clone());
         Box::pin(async move {
             let deadline = Instant::now() + CLIENT_REQUEST_TIMEOUT;
-            if front_door::first_request(&io, deadline).await == FirstRequest::Watch {
-                drop(http);
-                front_door::serve(io, api, deadline).await;
-                return Ok(());
+            match front_door::first_request(&io, deadline).await {
+                Some(FirstRequest::Watch) => {
+                    drop(http);
+                    front_door::serve(io, api, deadline).await;
+                    Ok(())
+                }
+                Some(_) => {
+                    drop(api);
+                    // Boxed: the dispatcher's state is not reserved in every stream's task.
+                    Box::pin(http.call(io)).await
+                }
+                None => Ok(()),
             }
-            drop(api);
-            // Boxed: the dispatcher's state is not reserved in every watch stream's task.
-            Box::pin(http.call(io)).await
         })
     }
 }
