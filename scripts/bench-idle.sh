@@ -16,13 +16,14 @@ work=$(mktemp -d)
 cleanup() { kill "${node_pid:-}" "${target_pid:-}" "${sink_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 "$OKSERVER" "$TARGET" & target_pid=$!
+echo 0 >"$work/datagrams"
 python3 -c '
-import socket, sys
+import os, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.158", 18125))
 n = 0
 while True:
     s.recv(65536); n += 1
-    open(sys.argv[1], "w").write(str(n))
+    open(sys.argv[1] + ".new", "w").write(str(n)); os.replace(sys.argv[1] + ".new", sys.argv[1])
 ' "$work/datagrams" & sink_pid=$!
 python3 "$(dirname "$0")/static-services.py" "$work/static.json" "$TARGET" 127.0.0.157
 ticks() { awk '{print $14+$15}' "/proc/$node_pid/stat"; }
@@ -39,7 +40,8 @@ run() { # label binary [VAR=value…]
   done
   sleep 2
   local t0 scrapes=0 start=$SECONDS
-  t0=$(ticks); echo 0 >"$work/datagrams"
+  local sent0
+  t0=$(ticks); sent0=$(cat "$work/datagrams")
   while [ $((SECONDS - start)) -lt "$WINDOW" ]; do
     if [ "$label" = exported ] && [ $(( (SECONDS - start) % 15 )) -eq 0 ]; then
       curl -sf "http://$IP:$PORT/metrics" >/dev/null && scrapes=$((scrapes + 1))
@@ -48,7 +50,7 @@ run() { # label binary [VAR=value…]
   done
   local cpu
   cpu=$(awk -v a="$t0" -v w="$WINDOW" '{printf "%.2f %.3f", ($14+$15-a)/100, ($14+$15-a)/w}' "/proc/$node_pid/stat")
-  echo "$label cpu_s=${cpu% *} pct=${cpu#* } scrapes=$scrapes datagrams=$(cat "$work/datagrams") load=$(cut -d' ' -f1 /proc/loadavg)"
+  echo "$label cpu_s=${cpu% *} pct=${cpu#* } scrapes=$scrapes datagrams=$(( $(cat "$work/datagrams") - sent0 )) load=$(cut -d' ' -f1 /proc/loadavg)"
   kill "$node_pid"; wait "$node_pid" 2>/dev/null || true
 }
 for _ in $(seq 1 "$ROUNDS"); do

@@ -731,6 +731,25 @@ mod tests {
     }
 
     #[test]
+    fn the_http_server_takes_every_watch_stream_and_room_besides_and_the_files_add_up() {
+        let p = plan(&[]).unwrap();
+        assert_eq!(p.http_limits.max_watchers, 10_000);
+        assert_eq!(
+            p.http_limits.max_connections,
+            10_000 + HTTP_OTHER_CONNECTIONS
+        );
+        // 11,024 connections + 1,024 xDS streams + 64 health checks + 256.
+        assert_eq!(p.open_files_needed(), 12_368);
+        let few = plan(&[
+            ("SIDECAR_MAX_WATCHERS", "3"),
+            ("ENVOY_USE_GRPC_API", "false"),
+        ]);
+        let few = few.unwrap();
+        assert_eq!(few.http_limits, HttpLimits::for_watchers(3));
+        assert_eq!(few.open_files_needed(), 3 + 1024 + 64 + 256);
+    }
+
+    #[test]
     fn seeds_get_the_default_port_and_the_push_pull_interval_a_floor() {
         let p = plan(&[
             ("SIDECAR_SEEDS", "10.0.0.9"),
