@@ -14,12 +14,15 @@ const FIRST_RETRY = 500; // ms; doubles after every failed attempt
 const LAST_RETRY = 5000;
 const SIDE_EVERY = 10000; // ms between polls of members and subsystems
 const SIDE_TIMEOUT = 10000;
+// A burst of watch documents (a flapping service) is rendered at most about 4 times a second.
+const STREAM_RENDER_DELAY = 250;
 const TOKEN_KEY = "sidecar-admin-token";
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   services: null, // the by-service map of the newest watch document
+  asOf: null, // when it came
   members: null,
   subsystems: null,
   skew: 0, // the server's clock minus ours, in ms, when it is off by more than 2 s
@@ -54,7 +57,9 @@ async function followWatch() {
       const conn = $("conn");
       conn.dataset.drops = String(Number(conn.dataset.drops) + 1);
       const wait = `${(retry / 1000).toFixed(1)} s`;
-      showConnection("down", `disconnected — reconnecting (next try in ${wait}): ${err.message}`);
+      const asOf = state.asOf ? `; showing the state of ${state.asOf.toLocaleTimeString()}` : "";
+      showConnection("down",
+        `disconnected — reconnecting (next try in ${wait}): ${err.message}${asOf}`);
       await sleep(retry);
       retry = Math.min(retry * 2, LAST_RETRY);
     }
@@ -62,7 +67,9 @@ async function followWatch() {
 }
 
 async function readWatch(onLive) {
-  showConnection("connecting", "connecting…");
+  if ($("conn").dataset.state === "down") {
+    showConnection("down", "disconnected — reconnecting (trying now…)");
+  }
   state.stream = new AbortController();
   const response = await fetch("../api/watch", { cache: "no-store", signal: state.stream.signal });
   if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
@@ -74,15 +81,19 @@ async function readWatch(onLive) {
     const documents = splitter.push(value);
     if (documents.length === 0) continue;
     state.services = JSON.parse(documents[documents.length - 1]);
-    if (!state.live) {
-      state.live = true;
-      onLive();
-      showConnection("live", "● live");
-      refreshSide();
-    } else {
+    state.asOf = new Date();
+    if (state.live) {
+      scheduleRender(STREAM_RENDER_DELAY);
       refreshSideIn(1000);
+      continue;
     }
-    scheduleRender();
+    // The first document of a connection: the whole current state, shown at once.
+    state.live = true;
+    onLive();
+    clearTimeout(renderTimer);
+    render();
+    showConnection("live", "● live");
+    refreshSide();
   }
 }
 
@@ -160,8 +171,9 @@ function refreshSideIn(delay) {
 
 // ---- Rendering -----------------------------------------------------------------------
 
+// Renders once `delay` ms from now, folding in whatever arrives meanwhile.
 let renderTimer = null;
-function scheduleRender(delay = 50) {
+function scheduleRender(delay) {
   if (renderTimer === null) renderTimer = setTimeout(render, delay);
 }
 

@@ -133,7 +133,10 @@ function groupHtml(group, filter, open, now) {
   const note = `${group.total} instance${group.total === 1 ? "" : "s"}`
     + (hidden ? `, ${hidden} hidden by the filter` : "");
   const rows = group.shown.map((r) => rowHtml(r, now)).join("");
-  return `<details class="svc" data-name="${esc(group.name)}"${isOpen ? " open" : ""}>`
+  // --rows sizes it while off screen (style.css).
+  const lines = isOpen ? group.shown.length : 0;
+  return `<details class="svc" data-name="${esc(group.name)}" style="--rows: ${lines}"`
+    + `${isOpen ? " open" : ""}>`
     + `<summary><span class="svc-name">${esc(group.name)}</span>`
     + `<span class="counts">${countBadges(group.counts)}</span>`
     + `<span class="muted note">${esc(note)}</span></summary>`

@@ -325,3 +325,44 @@ fn a_thousand_instances_render_and_are_captured_for_review() {
         assert!(bytes > 30_000, "{name} is only {bytes} bytes");
     }
 }
+
+/// Not a check but a figure for BENCHMARKS.md ("Web UI"): how long the page takes to rebuild
+/// and lay out 1,000 instance rows with every service open (a text filter that matches all),
+/// as it is and with off-screen services laid out too (`content-visibility` off), the two
+/// interleaved so that a busy machine slows both alike.
+#[test]
+#[ignore = "a measurement: cargo test --test ui -- --ignored --nocapture"]
+fn measure_rendering_a_thousand_open_instances() {
+    let ip = "127.0.0.129";
+    let failing = Target::start_on(ip, "no");
+    failing.set_failing(true);
+    let dir = tempfile::tempdir().unwrap();
+    let node = node_on(ip, 0, dir.path(), &thousand_instances(ip, &failing), &[]);
+    let mut page = Browser::open(&ui_url(&node));
+    page.wait_until(
+        "1,000 instance rows",
+        "document.querySelectorAll('#services tr.inst').length === 1000",
+    );
+    let times = page.eval(
+        r#"(async () => {
+        const filter = document.getElementById("filter");
+        const override = document.head.appendChild(document.createElement("style"));
+        const times = { as_is: [], all_laid_out: [] };
+        for (let i = 0; i < 40; i++) {
+          const variant = i % 2 ? "as_is" : "all_laid_out";
+          override.textContent = i % 2 ? "" : "details.svc { content-visibility: visible; }";
+          document.body.offsetHeight;
+          const start = performance.now();
+          filter.value = i % 4 < 2 ? "registry" : "registry.";
+          filter.dispatchEvent(new Event("input"));
+          await new Promise((r) => setTimeout(r, 0)); // after the render it scheduled
+          document.body.offsetHeight; // and its layout
+          times[variant].push(Math.round(performance.now() - start));
+        }
+        for (const list of Object.values(times)) list.sort((a, b) => a - b);
+        return times;
+      })()"#,
+    );
+    let rows = page.eval("document.querySelectorAll('#services tr.inst').length");
+    eprintln!("{rows} rows; render + layout, ms, sorted: {times}");
+}
