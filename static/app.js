@@ -35,6 +35,20 @@ const state = {
 const now = () => Date.now() + state.skew;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// A function that runs `callback` once, `delay` ms after it is called, unless a run is
+// already due sooner: calls in a burst fold into one run.
+function soonest(callback) {
+  let timer = null;
+  let due = 0;
+  return (delay) => {
+    const at = Date.now() + delay;
+    if (timer !== null && due <= at) return;
+    clearTimeout(timer);
+    due = at;
+    timer = setTimeout(() => { timer = null; callback(); }, delay);
+  };
+}
+
 // ---- The connection ------------------------------------------------------------------
 
 function showConnection(kind, text) {
@@ -90,7 +104,6 @@ async function readWatch(onLive) {
     // The first document of a connection: the whole current state, shown at once.
     state.live = true;
     onLive();
-    clearTimeout(renderTimer);
     render();
     showConnection("live", "● live");
     refreshSide();
@@ -150,35 +163,17 @@ async function refreshSubsystems() {
   $("subsystems").innerHTML = state.subsystems ? view.subsystemsHtml(state.subsystems) : "";
 }
 
-let sideTimer = null;
-let sideDue = 0;
 function refreshSide() {
-  clearTimeout(sideTimer);
-  sideTimer = null;
   refreshSideIn(SIDE_EVERY);
   refreshMembers().then(renderMembers);
   refreshSubsystems();
 }
 
-// Schedules the next refresh of members and subsystems, unless one is due sooner.
-function refreshSideIn(delay) {
-  const due = Date.now() + delay;
-  if (sideTimer !== null && sideDue <= due) return;
-  clearTimeout(sideTimer);
-  sideDue = due;
-  sideTimer = setTimeout(refreshSide, delay);
-}
+const refreshSideIn = soonest(refreshSide);
 
 // ---- Rendering -----------------------------------------------------------------------
 
-// Renders once `delay` ms from now, folding in whatever arrives meanwhile.
-let renderTimer = null;
-function scheduleRender(delay) {
-  if (renderTimer === null) renderTimer = setTimeout(render, delay);
-}
-
 function render() {
-  renderTimer = null;
   if (state.services === null) return;
   const groups = view.groups(state.services, state.filter);
   $("services").innerHTML = view.servicesHtml(groups, state.filter, state.open, now());
@@ -195,6 +190,8 @@ function showCounts(groups) {
   const services = groups.filter((g) => g.shown.length > 0).length;
   $("shown").textContent = `${shown} of ${all} instances shown, in ${services} services`;
 }
+
+const scheduleRender = soonest(render);
 
 function renderMembers() {
   if (state.members !== null) $("members").innerHTML = view.membersHtml(state.members, now());
@@ -271,6 +268,12 @@ function listen() {
     if (summary) state.open.set(summary.parentElement.dataset.name, !summary.parentElement.open);
   });
   window.addEventListener("hashchange", () => { readHash(); scheduleRender(0); });
+  // "/" jumps to the filter, as on many sites.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "/" || event.target.closest("input")) return;
+    event.preventDefault();
+    $("filter").focus();
+  });
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, $("token").value);

@@ -81,12 +81,15 @@ pub(crate) fn ui_url(node: &Sidecar) -> String {
 // ---- The browser -------------------------------------------------------------------------
 
 /// Headless Chromium with one page, driven over the DevTools protocol. Dropping it kills
-/// the browser and removes its profile.
+/// the browser and removes its profile, after checking that the page's scripts threw
+/// nothing uncaught (unless the test is already failing).
 pub(crate) struct Browser {
     child: Child,
     socket: WebSocket,
     session: Option<String>,
     next_id: u64,
+    /// Uncaught exceptions the page reported (`Runtime.exceptionThrown`).
+    script_errors: Vec<Value>,
     _profile: tempfile::TempDir,
 }
 
@@ -121,12 +124,14 @@ impl Browser {
             socket,
             session: None,
             next_id: 0,
+            script_errors: Vec::new(),
             _profile: profile,
         };
         let target = browser.call("Target.createTarget", json!({"url": "about:blank"}));
         let attach = json!({"targetId": target["targetId"], "flatten": true});
         let session = browser.call("Target.attachToTarget", attach)["sessionId"].clone();
         browser.session = Some(session.as_str().expect("a session id").to_owned());
+        browser.call("Runtime.enable", json!({}));
         browser.call("Page.navigate", json!({"url": url}));
         browser
     }
@@ -142,6 +147,10 @@ impl Browser {
         self.socket.send(&command.to_string());
         loop {
             let message: Value = serde_json::from_str(&self.socket.receive()).unwrap();
+            if message["method"] == "Runtime.exceptionThrown" {
+                self.script_errors
+                    .push(message["params"]["exceptionDetails"].clone());
+            }
             if message["id"] != id {
                 continue; // an event
             }
@@ -241,6 +250,13 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.eval("0"); // reads the events still queued
+            let errors = std::mem::take(&mut self.script_errors);
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            assert!(errors.is_empty(), "the page threw: {errors:#?}");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
