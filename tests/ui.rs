@@ -14,7 +14,7 @@ mod ui_support;
 use serde_json::{Value, json};
 
 use common::{Sidecar, Target, http_call};
-use ui_support::{Browser, always_healthy, checked_on, node_on, review_path, service, ui_url};
+use ui_support::{always_healthy, checked_on, node_on, open_ui, review_path, service};
 
 const WEB: &str = "details.svc[data-name='web']";
 
@@ -39,9 +39,7 @@ fn healthy(name: &str, ip: &str, port: u16) -> Value {
 fn the_page_lists_each_instance_with_status_host_and_ports_the_members_and_subsystems() {
     let ip = "127.0.0.120";
     let target = Target::start_on(ip, "ok");
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &[web(ip, &target)], &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, _node, _dir) = open_ui(ip, &[web(ip, &target)], &[]);
 
     let port = format!("9999 → {}", target.addr.port());
     page.wait_for_text(
@@ -58,9 +56,7 @@ fn the_page_lists_each_instance_with_status_host_and_ports_the_members_and_subsy
 fn a_status_change_appears_on_the_open_page_without_a_reload() {
     let ip = "127.0.0.121";
     let target = Target::start_on(ip, "ok");
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &[web(ip, &target)], &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, _node, _dir) = open_ui(ip, &[web(ip, &target)], &[]);
     page.wait_for_text(WEB, &["Alive"]);
     page.eval("window.loadedOnce = 'yes'");
 
@@ -93,9 +89,7 @@ fn the_filter_shows_only_matching_services_and_lives_in_the_url_hash() {
         healthy("api", ip, 8003),
         billing,
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &entries, &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, _node, _dir) = open_ui(ip, &entries, &[]);
     page.wait_for_text("#services", &["webhooks", "Unhealthy"]);
     assert_eq!(page.services_shown(), ["api", "billing", "web", "webhooks"]);
 
@@ -128,10 +122,8 @@ fn the_filter_shows_only_matching_services_and_lives_in_the_url_hash() {
 #[test]
 fn a_dropped_stream_shows_disconnected_and_the_page_recovers_when_the_node_is_back() {
     let ip = "127.0.0.123";
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &[healthy("web", ip, 8001)], &[]);
+    let (mut page, node, dir) = open_ui(ip, &[healthy("web", ip, 8001)], &[]);
     let port = node.http.port();
-    let mut page = Browser::open(&ui_url(&node));
     page.wait_for_text(WEB, &["Alive"]);
     page.wait_for_text("#conn", &["live"]);
 
@@ -149,9 +141,7 @@ fn a_dropped_stream_shows_disconnected_and_the_page_recovers_when_the_node_is_ba
 fn restarting_the_web_api_makes_the_page_reconnect_by_itself() {
     let ip = "127.0.0.124";
     let target = Target::start_on(ip, "ok");
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &[web(ip, &target)], &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, node, _dir) = open_ui(ip, &[web(ip, &target)], &[]);
     page.wait_for_text(WEB, &["Alive"]);
     page.wait_for_text("#conn", &["live"]);
     let drops = "Number(document.getElementById('conn').dataset.drops)";
@@ -182,9 +172,7 @@ fn hostile_names_images_and_hosts_are_shown_as_text_not_markup() {
         .zip(8001..)
         .map(|(name, port)| service(name, host, image, (1, ip, port), always_healthy()))
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &entries, &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, _node, _dir) = open_ui(ip, &entries, &[]);
 
     let mut needles: Vec<&str> = names.to_vec();
     needles.extend([image, host]);
@@ -209,10 +197,8 @@ fn hostile_names_images_and_hosts_are_shown_as_text_not_markup() {
 #[test]
 fn with_an_admin_token_the_subsystems_are_unavailable_and_the_rest_works() {
     let ip = "127.0.0.126";
-    let dir = tempfile::tempdir().unwrap();
     let token = [("SIDECAR_ADMIN_TOKEN", "s3cret")];
-    let node = node_on(ip, 0, dir.path(), &[healthy("web", ip, 8001)], &token);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, _node, _dir) = open_ui(ip, &[healthy("web", ip, 8001)], &token);
 
     page.wait_for_text("#subsystems-section", &["unavailable", "token"]);
     page.wait_for_text(WEB, &["Alive"]);
@@ -227,9 +213,7 @@ fn with_an_admin_token_the_subsystems_are_unavailable_and_the_rest_works() {
 #[test]
 fn the_watch_splitter_finds_every_document_wherever_the_chunks_break() {
     let ip = "127.0.0.128";
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &[healthy("web", ip, 8001)], &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, _node, _dir) = open_ui(ip, &[healthy("web", ip, 8001)], &[]);
     page.wait_for_text(WEB, &["Alive"]);
 
     let outcome = page.eval(
@@ -302,9 +286,7 @@ fn a_thousand_instances_render_and_are_captured_for_review() {
     let ip = "127.0.0.127";
     let failing = Target::start_on(ip, "no");
     failing.set_failing(true);
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &thousand_instances(ip, &failing), &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, node, _dir) = open_ui(ip, &thousand_instances(ip, &failing), &[]);
 
     page.wait_until(
         "1,000 instance rows",
@@ -336,9 +318,7 @@ fn measure_rendering_a_thousand_open_instances() {
     let ip = "127.0.0.129";
     let failing = Target::start_on(ip, "no");
     failing.set_failing(true);
-    let dir = tempfile::tempdir().unwrap();
-    let node = node_on(ip, 0, dir.path(), &thousand_instances(ip, &failing), &[]);
-    let mut page = Browser::open(&ui_url(&node));
+    let (mut page, _node, _dir) = open_ui(ip, &thousand_instances(ip, &failing), &[]);
     page.wait_until(
         "1,000 instance rows",
         "document.querySelectorAll('#services tr.inst').length === 1000",

@@ -73,9 +73,17 @@ pub(crate) fn node_on(
     Sidecar::start(&env, &[])
 }
 
-/// The UI's address on `node`.
-pub(crate) fn ui_url(node: &Sidecar) -> String {
-    format!("http://{}/ui/", node.http)
+/// A node on `ip` announcing `entries` (plus `extra` environment), and its UI open in a
+/// browser. Keep the directory (the node's static file) alive with the node.
+pub(crate) fn open_ui(
+    ip: &str,
+    entries: &[Value],
+    extra: &[(&str, &str)],
+) -> (Browser, Sidecar, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node_on(ip, 0, dir.path(), entries, extra);
+    let page = Browser::open(&format!("http://{}/ui/", node.http));
+    (page, node, dir)
 }
 
 // ---- The browser -------------------------------------------------------------------------
