@@ -1,10 +1,11 @@
 //! The HTTP API against its description, `docs/openapi.json`, black-box against the built
-//! binary on 127.0.0.130–139: the node serves the document kept in the repository, and every
-//! documented operation, called on a node with services alive, drained and tombstoned, the
-//! admin token set, gossip, HAProxy management and the xDS server running, answers with a
-//! documented status, headers, content type and body. A new field, status or route the
-//! document does not describe fails here (the route table itself is compared with the document
-//! by a unit test in `src/api/openapi`).
+//! binary on 127.0.0.130–139 (and, for a client off loopback, a network namespace's veth
+//! address 10.231.13.1; needs root and iproute2, as `tests/supervision.rs`): the node serves
+//! the document kept in the repository, and every documented operation, called on a node with
+//! services alive, drained and tombstoned, the admin token set, gossip, HAProxy management and
+//! the xDS server running, answers with a documented status, headers, content type and body.
+//! A new field, status or route the document does not describe fails here (the route table
+//! itself is compared with the document by a unit test in `src/api/openapi`).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,136 +13,28 @@ mod common;
 mod openapi_support;
 mod ops_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
 
 use common::cluster::free_gossip_port;
-use common::{Sidecar, Target, base_env, eventually};
+use common::{NetNs, Sidecar, Target, base_env, eventually};
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
-use openapi_support::{Answer, Spec, exchange, first_document};
+use openapi_support::{Answer, Call, Checker, Spec, TOKEN, call, exchange};
 use serde_json::{Value, json};
 use tokio_stream::wrappers::ReceiverStream;
 
 const FULL_IP: &str = "127.0.0.130";
 const BARE_IP: &str = "127.0.0.131";
 const SERVED_IP: &str = "127.0.0.132";
-const TOKEN: &str = "openapi-test-token";
 const DOCUMENT: &str = include_str!("../docs/openapi.json");
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Statuses the document declares that no test here provokes, and why.
-const NOT_PROVOKED: [(&str, &str); 4] = [
-    (
-        "403",
-        "refused only to clients off loopback, and every test address is loopback",
-    ),
-    ("413", "a gossip key body over 2 MiB"),
-    ("500", "an encoding failure or an unreachable StateKeeper"),
-    (
-        "503",
-        "an unreachable supervisor or gossiper (provoked for the xDS server only)",
-    ),
-];
-
 fn spec() -> Spec {
     Spec::new(serde_json::from_str(DOCUMENT).expect("docs/openapi.json is JSON"))
-}
-
-/// One request and the status it must get.
-struct Call {
-    template: &'static str,
-    method: &'static str,
-    path: String,
-    headers: Vec<String>,
-    body: String,
-    status: u16,
-}
-
-/// `method path`, documented under `template`, answered with `status`.
-fn call(method: &'static str, template: &'static str, path: &str, status: u16) -> Call {
-    Call {
-        template,
-        method,
-        path: path.to_owned(),
-        headers: Vec::new(),
-        body: String::new(),
-        status,
-    }
-}
-
-impl Call {
-    /// With the admin token.
-    fn authorized(self) -> Call {
-        self.header(&format!("Authorization: Bearer {TOKEN}"))
-    }
-
-    fn header(mut self, header: &str) -> Call {
-        self.headers.push(header.to_owned());
-        self
-    }
-
-    fn json(mut self, body: &str) -> Call {
-        self.body = body.to_owned();
-        self.header("Content-Type: application/json")
-    }
-}
-
-/// Runs calls against the document and records which `(template, method, status)` were seen.
-struct Checker {
-    spec: Spec,
-    seen: BTreeSet<(String, String, String)>,
-}
-
-impl Checker {
-    fn new() -> Checker {
-        Checker {
-            spec: spec(),
-            seen: BTreeSet::new(),
-        }
-    }
-
-    /// Makes `call` to `addr`; panics unless the answer has its status and is as documented.
-    fn run(&mut self, addr: SocketAddr, call: &Call) -> Answer {
-        let (method, path) = (call.method.to_ascii_uppercase(), call.path.as_str());
-        let streams = call.template.ends_with("watch") && call.method == "get";
-        let answer = match streams && call.status == 200 {
-            true => first_document(addr, path),
-            false => {
-                let headers: Vec<&str> = call.headers.iter().map(String::as_str).collect();
-                exchange(addr, &method, path, &headers, &call.body)
-            }
-        };
-        let body = String::from_utf8_lossy(&answer.body);
-        assert_eq!(answer.status, call.status, "{method} {path}: {body}");
-        if let Err(error) = self.spec.check(call.template, call.method, path, &answer) {
-            let headers = &answer.headers;
-            panic!("{method} {path} is not as documented: {error}\n{headers:?}\n{body}");
-        }
-        let status = answer.status.to_string();
-        let key = (call.template.to_owned(), call.method.to_owned(), status);
-        self.seen.insert(key);
-        answer
-    }
-
-    /// Every documented operation was called, and every documented status seen or excused.
-    fn assert_everything_documented_was_seen(&self) {
-        let excused: BTreeMap<&str, &str> = NOT_PROVOKED.into_iter().collect();
-        let mut unseen = Vec::new();
-        for (template, method) in self.spec.operations() {
-            let statuses = self.spec.statuses(&template, &method);
-            for status in statuses {
-                let key = (template.clone(), method.clone(), status.clone());
-                if !self.seen.contains(&key) && !excused.contains_key(status.as_str()) {
-                    unseen.push(format!("{method} {template} {status}"));
-                }
-            }
-        }
-        assert!(unseen.is_empty(), "documented, never called: {unseen:#?}");
-    }
 }
 
 /// The static file: `web` (http), `db` (tcp) and `api` (http, to be drained) checked on
@@ -258,7 +151,7 @@ fn admin_get(node: &Sidecar, path: &str) -> Value {
 #[test]
 fn the_node_serves_the_description_kept_in_the_repository() {
     let node = bare_node(SERVED_IP);
-    let mut checker = Checker::new();
+    let mut checker = Checker::new(spec());
     let path = "/api/openapi.json";
     let answer = checker.run(node.http, &call("get", path, path, 200));
     assert_eq!(String::from_utf8_lossy(&answer.body), DOCUMENT);
@@ -275,7 +168,7 @@ fn every_documented_operation_answers_as_the_description_says() {
             (status_of(node, name)? == 0).then_some(())
         });
     }
-    let mut checker = Checker::new();
+    let mut checker = Checker::new(spec());
     let api = node.get_json("/api/services/api.json");
     let drain = format!(
         "/api/services/{}/drain",
@@ -309,6 +202,12 @@ fn every_documented_operation_answers_as_the_description_says() {
     let bare = bare_node(BARE_IP);
     for call in bare_calls() {
         checker.run(bare.http, &call);
+    }
+    // A node on a namespace's veth address sees this process as a client off loopback.
+    let ns = NetNs::create(13);
+    let offsite = bare_node(&ns.host_ip);
+    for call in offsite_calls() {
+        checker.run(offsite.http, &call);
     }
     checker.assert_everything_documented_was_seen();
 }
@@ -407,6 +306,10 @@ fn admin_calls() -> Vec<Call> {
             .json(r#"{"Keys": []}"#),
         call("put", keys, keys, 400).authorized().json("not json"),
         call("put", keys, keys, 401).json(new_keys),
+        // Refused on its length, before the body is read (and before the token is checked).
+        call("put", keys, keys, 413)
+            .header("Content-Length: 3000000")
+            .json(""),
         call("get", envoy, envoy, 200).authorized(),
         call("get", envoy, envoy, 401),
     ]
@@ -446,6 +349,25 @@ fn bare_calls() -> Vec<Call> {
         call("get", "/api/admin/envoy", "/api/admin/envoy", 503),
         call("get", "/api/services.{ext}", "/api/services.json", 200),
         call("get", "/api/state.{ext}", "/api/state.json", 200),
+    ]
+}
+
+/// On a node without token, from a client off loopback: every admin operation is refused.
+fn offsite_calls() -> Vec<Call> {
+    let (subsystems, keys) = ("/api/admin/subsystems", "/api/admin/gossip/keys");
+    let restart = "/api/admin/subsystems/{name}/restart";
+    vec![
+        call("get", subsystems, subsystems, 403),
+        call(
+            "post",
+            restart,
+            "/api/admin/subsystems/gossiper/restart",
+            403,
+        ),
+        call("get", "/api/admin/gossip", "/api/admin/gossip", 403),
+        call("put", keys, keys, 403).json(r#"{"Keys": []}"#),
+        call("get", "/api/admin/envoy", "/api/admin/envoy", 403),
+        call("get", "/api/services.{ext}", "/api/services.json", 200),
     ]
 }
 

@@ -105,11 +105,11 @@ const fn options(pattern: &'static str, to: Bind) -> Route {
     route(Method::OPTIONS, pattern, false, to)
 }
 
-/// Registers every route of [`ROUTES`] and the 404 for unmatched paths.
+/// Registers every route of the table (`routes::ROUTES`) and the 404 for unmatched paths.
 ///
-/// Expects an [`ApiState`] in the app data (`App::app_data(web::Data::new(state))`). A path
-/// that matches a route with another method answers 405 with an empty body, as Go's router
-/// does.
+/// Expects an [`ApiState`](super::ApiState) in the app data
+/// (`App::app_data(web::Data::new(state))`). A path that matches a route with another method
+/// answers 405 with an empty body, as Go's router does.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for route in ROUTES {
         cfg.service(route.resource());
