@@ -1,12 +1,17 @@
-//! The web UI under `/ui/`: a page, a script and a stylesheet from `static/`, compiled into the
-//! binary so the daemon serves them from any working directory. The page polls
-//! `/api/services.json`; it has no build step and no dependencies.
+//! The web UI under `/ui/`: a page, three JavaScript modules and a stylesheet from `static/`,
+//! compiled into the binary so the daemon serves them from any working directory. No build
+//! step, no dependencies, nothing loaded from elsewhere.
+//!
+//! The page follows `GET /api/watch` (docs/COMPATIBILITY.md §7) for the services, and fetches
+//! `/api/services.json` (members) and `/api/admin/subsystems` when the stream (re)connects,
+//! after changes and every 10 s (docs/ARCHITECTURE.md, "The web UI"). This module only serves
+//! the files: it must not template them or read anything at request time.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 /// `(file name, content type, content)` of every UI asset.
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 5] = [
     (
         "index.html",
         "text/html; charset=utf-8",
@@ -16,6 +21,16 @@ const ASSETS: [(&str, &str, &str); 3] = [
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/app.js"),
+    ),
+    (
+        "json-stream.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/json-stream.js"),
+    ),
+    (
+        "view.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/view.js"),
     ),
     (
         "style.css",

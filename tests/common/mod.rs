@@ -67,6 +67,22 @@ pub fn base_env() -> BTreeMap<String, String> {
     env
 }
 
+/// `base_env()` with every address on `ip` (HTTP and gossip on any free port) and health
+/// checks every 300 ms (200 ms timeout): a node of its own on a loopback address.
+pub fn env_on(ip: &str) -> BTreeMap<String, String> {
+    let mut env = base_env();
+    for (k, v) in [
+        ("SIDECAR_ADVERTISE_IP", ip),
+        ("SIDECAR_HTTP_BIND_IP", ip),
+        ("SIDECAR_BIND_IP", ip),
+        ("SIDECAR_HEALTH_INTERVAL", "300ms"),
+        ("SIDECAR_HEALTH_TIMEOUT", "200ms"),
+    ] {
+        env.insert(k.to_owned(), v.to_owned());
+    }
+    env
+}
+
 /// Runs the binary with exactly `env` and `args`, without waiting for it to start.
 pub fn spawn(env: &BTreeMap<String, String>, args: &[&str]) -> (Child, Arc<Mutex<Vec<String>>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sidecar"))

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{Sidecar, Target, base_env, static_file};
+use crate::common::{Sidecar, Target, env_on, static_file};
 
 /// A node on `ip` (HTTP on any port, gossip on `gossip_port`) with the static service `web`
 /// checked every 300 ms on a fresh target, plus `extra` environment.
@@ -17,19 +17,9 @@ pub(crate) fn ops_node(
     let target = Target::start_on(ip, "ok");
     let dir = tempfile::tempdir().unwrap();
     let file = static_file(dir.path(), "web", target.addr);
-    let mut env: BTreeMap<String, String> = base_env();
-    let port = gossip_port.to_string();
-    for (k, v) in [
-        ("SIDECAR_ADVERTISE_IP", ip),
-        ("SIDECAR_HTTP_BIND_IP", ip),
-        ("SIDECAR_BIND_IP", ip),
-        ("SIDECAR_BIND_PORT", port.as_str()),
-        ("SIDECAR_HEALTH_INTERVAL", "300ms"),
-        ("SIDECAR_HEALTH_TIMEOUT", "200ms"),
-        ("STATIC_CONFIG_FILE", &file.display().to_string()),
-    ] {
-        env.insert(k.into(), v.into());
-    }
+    let mut env: BTreeMap<String, String> = env_on(ip);
+    env.insert("SIDECAR_BIND_PORT".into(), gossip_port.to_string());
+    env.insert("STATIC_CONFIG_FILE".into(), file.display().to_string());
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }
