@@ -121,7 +121,8 @@ fn full_node() -> FullNode {
     }
 }
 
-/// A node without discovery, admin token, HAProxy or xDS server on `ip`.
+/// A node without discovery, admin token, HAProxy or xDS server on `ip`, taking one watch
+/// stream at most.
 fn bare_node(ip: &str) -> Sidecar {
     let mut env = base_env();
     for (k, v) in [
@@ -129,6 +130,7 @@ fn bare_node(ip: &str) -> Sidecar {
         ("SIDECAR_HTTP_BIND_IP", ip),
         ("SIDECAR_BIND_IP", ip),
         ("SIDECAR_DISCOVERY", ""),
+        ("SIDECAR_MAX_WATCHERS", "1"),
     ] {
         env.insert(k.to_owned(), v.to_owned());
     }
@@ -200,6 +202,7 @@ fn every_documented_operation_answers_as_the_description_says() {
     let watched = checker.run(node.http, &call("get", "/api/watch", "/api/watch", 200));
     assert!(serde_json::from_slice::<Value>(&watched.body).unwrap()["web"].is_array());
     let bare = bare_node(BARE_IP);
+    let _only_stream = hold_watch_stream(bare.http);
     for call in bare_calls() {
         checker.run(bare.http, &call);
     }
@@ -277,6 +280,8 @@ fn catalogue_calls() -> Vec<Call> {
         call("get", "/services.{ext}", "/services.xml", 404),
         call("get", "/watch", "/watch", 200),
         call("get", "/watch", "/watch?by_service=false", 200),
+        call("get", "/api/watch", "/api/watch?since=yesterday", 400),
+        call("get", "/watch", "/watch?since=2026-13-01T00:00:00Z", 400),
     ]
 }
 
@@ -343,7 +348,7 @@ fn other_calls() -> Vec<Call> {
 }
 
 /// On a node without token or xDS server: the admin API answers loopback without a token, and
-/// 503 for what the node does not run; an empty catalogue.
+/// 503 for what the node does not run; an empty catalogue; no room for one more watch stream.
 fn bare_calls() -> Vec<Call> {
     vec![
         call("get", "/api/admin/subsystems", "/api/admin/subsystems", 200),
@@ -351,7 +356,29 @@ fn bare_calls() -> Vec<Call> {
         call("get", "/api/admin/envoy", "/api/admin/envoy", 503),
         call("get", "/api/services.{ext}", "/api/services.json", 200),
         call("get", "/api/state.{ext}", "/api/state.json", 200),
+        // The one stream this node takes is held open (`hold_watch_stream`).
+        call("get", "/api/watch", "/api/watch", 503),
+        call("get", "/watch", "/watch", 503),
     ]
+}
+
+/// Opens a watch stream on `addr` and reads its first document, so that it is counted; the
+/// stream stays open while the returned connection lives.
+fn hold_watch_stream(addr: SocketAddr) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(b"GET /api/watch HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 4096];
+    let n = stream.read(&mut first).unwrap();
+    assert!(
+        first[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&first[..n])
+    );
+    stream
 }
 
 /// On a node without token, from a client off loopback: every admin operation is refused.
