@@ -8,6 +8,8 @@
 //!   member's identity;
 //! - [`wire`]: versioned frames (header, compact postcard body, optional XChaCha20-Poly1305) and the
 //!   compact record structs [`wire::WireService`] / [`wire::WirePort`];
+//! - [`datagram`]: one SWIM datagram framed and sealed, or opened (the Gossiper's and the
+//!   simulation's one code path);
 //! - [`crypto`]: the [`crypto::KeyRing`] of `SIDECAR_GOSSIP_KEYS` (first key encrypts, all
 //!   decrypt);
 //! - [`digest`]: anti-entropy by per-host digests, so an exchange costs the difference, not
@@ -29,6 +31,7 @@
 pub mod admission;
 pub mod broadcast;
 pub mod crypto;
+pub mod datagram;
 pub mod digest;
 pub mod exchange;
 pub mod handshake;
