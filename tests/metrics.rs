@@ -44,9 +44,11 @@ fn metrics_parse_as_prometheus_text_and_move_with_checks_listeners_restarts_and_
     let after = value_of(&scrape(&node), "sidecar_http_requests_total", &route).unwrap();
     assert!(after > before, "{before} then {after}");
     // The node counts itself a member from its first snapshot on.
-    eventually(Duration::from_secs(10), "this node counted a member", || {
-        value_of(&scrape(&node), "sidecar_members", &[]).filter(|n| *n == 1.0)
-    });
+    eventually(
+        Duration::from_secs(10),
+        "this node counted a member",
+        || value_of(&scrape(&node), "sidecar_members", &[]).filter(|n| *n == 1.0),
+    );
     let clusters = [("kind", "clusters")];
     assert_eq!(
         value_of(&samples, "sidecar_xds_resources", &clusters),

@@ -325,7 +325,9 @@ impl PushPull {
     ) -> Result<Step, ExchangeError> {
         let stage = std::mem::replace(&mut self.stage, Stage::Over);
         let (next, step) = match (stage, received) {
-            (Stage::SentSummary(_), Message::Summary(_)) => (Stage::Over, finished(None, 0, vec![])),
+            (Stage::SentSummary(_), Message::Summary(_)) => {
+                (Stage::Over, finished(None, 0, vec![]))
+            }
             (Stage::SentSummary(digest), Message::Digest(remote)) => {
                 (Stage::SentDigest(remote), sending(Message::Digest(digest)))
             }
@@ -334,13 +336,19 @@ impl PushPull {
                 let received = services_of(records)?;
                 let ours = records_for(local, &compare(local, &remote).send);
                 let sent = ours.len();
-                (Stage::Over, finished(Some(Message::Records(ours)), sent, received))
+                (
+                    Stage::Over,
+                    finished(Some(Message::Records(ours)), sent, received),
+                )
             }
             (Stage::AwaitSummary, Message::Summary(theirs)) => {
                 let digest = Digest::of(local);
                 let ours = digest.summary();
                 if ours == theirs {
-                    (Stage::Over, finished(Some(Message::Summary(ours)), 0, vec![]))
+                    (
+                        Stage::Over,
+                        finished(Some(Message::Summary(ours)), 0, vec![]),
+                    )
                 } else {
                     (Stage::SentOwnDigest, sending(Message::Digest(digest)))
                 }

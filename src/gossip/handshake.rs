@@ -47,7 +47,12 @@ pub fn sealed_by_speaker(sender: Option<u64>, speaker: &str) -> bool {
 
 /// A hello from `me`: `exchange` when the push/pull session follows (else a liveness
 /// check), with this side's fresh `challenge` and, in an answer, the caller's.
-pub fn hello(me: &NodeId, exchange: bool, challenge: Challenge, answer: Option<Challenge>) -> Message {
+pub fn hello(
+    me: &NodeId,
+    exchange: bool,
+    challenge: Challenge,
+    answer: Option<Challenge>,
+) -> Message {
     Message::Hello {
         node: me.clone(),
         exchange,

@@ -67,7 +67,7 @@ pub(super) enum Ended {
     /// A check's verdict.
     Checked(bool),
     /// An exchange: the peer and what it brought, or `None` when it failed.
-    Exchanged(Option<(NodeId, Outcome)>),
+    Exchanged(Option<Box<(NodeId, Outcome)>>),
 }
 
 /// A push/pull dialogue as run at once: each frame's direction (true: caller → callee)
@@ -156,7 +156,10 @@ impl Sim {
             Some(ended) if at <= deadline => (at, ended),
             _ => (at.min(deadline), call.failed()),
         };
-        self.push(at.saturating_sub(self.now_us), Ev::CallerDone { call, ended });
+        self.push(
+            at.saturating_sub(self.now_us),
+            Ev::CallerDone { call, ended },
+        );
     }
 
     fn callee_done(&mut self, call: &Call, after: u64, slot: Slot, got: Option<(NodeId, Outcome)>) {
@@ -164,7 +167,7 @@ impl Sim {
             node: call.to,
             peer: call.from,
             slot,
-            got,
+            got: got.map(Box::new),
         };
         self.push(after, ev);
     }
@@ -199,26 +202,32 @@ impl Sim {
     /// The caller's hello reached the callee (`await_hello`, then `Gossiper::greeted`).
     pub(super) fn hello_arrived(&mut self, call: Box<Call>, frame: Vec<u8>) {
         let to = call.to;
-        let read = handshake::greeting(&frame, &self.stream_ctx(to)).and_then(handshake::caller_hello);
+        let read =
+            handshake::greeting(&frame, &self.stream_ctx(to)).and_then(handshake::caller_hello);
         let Ok(hello) = read else {
             self.errors += 1;
             self.callee_done(&call, 0, Slot::BeforeHello, None);
             let budget = self.budget(&call.purpose);
             return self.caller_done(call, budget, None);
         };
-        match self.nodes[to].admission.hello(addr(call.from).ip(), hello.exchange) {
+        match self.nodes[to]
+            .admission
+            .hello(addr(call.from).ip(), hello.exchange)
+        {
             AfterHello::AnswerCheck => {
                 self.callee_done(&call, 0, Slot::Check, None);
                 let challenge = self.challenge();
                 let me = self.id(to);
-                let answer = self.answers_peers(to).then(|| {
-                    handshake::hello(me, false, challenge, Some(hello.challenge))
-                });
+                let answer = self
+                    .answers_peers(to)
+                    .then(|| handshake::hello(me, false, challenge, Some(hello.challenge)));
                 self.reply(call, answer);
             }
             AfterHello::Busy => {
                 self.exchanges.busy_there += 1;
-                let busy = self.answers_peers(to).then(|| self.busy(to, Some(hello.challenge)));
+                let busy = self
+                    .answers_peers(to)
+                    .then(|| self.busy(to, Some(hello.challenge)));
                 self.reply(call, busy);
             }
             AfterHello::RunSession => self.session(call, &hello),
@@ -238,9 +247,12 @@ impl Sim {
         };
         let greeting = handshake::greeting(&frame, &self.stream_ctx(from));
         let ended = match (&call.purpose, greeting) {
-            (Purpose::Check(target), Ok(g)) => {
-                Ended::Checked(handshake::check_says_alive(&g, &target.name, &call.mine, self.unix_secs()))
-            }
+            (Purpose::Check(target), Ok(g)) => Ended::Checked(handshake::check_says_alive(
+                &g,
+                &target.name,
+                &call.mine,
+                self.unix_secs(),
+            )),
             (Purpose::Exchange, _) | (Purpose::Check(_), Err(_)) => call.failed(),
         };
         let after = if transit > budget { budget } else { transit };
@@ -286,7 +298,11 @@ impl Sim {
                 self.exchanges.note(&at_caller, &at_callee);
                 let caller = self.id(from).clone();
                 self.callee_done(&call, took, Slot::Session, Some((caller, at_callee)));
-                self.caller_done(call, took, Some(Ended::Exchanged(Some((peer, at_caller)))));
+                self.caller_done(
+                    call,
+                    took,
+                    Some(Ended::Exchanged(Some(Box::new((peer, at_caller))))),
+                );
             }
             _ => {
                 self.callee_done(&call, took, Slot::Session, None);
@@ -302,7 +318,10 @@ impl Sim {
         let (from, to) = (call.from, call.to);
         let caller_ctx = self.stream_ctx(from).bound(&call.mine, theirs);
         let callee_ctx = self.stream_ctx(to).bound(&call.mine, theirs);
-        let (local_caller, local_callee) = (self.nodes[from].catalog.state(), self.nodes[to].catalog.state());
+        let (local_caller, local_callee) = (
+            self.nodes[from].catalog.state(),
+            self.nodes[to].catalog.state(),
+        );
         let (mut caller, first) = PushPull::initiator(local_caller);
         let mut callee = PushPull::responder();
         let mut frames = Vec::new();
@@ -310,7 +329,11 @@ impl Sim {
         let mut next = Some((true, first));
         let mut run = || -> Result<(), ExchangeError> {
             while let Some((forward, message)) = next.take() {
-                let (send_ctx, read_ctx) = if forward { (&caller_ctx, &callee_ctx) } else { (&callee_ctx, &caller_ctx) };
+                let (send_ctx, read_ctx) = if forward {
+                    (&caller_ctx, &callee_ctx)
+                } else {
+                    (&callee_ctx, &caller_ctx)
+                };
                 let frame = encode(&message, send_ctx)?;
                 frames.push((forward, frame.len()));
                 let read = decode(&frame, read_ctx)?;
@@ -320,7 +343,11 @@ impl Sim {
                     caller.step(read, local_caller)?
                 };
                 if let Some(done) = step.done {
-                    *(if forward { &mut at_callee } else { &mut at_caller }) = Some(done);
+                    *(if forward {
+                        &mut at_callee
+                    } else {
+                        &mut at_caller
+                    }) = Some(done);
                 }
                 next = step.send.map(|m| (!forward, m));
             }
@@ -361,7 +388,7 @@ impl Sim {
             }
             Ended::Exchanged(result) => {
                 self.nodes[from].admission.outgoing_ended();
-                match result {
+                match result.map(|got| *got) {
                     Some((peer, outcome)) => self.exchanged(from, &peer, outcome),
                     None => self.exchanges.failed += 1,
                 }
@@ -370,7 +397,13 @@ impl Sim {
     }
 
     /// The callee's side of an ended call (`Gossiper::greeted`'s ends).
-    pub(super) fn callee_ended(&mut self, node: usize, peer: usize, slot: Slot, got: Option<(NodeId, Outcome)>) {
+    pub(super) fn callee_ended(
+        &mut self,
+        node: usize,
+        peer: usize,
+        slot: Slot,
+        got: Option<Box<(NodeId, Outcome)>>,
+    ) {
         let ip = addr(peer).ip();
         let admission = &mut self.nodes[node].admission;
         match slot {
@@ -378,7 +411,7 @@ impl Sim {
             Slot::Check => admission.closed(ip),
             Slot::Session => admission.session_ended(ip),
         }
-        if let Some((peer, outcome)) = got {
+        if let Some((peer, outcome)) = got.map(|got| *got) {
             self.exchanged(node, &peer, outcome);
         }
     }
@@ -390,7 +423,9 @@ impl Sim {
         let node = &self.nodes[at];
         let known = node.m.members().any(|m| m.name == peer.name);
         let me = &node.m.identity().name;
-        let next = node.lifecycle.after_exchange(me, peer, &outcome.received, false, known);
+        let next = node
+            .lifecycle
+            .after_exchange(me, peer, &outcome.received, false, known);
         for svc in &next.relay {
             self.broadcast(at, svc);
         }
@@ -413,7 +448,8 @@ impl Sim {
 
     /// Node `i`'s context for TCP frames (`Wire::stream_ctx`).
     fn stream_ctx(&self, i: usize) -> FrameContext<'_> {
-        FrameContext::stream(self.cluster, self.ring.as_ref()).sealed_by(&self.nodes[i].m.identity().name)
+        FrameContext::stream(self.cluster, self.ring.as_ref())
+            .sealed_by(&self.nodes[i].m.identity().name)
     }
 
     fn id(&self, i: usize) -> &NodeId {

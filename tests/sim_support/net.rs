@@ -52,7 +52,8 @@ impl Sim {
     fn datagram(&mut self, from: usize, to: Option<usize>, swim: Vec<u8>) {
         let (_, records) = datagram_kinds(&swim);
         let name = &self.nodes[from].m.identity().name;
-        let Ok(frame) = DatagramCodec::new(self.cluster, self.ring.as_ref(), name).seal(swim) else {
+        let Ok(frame) = DatagramCodec::new(self.cluster, self.ring.as_ref(), name).seal(swim)
+        else {
             // The Gossiper cannot frame it (`send.encode`): dropped before it is sent.
             self.oversize += 1;
             return;

@@ -68,7 +68,10 @@ impl Sim {
     /// check's spread and timeout after it (a check begun while frozen).
     pub(super) fn excused(&self, i: usize) -> bool {
         let m = &self.cfg.membership;
-        let window = m.foca_config(self.nodes.len()).suspect_to_down_after.as_micros() as u64;
+        let window = m
+            .foca_config(self.nodes.len())
+            .suspect_to_down_after
+            .as_micros() as u64;
         let grace = (m.confirm_spread + m.confirm_timeout).as_micros() as u64;
         self.freezes.iter().any(|&(node, start, end)| {
             node == i && end - start >= window && (start..=end + grace).contains(&self.now_us)

@@ -433,7 +433,9 @@ pub(super) async fn probe(
         let hello = send_hello(&mut stream, &ctx, (&me, false), mine, None, timeout);
         hello.await.ok()?;
         let greeting = recv_greeting(&mut stream, &ctx, timeout).await.ok()?;
-        Some(handshake::check_says_alive(&greeting, &node.name, &mine, now))
+        Some(handshake::check_says_alive(
+            &greeting, &node.name, &mine, now,
+        ))
     };
     matches!(tokio::time::timeout(timeout, check).await, Ok(Some(true)))
 }
