@@ -63,3 +63,41 @@ impl<'a> DatagramCodec<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(byte: u8) -> KeyRing {
+        KeyRing::new(&[[byte; 32]]).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_datagram_opens_with_the_key_and_costs_the_sealing() {
+        let (cluster, keys) = (ClusterId::of("c"), ring(1));
+        let codec = DatagramCodec::new(cluster, Some(&keys), "node-1");
+        let frame = codec.seal(b"swim".to_vec()).unwrap();
+        assert_eq!(
+            frame.len(),
+            super::super::wire::HEADER_LEN + super::super::wire::SEALING + 4
+        );
+        assert_eq!(codec.open(&frame).unwrap(), b"swim");
+    }
+
+    #[test]
+    fn a_datagram_under_another_key_or_of_another_kind_is_refused_by_reason() {
+        let cluster = ClusterId::of("c");
+        let (ours, theirs) = (ring(1), ring(2));
+        let sealed = DatagramCodec::new(cluster, Some(&theirs), "x")
+            .seal(vec![1])
+            .unwrap();
+        let codec = DatagramCodec::new(cluster, Some(&ours), "node-1");
+        assert_eq!(codec.open(&sealed).unwrap_err().reason(), "udp.decrypt");
+        let ctx = FrameContext::datagram(cluster, Some(&ours)).sealed_by("x");
+        let leave = encode(&Message::Leave { name: "x".into() }, &ctx).unwrap();
+        assert_eq!(
+            codec.open(&leave).unwrap_err().reason(),
+            "udp.unexpected_leave"
+        );
+    }
+}
