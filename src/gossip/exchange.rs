@@ -1,6 +1,10 @@
 //! The TCP side of the protocol: length-prefixed frames over any async stream, and the
 //! push/pull anti-entropy session (tokio only, no actix; the caller owns the socket).
 //!
+//! The session's logic is [`PushPull`], a pure state machine; [`initiate`] and [`respond`]
+//! only carry its frames over the stream (the cluster simulation carries them over its
+//! modelled TCP).
+//!
 //! A stream frame is a u32 big-endian length followed by that many bytes of a
 //! [`super::wire`] frame. Every read has a size limit (checked before anything is allocated)
 //! and a timeout, so a peer that sends garbage, a huge length or nothing ends the session

@@ -18,9 +18,11 @@
 //! - [`lifecycle`]: joining through the seeds with backoff, what to do after an exchange
 //!   (relaying a peer's own records, adding it as a member), and leaving;
 //! - [`limits`]: how much one frame may carry (records, hosts, bytes), with the arithmetic;
-//! - [`handshake`]: the hellos' challenges and what an answer must carry (replay refusal);
+//! - [`handshake`]: the greetings built and read: the hellos' challenges, what an answer must
+//!   carry (replay refusal), what a liveness check's answer says;
 //! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
-//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session;
+//! - [`exchange`]: length-prefixed frames over any async stream, and the push/pull session
+//!   ([`exchange::PushPull`], a pure state machine the stream driver and the simulation share);
 //! - [`repeat`]: the tombstone schedule (a vanished service announced ten times, 1 s apart);
 //! - [`schedule`]: when to run anti-entropy (the period for the cluster size, and exchanges
 //!   with members that come back).

@@ -353,10 +353,12 @@ impl Sim {
             }
             Ok(())
         };
-        let outcomes = run().and_then(|()| match (at_caller, at_callee) {
-            (Some(a), Some(b)) => Ok((a, b)),
+        let ran = run();
+        let outcomes = match (ran, at_caller, at_callee) {
+            (Err(err), _, _) => Err(err),
+            (Ok(()), Some(a), Some(b)) => Ok((a, b)),
             _ => Err(ExchangeError::Closed),
-        });
+        };
         Dialogue { frames, outcomes }
     }
 
@@ -376,7 +378,7 @@ impl Sim {
     }
 
     /// The caller's side of an ended call (`Gossiper::exchange_with` / `confirm`).
-    pub(super) fn caller_ended(&mut self, call: Box<Call>, ended: Ended) {
+    pub(super) fn caller_ended(&mut self, call: Call, ended: Ended) {
         let from = call.from;
         match ended {
             Ended::Checked(alive) => {

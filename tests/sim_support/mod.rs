@@ -445,7 +445,7 @@ impl Sim {
             }
             Ev::Accepted { call } => self.accepted(call),
             Ev::Hello { call, frame } => self.hello_arrived(call, frame),
-            Ev::CallerDone { call, ended } => self.caller_ended(call, ended),
+            Ev::CallerDone { call, ended } => self.caller_ended(*call, ended),
             Ev::CalleeDone {
                 node,
                 peer,
