@@ -12,6 +12,17 @@ use sidecar::catalog::{Lifespans, ServiceStatus};
 use sidecar::gossip::membership::MembershipConfig;
 use sim_support::{Bytes, OneWay, SEC, Sim, SimConfig, pct};
 
+/// The longer CI tests' cluster: as [`config`] but plaintext. Unoptimised sealing costs
+/// 30 times more in debug builds; the sealed path is covered by
+/// [`twenty_sealed_nodes_converge_despite_one_way_loss_and_a_short_freeze`] and every
+/// release measurement.
+fn plaintext(nodes: usize, loss: f64, seed: u64) -> SimConfig {
+    SimConfig {
+        keys: false,
+        ..config(nodes, loss, seed)
+    }
+}
+
 /// `nodes` nodes on links that lose `loss` of their packets, with keys (every frame sealed).
 fn config(nodes: usize, loss: f64, seed: u64) -> SimConfig {
     SimConfig {
@@ -37,7 +48,7 @@ fn seed() -> u64 {
 #[test]
 fn partition_heals_and_catalogues_converge() {
     let seed = seed();
-    let mut sim = Sim::new(config(30, 0.0, seed));
+    let mut sim = Sim::new(plaintext(30, 0.0, seed));
     sim.run_for(5 * SEC);
     sim.partition(true);
     sim.churn(2, 30 * SEC);
@@ -71,7 +82,7 @@ fn lost_node_is_tombstoned_everywhere() {
 /// A cluster of `nodes` whose node-7 has just been cut off for 20 s, well past the
 /// suspicion window and the direct check: the others declared it down.
 fn node_seven_cut_off(nodes: usize, seed: u64) -> Sim {
-    let mut sim = Sim::new(config(nodes, 0.0, seed));
+    let mut sim = Sim::new(plaintext(nodes, 0.0, seed));
     sim.run_for(5 * SEC);
     sim.isolate(7);
     sim.run_for(20 * SEC);
@@ -129,7 +140,7 @@ fn twenty_sealed_nodes_converge_despite_one_way_loss_and_a_short_freeze() {
 #[test]
 fn no_false_down_at_ten_percent_loss() {
     let seed = seed();
-    let mut sim = Sim::new(config(50, 0.10, seed));
+    let mut sim = Sim::new(plaintext(50, 0.10, seed));
     sim.churn(2, 180 * SEC);
     assert_eq!(
         sim.false_downs, 0,
