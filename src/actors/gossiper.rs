@@ -39,7 +39,7 @@ use crate::gossip::lifecycle::{JoinPolicy, Lifecycle};
 use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
-use crate::gossip::wire::{ClusterId, Message, WireService};
+use crate::gossip::wire::{ClusterId, WireService};
 use crate::messages::{
     ApplyRemoteServices, ExpireNode, GetGossipStats, LeaveCluster, RemoteSource, SetMembers,
     StateChanged, Subscribe,
@@ -232,7 +232,7 @@ impl Gossiper {
     }
 
     fn send_datagram(&mut self, to: SocketAddr, data: Vec<u8>) {
-        let Some(frame) = self.wire.datagram(&Message::Swim(data)) else {
+        let Some(frame) = self.wire.datagram(data) else {
             self.count("send.encode".to_owned());
             return;
         };
@@ -367,12 +367,11 @@ impl StreamHandler<Datagram> for Gossiper {
     fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
         self.memory.count(|s| s.udp_received.count(msg.0.len()));
         match self.wire.open_datagram(&msg.0) {
-            Ok(Message::Swim(data)) => {
-                let effects = self.membership.handle_data(&data, self.clock.now());
+            Ok(swim) => {
+                let effects = self.membership.handle_data(&swim, self.clock.now());
                 self.apply(effects, ctx);
             }
-            Ok(other) => self.count(format!("udp.unexpected_{}", other.name())),
-            Err(err) => self.count(format!("udp.{}", err.kind())),
+            Err(refused) => self.count(refused.reason()),
         }
     }
 }

@@ -1,6 +1,10 @@
 //! The TCP side of the protocol: length-prefixed frames over any async stream, and the
 //! push/pull anti-entropy session (tokio only, no actix; the caller owns the socket).
 //!
+//! The session's logic is [`PushPull`], a pure state machine; [`initiate`] and [`respond`]
+//! only carry its frames over the stream (the cluster simulation carries them over its
+//! modelled TCP).
+//!
 //! A stream frame is a u32 big-endian length followed by that many bytes of a
 //! [`super::wire`] frame. Every read has a size limit (checked before anything is allocated)
 //! and a timeout, so a peer that sends garbage, a huge length or nothing ends the session
@@ -230,20 +234,9 @@ pub async fn initiate<S: AsyncRead + AsyncWrite + Unpin>(
     local: &ServicesState,
     session: &Session<'_>,
 ) -> Result<Outcome, ExchangeError> {
-    let mut held = None;
-    let digest = Digest::of(local);
-    send(stream, &Message::Summary(digest.summary()), session).await?;
-    let remote = match recv(stream, session, &mut held).await? {
-        Message::Summary(_) => return Ok(Outcome::default()),
-        Message::Digest(remote) => remote,
-        other => return Err(unexpected("summary or digest", &other)),
-    };
-    send(stream, &Message::Digest(digest), session).await?;
-    let received = recv_records(stream, session, &mut held).await?;
-    let ours = records_for(local, &compare(local, &remote).send);
-    let sent = ours.len();
-    send(stream, &Message::Records(ours), session).await?;
-    Ok(Outcome { received, sent })
+    let (machine, first) = PushPull::initiator(local);
+    send(stream, &first, session).await?;
+    drive(stream, machine, local, session).await
 }
 
 /// Runs the session as the side that accepted the connection. See the module docs.
@@ -252,27 +245,156 @@ pub async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     local: &ServicesState,
     session: &Session<'_>,
 ) -> Result<Outcome, ExchangeError> {
+    drive(stream, PushPull::responder(), local, session).await
+}
+
+/// Feeds `machine` every frame the peer sends and sends what it answers, until it is done.
+async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    mut machine: PushPull,
+    local: &ServicesState,
+    session: &Session<'_>,
+) -> Result<Outcome, ExchangeError> {
     let mut held = None;
-    let theirs = match recv(stream, session, &mut held).await? {
-        Message::Summary(summary) => summary,
-        other => return Err(unexpected("summary", &other)),
-    };
-    let digest = Digest::of(local);
-    let ours = digest.summary();
-    if ours == theirs {
-        send(stream, &Message::Summary(ours), session).await?;
-        return Ok(Outcome::default());
+    loop {
+        let received = recv(stream, session, &mut held).await?;
+        let step = machine.step(received, local)?;
+        if let Some(message) = &step.send {
+            send(stream, message, session).await?;
+        }
+        if let Some(outcome) = step.done {
+            return Ok(outcome);
+        }
     }
-    send(stream, &Message::Digest(digest), session).await?;
-    let remote = match recv(stream, session, &mut held).await? {
-        Message::Digest(remote) => remote,
-        other => return Err(unexpected("digest", &other)),
-    };
-    let records = records_for(local, &compare(local, &remote).send);
-    let sent = records.len();
-    send(stream, &Message::Records(records), session).await?;
-    let received = recv_records(stream, session, &mut held).await?;
-    Ok(Outcome { received, sent })
+}
+
+/// The push/pull session of the module docs as a pure state machine: what one side sends
+/// for each frame it receives, and what it received in the end. [`initiate`] and
+/// [`respond`] drive it over a stream; the cluster simulation (`tests/sim.rs`) drives it
+/// over its modelled TCP.
+#[derive(Clone, Debug)]
+pub struct PushPull {
+    stage: Stage,
+}
+
+#[derive(Clone, Debug)]
+enum Stage {
+    /// Initiator: sent its summary; awaits a summary (done) or the responder's digest.
+    SentSummary(Digest),
+    /// Initiator: sent its digest; awaits the responder's records.
+    SentDigest(Digest),
+    /// Responder: awaits the initiator's summary.
+    AwaitSummary,
+    /// Responder: sent its digest; awaits the initiator's.
+    SentOwnDigest,
+    /// Responder: sent this many records; awaits the initiator's.
+    SentRecords(usize),
+    /// Finished (or failed): nothing more is accepted.
+    Over,
+}
+
+/// What one side does with a frame it received: send `send` (if any), then stop with
+/// `done` (if any), or else wait for the next frame.
+#[derive(Clone, Debug, Default)]
+pub struct Step {
+    /// The frame to send now.
+    pub send: Option<Message>,
+    /// The session is over: what it brought.
+    pub done: Option<Outcome>,
+}
+
+impl PushPull {
+    /// The side that opened the connection, and its first frame (its summary), for the
+    /// catalogue `local`.
+    pub fn initiator(local: &ServicesState) -> (PushPull, Message) {
+        let digest = Digest::of(local);
+        let first = Message::Summary(digest.summary());
+        let stage = Stage::SentSummary(digest);
+        (PushPull { stage }, first)
+    }
+
+    /// The side that accepted the connection: it waits for the initiator's summary.
+    pub fn responder() -> PushPull {
+        PushPull {
+            stage: Stage::AwaitSummary,
+        }
+    }
+
+    /// The frame `received` arrived; `local` is the catalogue this side serves the
+    /// session from (the same one every step). A frame out of turn ends the session.
+    pub fn step(
+        &mut self,
+        received: Message,
+        local: &ServicesState,
+    ) -> Result<Step, ExchangeError> {
+        let stage = std::mem::replace(&mut self.stage, Stage::Over);
+        let (next, step) = match (stage, received) {
+            (Stage::SentSummary(_), Message::Summary(_)) => {
+                (Stage::Over, finished(None, 0, vec![]))
+            }
+            (Stage::SentSummary(digest), Message::Digest(remote)) => {
+                (Stage::SentDigest(remote), sending(Message::Digest(digest)))
+            }
+            (Stage::SentSummary(_), other) => return Err(unexpected("summary or digest", &other)),
+            (Stage::SentDigest(remote), Message::Records(records)) => {
+                let received = services_of(records)?;
+                let ours = records_for(local, &compare(local, &remote).send);
+                let sent = ours.len();
+                (
+                    Stage::Over,
+                    finished(Some(Message::Records(ours)), sent, received),
+                )
+            }
+            (Stage::AwaitSummary, Message::Summary(theirs)) => {
+                let digest = Digest::of(local);
+                let ours = digest.summary();
+                if ours == theirs {
+                    (
+                        Stage::Over,
+                        finished(Some(Message::Summary(ours)), 0, vec![]),
+                    )
+                } else {
+                    (Stage::SentOwnDigest, sending(Message::Digest(digest)))
+                }
+            }
+            (Stage::AwaitSummary, other) => return Err(unexpected("summary", &other)),
+            (Stage::SentOwnDigest, Message::Digest(remote)) => {
+                let records = records_for(local, &compare(local, &remote).send);
+                let sent = records.len();
+                (Stage::SentRecords(sent), sending(Message::Records(records)))
+            }
+            (Stage::SentOwnDigest, other) => return Err(unexpected("digest", &other)),
+            (Stage::SentRecords(sent), Message::Records(records)) => {
+                (Stage::Over, finished(None, sent, services_of(records)?))
+            }
+            (Stage::SentDigest(_) | Stage::SentRecords(_) | Stage::Over, other) => {
+                return Err(unexpected("records", &other));
+            }
+        };
+        self.stage = next;
+        Ok(step)
+    }
+}
+
+fn sending(message: Message) -> Step {
+    Step {
+        send: Some(message),
+        done: None,
+    }
+}
+
+fn finished(send: Option<Message>, sent: usize, received: Vec<Service>) -> Step {
+    Step {
+        send,
+        done: Some(Outcome { received, sent }),
+    }
+}
+
+fn services_of(records: Vec<WireService>) -> Result<Vec<Service>, ExchangeError> {
+    records
+        .into_iter()
+        .map(|r| Service::try_from(r).map_err(ExchangeError::from))
+        .collect()
 }
 
 fn unexpected(expected: &'static str, got: &Message) -> ExchangeError {
@@ -300,20 +422,6 @@ async fn recv<'g, R: AsyncRead + Unpin>(
     let (max, timeout) = (session.frame.max_size, session.timeout);
     let frame = read_gated(stream, max, timeout, gate).await?;
     Ok(decode(&frame, &session.frame)?)
-}
-
-async fn recv_records<'g, R: AsyncRead + Unpin>(
-    stream: &mut R,
-    session: &Session<'g>,
-    held: &mut Option<SemaphorePermit<'g>>,
-) -> Result<Vec<Service>, ExchangeError> {
-    match recv(stream, session, held).await? {
-        Message::Records(records) => records
-            .into_iter()
-            .map(|r: WireService| Service::try_from(r).map_err(ExchangeError::from))
-            .collect(),
-        other => Err(unexpected("records", &other)),
-    }
 }
 
 #[cfg(test)]

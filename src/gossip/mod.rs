@@ -8,6 +8,8 @@
 //!   member's identity;
 //! - [`wire`]: versioned frames (header, compact postcard body, optional XChaCha20-Poly1305) and the
 //!   compact record structs [`wire::WireService`] / [`wire::WirePort`];
+//! - [`datagram`]: one SWIM datagram framed and sealed, or opened (the Gossiper's and the
+//!   simulation's one code path);
 //! - [`crypto`]: the [`crypto::KeyRing`] of `SIDECAR_GOSSIP_KEYS` (first key encrypts, all
 //!   decrypt);
 //! - [`digest`]: anti-entropy by per-host digests, so an exchange costs the difference, not
@@ -16,9 +18,11 @@
 //! - [`lifecycle`]: joining through the seeds with backoff, what to do after an exchange
 //!   (relaying a peer's own records, adding it as a member), and leaving;
 //! - [`limits`]: how much one frame may carry (records, hosts, bytes), with the arithmetic;
-//! - [`handshake`]: the hellos' challenges and what an answer must carry (replay refusal);
+//! - [`handshake`]: the greetings built and read: the hellos' challenges, what an answer must
+//!   carry (replay refusal), what a liveness check's answer says;
 //! - [`hash`]: the stable FNV-1a 64 hash behind cluster ids and digests;
-//! - [`exchange`]: length-prefixed frames over any async stream and the push/pull session;
+//! - [`exchange`]: length-prefixed frames over any async stream, and the push/pull session
+//!   ([`exchange::PushPull`], a pure state machine the stream driver and the simulation share);
 //! - [`repeat`]: the tombstone schedule (a vanished service announced ten times, 1 s apart);
 //! - [`schedule`]: when to run anti-entropy (the period for the cluster size, and exchanges
 //!   with members that come back).
@@ -29,6 +33,7 @@
 pub mod admission;
 pub mod broadcast;
 pub mod crypto;
+pub mod datagram;
 pub mod digest;
 pub mod exchange;
 pub mod handshake;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use foca::{Codec, PostcardCodec};
 use sidecar::catalog::Service;
 use sidecar::clock::Timestamp;
+use sidecar::gossip::exchange::Outcome;
 use sidecar::gossip::node_id::NodeId;
 
 /// Bytes put on the network (headers included), by what carried them.
@@ -105,13 +106,23 @@ pub struct ExchangeStats {
     pub sessions: u64,
     /// Sessions that ended after the summaries.
     pub in_sync: u64,
-    /// Sessions that could not connect or timed out.
+    /// Sessions that could not connect, timed out or were refused.
     pub failed: u64,
     /// Records sent in `Records` frames, both ways.
     pub records: u64,
+    /// Exchanges not started for want of a local session slot (`tcp.busy`).
+    pub busy_here: u64,
+    /// Connections the callee answered "busy" (`tcp.busy_*`).
+    pub busy_there: u64,
 }
 
 impl ExchangeStats {
+    /// A session that completed, with the outcomes of both sides.
+    pub(super) fn note(&mut self, caller: &Outcome, callee: &Outcome) {
+        self.records += (caller.sent + callee.sent) as u64;
+        self.in_sync += u64::from(caller.sent + callee.sent == 0 && caller.received.is_empty());
+    }
+
     pub(super) fn opened(&mut self, why: Why) {
         match why {
             Why::Periodic => self.periodic += 1,

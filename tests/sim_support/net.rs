@@ -1,18 +1,19 @@
 //! What the Gossiper and the StateKeeper do with a membership's [`Effects`]: datagrams onto the
-//! simulated network, the direct down-check, records merged with `apply_remote`, members down
+//! simulated network (framed and sealed by `gossip::datagram`, as the Gossiper does), the
+//! direct down-check ([`super::exchange`]), records merged with `apply_remote`, members down
 //! expired, and the exchanges of the heal and rejoin rules.
 
 use sidecar::catalog::{Applied, Service};
 use sidecar::gossip::broadcast::BroadcastItem;
+use sidecar::gossip::datagram::DatagramCodec;
 use sidecar::gossip::membership::Effects;
 use sidecar::gossip::node_id::NodeId;
 use sidecar::gossip::schedule::heal_exchange;
-use sidecar::gossip::wire::{HEADER_LEN, MAX_DATAGRAM, WireService};
+use sidecar::gossip::wire::WireService;
 
 use rand::RngExt;
 
-use super::exchange::{CLOSE, Connect};
-use super::metrics::{Tcp, Why, datagram_kinds};
+use super::metrics::{Why, datagram_kinds};
 use super::{Ev, Sim, index};
 
 /// IPv4 + UDP headers.
@@ -36,7 +37,7 @@ impl Sim {
             .collect();
         self.merge(at, received);
         for target in fx.confirm_down {
-            self.confirm(at, target);
+            self.check(at, target);
         }
         for node in fx.member_down {
             self.member_down(at, &node);
@@ -46,21 +47,39 @@ impl Sim {
         }
     }
 
-    fn datagram(&mut self, from: usize, to: Option<usize>, data: Vec<u8>) {
-        if data.len() + HEADER_LEN > MAX_DATAGRAM {
+    /// The Gossiper's `send_datagram`: the SWIM payload framed and sealed as node `from`,
+    /// counted, and put on the link to `to` (lost per hop, 1–5 ms latency).
+    fn datagram(&mut self, from: usize, to: Option<usize>, swim: Vec<u8>) {
+        let (_, records) = datagram_kinds(&swim);
+        let name = &self.nodes[from].m.identity().name;
+        let Ok(frame) = DatagramCodec::new(self.cluster, self.ring.as_ref(), name).seal(swim)
+        else {
             // The Gossiper cannot frame it (`send.encode`): dropped before it is sent.
             self.oversize += 1;
             return;
-        }
-        let (swim, records) = datagram_kinds(&data);
-        self.bytes.swim += swim + HEADER_LEN as u64 + UDP_IP;
+        };
+        self.bytes.swim += frame.len() as u64 - records + UDP_IP;
         self.bytes.records += records;
         let Some(dst) = to.filter(|&dst| dst < self.nodes.len()) else {
             return;
         };
-        if self.linked(from, dst) && !self.lost() {
+        if self.linked(from, dst) && !self.lost(from, dst) {
             let latency = self.latency();
-            self.push(latency, Ev::Deliver { to: dst, data });
+            self.push(latency, Ev::Deliver { to: dst, frame });
+        }
+    }
+
+    /// The Gossiper's datagram handler: opened with node `to`'s keys (a frame that does
+    /// not open is dropped and counted), then handed to its membership.
+    pub(super) fn received(&mut self, to: usize, frame: &[u8]) {
+        let name = &self.nodes[to].m.identity().name;
+        match DatagramCodec::new(self.cluster, self.ring.as_ref(), name).open(frame) {
+            Ok(swim) => {
+                let now = self.now();
+                let fx = self.nodes[to].m.handle_data(&swim, now);
+                self.effects(to, fx);
+            }
+            Err(_) => self.refused += 1,
         }
     }
 
@@ -97,46 +116,14 @@ impl Sim {
         self.effects(at, fx);
     }
 
-    /// The direct check (`net::probe`): one TCP connection and a Hello each way within half
-    /// the confirmation timeout; alive when the member answers. A killed node's host refuses
-    /// (dead at once), a partition is silent (dead at the timeout).
-    fn confirm(&mut self, at: usize, target: NodeId) {
-        let Some(t) = index(target.addr) else {
-            return;
-        };
-        let alive = self.nodes[t].alive && self.nodes[t].m.is_active();
-        self.checks += 1;
-        if alive {
-            self.foca_false_downs += 1;
-        }
-        let timeout = self.cfg.membership.confirm_timeout.as_micros() as u64 / 2;
-        let (connect, bytes) = self.handshake(at, t, timeout);
-        self.bytes.add(Tcp::Check, bytes + CLOSE);
-        let (after, answered) = match connect {
-            Connect::Up(up) => match self.frames(Tcp::Check, &[self.hello(at, false)]) {
-                None => (timeout, false),
-                Some(out) if !alive => (up + out, false),
-                Some(out) => match self.frames(Tcp::Check, &[self.hello(t, false)]) {
-                    Some(back) => (up + out + back, true),
-                    None => (timeout, false),
-                },
-            },
-            Connect::Refused(after) => (after, false),
-            Connect::Silent => (timeout, false),
-        };
-        let ev = Ev::Confirmed {
-            node: at,
-            target,
-            alive: answered && after <= timeout,
-        };
-        self.push(after.min(timeout), ev);
-    }
-
     /// `ExpireNode`: the member's records are tombstoned at once.
     fn member_down(&mut self, at: usize, node: &NodeId) {
-        let target = index(node.addr);
-        if target.is_some_and(|t| self.nodes[t].alive && self.nodes[t].m.is_active()) {
-            self.false_downs += 1;
+        if let Some(t) = index(node.addr).filter(|&t| self.nodes[t].alive) {
+            if self.excused(t) {
+                self.frozen_downs += 1;
+            } else {
+                self.false_downs += 1;
+            }
         }
         let now = self.now();
         let _ = self.nodes[at].catalog.expire_server(&node.name, now);

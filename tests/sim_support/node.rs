@@ -5,15 +5,48 @@ use std::collections::BTreeSet;
 
 use sidecar::catalog::{Catalog, Port, Service};
 use sidecar::clock::Timestamp;
+use sidecar::config::plan::GOSSIP_MAX_SESSIONS;
+use sidecar::gossip::admission::{Admission, AdmissionLimits};
+use sidecar::gossip::lifecycle::{JoinPolicy, Lifecycle};
 use sidecar::gossip::membership::Membership;
 
 pub(super) struct Node {
     pub(super) m: Membership,
     pub(super) catalog: Catalog,
+    /// The Gossiper's connection counts, with the daemon's limits.
+    pub(super) admission: Admission,
+    /// A member of the cluster already (joined through its seeds).
+    pub(super) lifecycle: Lifecycle,
     /// What discovery reports of this node's services; versions are the catalogue's business.
     pub(super) observed: Vec<Service>,
     pub(super) alive: bool,
     pub(super) group: u8,
+    /// While frozen (SIGSTOP): until when, in µs of virtual time.
+    pub(super) frozen_until: Option<u64>,
+    /// Bytes the kernel holds in the frozen process's UDP receive buffer.
+    pub(super) buffered: usize,
+}
+
+impl Node {
+    /// A node as after its join: `m` knows the cluster, `catalog` holds every record.
+    pub(super) fn new(m: Membership, catalog: Catalog, observed: Vec<Service>) -> Node {
+        let mut lifecycle = Lifecycle::new(JoinPolicy::default(), true);
+        let _ = lifecycle.join_due(true);
+        Node {
+            m,
+            catalog,
+            admission: Admission::new(AdmissionLimits {
+                sessions: GOSSIP_MAX_SESSIONS,
+                ..AdmissionLimits::default()
+            }),
+            lifecycle,
+            observed,
+            alive: true,
+            group: 0,
+            frozen_until: None,
+            buffered: 0,
+        }
+    }
 }
 
 impl Node {

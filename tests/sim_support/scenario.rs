@@ -53,6 +53,31 @@ impl Sim {
         self.killed.insert(name, (self.now_us, 0));
     }
 
+    /// SIGSTOP for `us`, then SIGCONT: node `i` handles no timer, datagram or connection
+    /// meanwhile; its kernel queues datagrams in the receive buffer (dropping what does not
+    /// fit) and completes TCP handshakes into the listen backlog, unanswered.
+    pub fn freeze(&mut self, i: usize, us: u64) {
+        let until = self.now_us + us;
+        self.nodes[i].frozen_until = Some(until);
+        self.freezes.push((i, self.now_us, until));
+    }
+
+    /// Whether a report, now, that live node `i` is down is the doing of a freeze, and so
+    /// true: `i` was frozen for at least the suspicion window (foca's suspect-to-down time
+    /// for the cluster size), and the report comes during the freeze or within the direct
+    /// check's spread and timeout after it (a check begun while frozen).
+    pub(super) fn excused(&self, i: usize) -> bool {
+        let m = &self.cfg.membership;
+        let window = m
+            .foca_config(self.nodes.len())
+            .suspect_to_down_after
+            .as_micros() as u64;
+        let grace = (m.confirm_spread + m.confirm_timeout).as_micros() as u64;
+        self.freezes.iter().any(|&(node, start, end)| {
+            node == i && end - start >= window && (start..=end + grace).contains(&self.now_us)
+        })
+    }
+
     pub fn random_live(&mut self) -> usize {
         loop {
             let i = self.rng.random_range(0..self.nodes.len());

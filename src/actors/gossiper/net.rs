@@ -19,11 +19,12 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use super::keys::GossipKeys;
 use crate::catalog::{Service, Snapshot};
 use crate::gossip::crypto::KeyRing;
+use crate::gossip::datagram::{DatagramCodec, DatagramRefused};
 use crate::gossip::exchange::{self, ExchangeError, Session};
 use crate::gossip::handshake;
 use crate::gossip::node_id::NodeId;
 use crate::gossip::wire::{
-    CHALLENGE_LEN, Challenge, ClusterId, FrameContext, MAX_DATAGRAM, Message, decode, encode, open,
+    CHALLENGE_LEN, Challenge, ClusterId, FrameContext, MAX_DATAGRAM, Message, encode,
 };
 
 /// The bound gossip ports (TCP and UDP on the same port number), shared by every instance
@@ -228,23 +229,17 @@ impl Wire {
         Ok(self.conn(stream))
     }
 
-    /// A datagram frame of `message`.
-    pub(super) fn datagram(&self, message: &Message) -> Option<Vec<u8>> {
+    /// The datagram carrying the SWIM payload `swim` ([`DatagramCodec::seal`]).
+    pub(super) fn datagram(&self, swim: Vec<u8>) -> Option<Vec<u8>> {
         let ring = self.keys.current();
-        let ctx = FrameContext::datagram(self.cluster, ring.as_deref()).sealed_by(&self.name);
-        encode(message, &ctx).ok()
+        let codec = DatagramCodec::new(self.cluster, ring.as_deref(), &self.name);
+        codec.seal(swim).ok()
     }
 
-    /// Decodes a datagram frame.
-    pub(super) fn open_datagram(
-        &self,
-        frame: &[u8],
-    ) -> Result<Message, crate::gossip::wire::DecodeError> {
+    /// The SWIM payload of a received datagram ([`DatagramCodec::open`]).
+    pub(super) fn open_datagram(&self, frame: &[u8]) -> Result<Vec<u8>, DatagramRefused> {
         let ring = self.keys.current();
-        decode(
-            frame,
-            &FrameContext::datagram(self.cluster, ring.as_deref()),
-        )
+        DatagramCodec::new(self.cluster, ring.as_deref(), &self.name).open(frame)
     }
 
     /// Tells the peer on `stream` that this node (`me`) is busy, carrying back its
@@ -258,11 +253,7 @@ impl Wire {
         now: u64,
     ) {
         let ring = self.keys.current();
-        let busy = Message::Busy {
-            node: me.clone(),
-            answer,
-            at: now,
-        };
+        let busy = handshake::busy(me, answer, now);
         if let Ok(frame) = encode(&busy, &self.stream_ctx(ring.as_deref())) {
             let mut prefixed = u32::try_from(frame.len())
                 .unwrap_or(0)
@@ -297,48 +288,18 @@ async fn send_hello<S: AsyncWrite + Unpin>(
     answer: Option<Challenge>,
     timeout: Duration,
 ) -> Result<(), ExchangeError> {
-    let hello = Message::Hello {
-        node: me.clone(),
-        exchange,
-        challenge,
-        answer,
-    };
-    let frame = encode(&hello, ctx)?;
+    let frame = encode(&handshake::hello(me, exchange, challenge, answer), ctx)?;
     exchange::write_frame(stream, &frame, timeout).await
 }
 
-/// The largest hello frame: an unauthenticated peer can make us allocate only this much
-/// before the session proves to be of this cluster.
-const MAX_HELLO: usize = 4096;
-
-/// Reads the first frame of a connection: a hello, or (from a peer we called) "busy"; a
-/// sealed one must be sealed by the node it names.
+/// Reads the first frame of a connection ([`handshake::greeting`]).
 async fn recv_greeting<S: AsyncRead + Unpin>(
     stream: &mut S,
     ctx: &FrameContext<'_>,
     timeout: Duration,
 ) -> Result<Message, ExchangeError> {
-    let ctx = FrameContext {
-        max_size: MAX_HELLO,
-        ..*ctx
-    };
-    let frame = exchange::read_frame(stream, MAX_HELLO, timeout).await?;
-    let opened = open(&frame, &ctx)?;
-    let speaker = match &opened.message {
-        Message::Hello { node, .. } | Message::Busy { node, .. } => node,
-        other => return Err(unexpected_greeting(other.name())),
-    };
-    if !handshake::sealed_by_speaker(opened.sender, &speaker.name) {
-        return Err(ExchangeError::Impostor);
-    }
-    Ok(opened.message)
-}
-
-fn unexpected_greeting(got: &'static str) -> ExchangeError {
-    ExchangeError::Unexpected {
-        expected: "hello",
-        got,
-    }
+    let frame = exchange::read_frame(stream, handshake::MAX_HELLO, timeout).await?;
+    handshake::greeting(&frame, ctx)
 }
 
 /// Opens a session to `addr` and runs the push/pull exchange as the initiator.
@@ -353,16 +314,8 @@ pub(super) async fn initiate(
     let mut stream = wire.connect(addr).await?;
     let mine = challenge();
     send_hello(&mut stream, &ctx, (&me, true), mine, None, wire.timeout).await?;
-    let (peer, theirs) = match recv_greeting(&mut stream, &ctx, wire.timeout).await? {
-        Message::Hello {
-            node,
-            challenge,
-            answer,
-            ..
-        } if handshake::answers(answer.as_ref(), &mine) => (node, challenge),
-        Message::Busy { .. } => return Err(ExchangeError::Busy),
-        _ => return Err(ExchangeError::Replayed),
-    };
+    let greeting = recv_greeting(&mut stream, &ctx, wire.timeout).await?;
+    let (peer, theirs) = handshake::answer_to_caller(greeting, &mine)?;
     let session = wire.session(ring.as_deref(), &mine, &theirs);
     let outcome = exchange::initiate(&mut stream, local.state(), &session).await?;
     Ok(Exchanged {
@@ -390,21 +343,13 @@ pub(super) async fn await_hello(
 ) -> Result<Greeted, ExchangeError> {
     let ring = wire.keys.current();
     let ctx = wire.stream_ctx(ring.as_deref());
-    match recv_greeting(&mut conn, &ctx, deadline).await? {
-        Message::Hello {
-            node,
-            exchange,
-            challenge,
-            answer: None,
-        } => Ok(Greeted {
-            conn,
-            peer: node,
-            exchange,
-            challenge,
-        }),
-        Message::Hello { .. } => Err(unexpected_greeting("answer")),
-        other => Err(unexpected_greeting(other.name())),
-    }
+    let hello = handshake::caller_hello(recv_greeting(&mut conn, &ctx, deadline).await?)?;
+    Ok(Greeted {
+        conn,
+        peer: hello.node,
+        exchange: hello.exchange,
+        challenge: hello.challenge,
+    })
 }
 
 /// Answers a liveness check with this node's hello, when `active` (a node that is leaving
@@ -487,22 +432,10 @@ pub(super) async fn probe(
         let mine = challenge();
         let hello = send_hello(&mut stream, &ctx, (&me, false), mine, None, timeout);
         hello.await.ok()?;
-        Some(
-            match recv_greeting(&mut stream, &ctx, timeout).await.ok()? {
-                Message::Hello {
-                    node: peer, answer, ..
-                } => peer.name == node.name && handshake::answers(answer.as_ref(), &mine),
-                Message::Busy {
-                    node: peer,
-                    answer,
-                    at,
-                } => {
-                    peer.name == node.name
-                        && handshake::busy_says_alive(answer.as_ref(), at, &mine, now)
-                }
-                _ => false,
-            },
-        )
+        let greeting = recv_greeting(&mut stream, &ctx, timeout).await.ok()?;
+        Some(handshake::check_says_alive(
+            &greeting, &node.name, &mine, now,
+        ))
     };
     matches!(tokio::time::timeout(timeout, check).await, Ok(Some(true)))
 }

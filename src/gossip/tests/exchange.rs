@@ -264,3 +264,58 @@ async fn large_frames_wait_for_the_bulk_gate_and_small_ones_do_not() {
     assert_eq!(read.unwrap().len(), SMALL_FRAME + 1);
     assert!(held.is_some(), "the session keeps the pass");
 }
+
+/// Runs the pure session between two catalogues, message to message: the frames' names in
+/// order and both outcomes (initiator's, responder's).
+fn dialogue(a: &ServicesState, b: &ServicesState) -> (Vec<&'static str>, Outcome, Outcome) {
+    let (mut initiator, first) = PushPull::initiator(a);
+    let mut responder = PushPull::responder();
+    let (mut names, mut outcomes) = (Vec::new(), (None, None));
+    let mut next = Some((true, first));
+    while let Some((forward, message)) = next.take() {
+        names.push(message.name());
+        let step = if forward {
+            responder.step(message, b).unwrap()
+        } else {
+            initiator.step(message, a).unwrap()
+        };
+        if let Some(done) = step.done {
+            *(if forward {
+                &mut outcomes.1
+            } else {
+                &mut outcomes.0
+            }) = Some(done);
+        }
+        next = step.send.map(|m| (!forward, m));
+    }
+    (names, outcomes.0.unwrap(), outcomes.1.unwrap())
+}
+
+#[test]
+fn the_pure_session_sends_five_frames_when_the_catalogues_differ_and_two_when_they_agree() {
+    let (a, b) = catalogs();
+    let (names, at_a, at_b) = dialogue(a.state(), b.state());
+    assert_eq!(names, ["summary", "digest", "digest", "records", "records"]);
+    assert_eq!(
+        (at_a.sent, at_b.sent),
+        (at_b.received.len(), at_a.received.len())
+    );
+    let (names, at_a, at_b) = dialogue(a.state(), a.state());
+    assert_eq!(names, ["summary", "summary"]);
+    assert_eq!((at_a, at_b), (Outcome::default(), Outcome::default()));
+}
+
+#[test]
+fn the_pure_session_refuses_a_frame_out_of_turn_and_then_everything() {
+    let (a, _) = catalogs();
+    let mut responder = PushPull::responder();
+    let err = responder
+        .step(Message::Records(Vec::new()), a.state())
+        .unwrap_err();
+    assert_eq!(err.kind(), "unexpected");
+    let summary = Message::Summary(Digest::of(a.state()).summary());
+    assert!(
+        responder.step(summary, a.state()).is_err(),
+        "a failed session stays over"
+    );
+}

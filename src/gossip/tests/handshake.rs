@@ -76,3 +76,42 @@ fn the_sender_is_authenticated_and_cannot_be_rewritten() {
     frame[13..21].copy_from_slice(&sender_of("b").to_be_bytes());
     assert_eq!(open(&frame, &ctx), Err(DecodeError::Decrypt));
 }
+
+#[test]
+fn a_check_is_answered_only_by_the_node_checked_carrying_the_challenge_back() {
+    let me = NodeId::new("node-1", "127.0.0.1:7946".parse().unwrap(), 1);
+    let other = NodeId::new("node-2", "127.0.0.2:7946".parse().unwrap(), 1);
+    let now = 1_800_000_000;
+    assert!(check_says_alive(
+        &super::hello(&me, false, OLD, Some(MINE)),
+        "node-1",
+        &MINE,
+        now
+    ));
+    assert!(!check_says_alive(
+        &super::hello(&other, false, OLD, Some(MINE)),
+        "node-1",
+        &MINE,
+        now
+    ));
+    assert!(!check_says_alive(
+        &super::hello(&me, false, OLD, Some(OLD)),
+        "node-1",
+        &MINE,
+        now
+    ));
+    assert!(check_says_alive(
+        &busy(&me, None, now - 5),
+        "node-1",
+        &MINE,
+        now
+    ));
+    assert!(
+        caller_hello(super::hello(&me, true, MINE, Some(OLD))).is_err(),
+        "a caller's hello carries no answer"
+    );
+    assert!(matches!(
+        answer_to_caller(busy(&me, Some(MINE), now), &MINE),
+        Err(ExchangeError::Busy)
+    ));
+}
