@@ -26,19 +26,12 @@ while True:
     open(sys.argv[1] + ".new", "w").write(str(n)); os.replace(sys.argv[1] + ".new", sys.argv[1])
 ' "$work/datagrams" & sink_pid=$!
 python3 "$(dirname "$0")/static-services.py" "$work/static.json" "$TARGET" 127.0.0.157
+# shellcheck source=scripts/bench-node.sh
+. "$(dirname "$0")/bench-node.sh"
 ticks() { awk '{print $14+$15}' "/proc/$node_pid/stat"; }
 run() { # label binary [VAR=value…]
   local label=$1 bin=$2; shift 2
-  env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
-    SIDECAR_ADVERTISE_IP=$IP SIDECAR_HTTP_BIND_IP=$IP SIDECAR_HTTP_PORT=$PORT \
-    SIDECAR_BIND_IP=$IP SIDECAR_BIND_PORT=17956 ENVOY_USE_GRPC_API=false \
-    SIDECAR_HOSTNAME=bench HAPROXY_DISABLE=true SIDECAR_LOGGING_LEVEL=warn "$@" \
-    "$bin" 2>"$work/node.log" & node_pid=$!
-  for _ in $(seq 1 100); do
-    n=$(curl -sf "http://$IP:$PORT/api/state.json" | grep -o '"Status":0' | wc -l || true)
-    [ "$n" -ge 200 ] && break; sleep 0.1
-  done
-  sleep 2
+  start_bench_node "$bin" 17956 "$@"
   local t0 scrapes=0 start=$SECONDS
   local sent0
   t0=$(ticks); sent0=$(cat "$work/datagrams")

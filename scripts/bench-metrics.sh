@@ -16,17 +16,10 @@ cleanup() { kill "${node_pid:-}" "${target_pid:-}" 2>/dev/null || true; rm -rf "
 trap cleanup EXIT
 "$OKSERVER" "$TARGET" & target_pid=$!
 python3 "$(dirname "$0")/static-services.py" "$work/static.json" "$TARGET" "$TARGET_IP"
+# shellcheck source=scripts/bench-node.sh
+. "$(dirname "$0")/bench-node.sh"
 run() { # binary label
-  env -i PATH="$PATH" SIDECAR_DISCOVERY=static STATIC_CONFIG_FILE="$work/static.json" \
-    SIDECAR_ADVERTISE_IP=$IP SIDECAR_HTTP_BIND_IP=$IP SIDECAR_HTTP_PORT=$PORT \
-    SIDECAR_BIND_IP=$IP SIDECAR_BIND_PORT=17987 ENVOY_USE_GRPC_API=false \
-    SIDECAR_HOSTNAME=bench HAPROXY_DISABLE=true SIDECAR_LOGGING_LEVEL=warn \
-    "$1" 2>"$work/node.log" & node_pid=$!
-  for _ in $(seq 1 100); do
-    n=$(curl -sf "http://$IP:$PORT/api/state.json" | grep -o '"Status":0' | wc -l || true)
-    [ "$n" -ge 200 ] && break; sleep 0.1
-  done
-  sleep 2
+  start_bench_node "$1" 17987
   t0=$(awk '{print $14+$15}' /proc/$node_pid/stat); sleep 20
   idle=$(awk -v a="$t0" '{printf "%.2f", ($14+$15-a)/20}' /proc/$node_pid/stat)
   rps=$(wrk -t2 -c8 -d"${DURATION}s" "http://$IP:$PORT/api/services.json" | awk '/Requests\/sec/ {print $2}')

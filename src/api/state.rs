@@ -39,7 +39,7 @@ impl ApiState {
             admin: None,
             envoy_v1: Arc::new(V1Options::default()),
             watchers: Arc::new(AtomicUsize::new(0)),
-            max_watchers: crate::config::SidecarConfig::default().max_watchers,
+            max_watchers: crate::actors::web_api::HttpLimits::default().max_watchers,
             metrics: NodeMetrics::default(),
         }
     }
