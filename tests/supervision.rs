@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{NetNs, Sidecar, Target, eventually, http_call, node_with_service};
+use common::{NetNs, Sidecar, Target, eventually, http_call, node_with_service, try_http_call};
 use serde_json::Value;
 
 const SUBSYSTEMS: [&str; 6] = [
@@ -49,8 +49,10 @@ fn web_status(node: &Sidecar) -> Option<i64> {
     doc["Services"]["web"][0]["Status"].as_i64()
 }
 
+/// The subsystem's entry; `None` also while the HTTP server itself is being restarted (a
+/// connection reset then is not a failure of the poll).
 fn subsystem(node: &Sidecar, name: &str) -> Option<Value> {
-    let (status, body) = node.get("/api/admin/subsystems");
+    let (status, body) = try_http_call(node.http, "GET", "/api/admin/subsystems", "").ok()?;
     let list: Vec<Value> = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
     list.into_iter().find(|s| s["name"] == name)
 }

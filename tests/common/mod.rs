@@ -313,17 +313,25 @@ pub fn members(node: &Sidecar) -> Vec<String> {
 
 /// One HTTP/1.0 request with a method, extra header lines and status + body back.
 pub fn http_call(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    try_http_call(addr, method, path, headers).expect("response")
+}
+
+/// [`http_call`], with a connection that fails or is reset (a server being restarted) as an
+/// error instead of a panic.
+pub fn try_http_call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         stream,
         "{method} {path} HTTP/1.0\r\nHost: test\r\n{headers}\r\n"
-    )
-    .unwrap();
+    )?;
     let mut raw = String::new();
-    stream.read_to_string(&mut raw).expect("response");
+    stream.read_to_string(&mut raw)?;
     let status = raw
         .split(' ')
         .nth(1)
@@ -333,7 +341,7 @@ pub fn http_call(addr: SocketAddr, method: &str, path: &str, headers: &str) -> (
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
-    (status, body)
+    Ok((status, body))
 }
 
 /// A network namespace with a veth pair: a test host with its own (non-loopback) address,
