@@ -360,6 +360,23 @@ fn register_exchanges(registry: &mut Registry, gossip: &GossipStats) {
         ),
     ];
     register_counters(registry, figures);
+    let gauges = [
+        (
+            "gossip_observed_loss_percent",
+            "Datagrams lost on this node's links as its probes see them, percent",
+            gossip.observed_loss_percent,
+        ),
+        (
+            "gossip_transmissions",
+            "Times each membership update and record is sent now",
+            gossip.transmissions,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let gauge = Gauge::<i64>::default();
+        gauge.set(i64::from(value));
+        registry.register(name, help, gauge);
+    }
     registry.register(
         "anti_entropy_records",
         "Records sent and received by anti-entropy",

@@ -239,7 +239,7 @@ fn a_rolling_restart_never_hides_a_service_of_a_node_that_is_up() {
 #[test]
 fn under_twenty_percent_loss_no_live_service_is_lost_and_every_change_reaches_every_node() {
     let _one = one_at_a_time();
-    let (cluster, observer) = converged(106);
+    let (mut cluster, observer) = converged(106);
     for i in 1..=NODES {
         cluster.net.lossy(i, 0.2);
     }
@@ -261,8 +261,24 @@ fn under_twenty_percent_loss_no_live_service_is_lost_and_every_change_reaches_ev
         sleep(Duration::from_secs(3));
     }
     sleep(run.saturating_sub(start.elapsed()));
+    // Each node read the loss off its probes and sends each item more often.
+    let mut readings = Vec::new();
+    for i in 1..=NODES {
+        let stats = cluster.node(i).gossip_stats();
+        readings.push((
+            stats["observed_loss_percent"].clone(),
+            stats["transmissions"].clone(),
+        ));
+    }
     cluster.net.heal();
     let (violations, deliveries, polls) = observer.finish();
+    for (loss, tx) in &readings {
+        let (loss, tx) = (loss.as_u64().unwrap_or(0), tx.as_u64().unwrap_or(0));
+        assert!(
+            (5..=50).contains(&loss) && tx > 5,
+            "loss read and made up for: {readings:?}"
+        );
+    }
     assert_no(&cluster, &violations);
     let mut everywhere: Vec<Duration> = deliveries.iter().filter_map(|d| d.everywhere).collect();
     assert_eq!(
@@ -293,6 +309,7 @@ fn under_twenty_percent_loss_no_live_service_is_lost_and_every_change_reaches_ev
             ("origin_to_everywhere_p50", secs(pct(&spread, 0.5))),
             ("origin_to_everywhere_max", secs(pct(&spread, 1.0))),
             ("polls", polls.0.to_string()),
+            ("loss_read_tx", format!("{readings:?}")),
             ("violations", "0".into()),
         ],
     );

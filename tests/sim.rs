@@ -211,10 +211,11 @@ fn spread(values: &[f64]) -> String {
     }
 }
 
-/// Simulated seconds of warm-up; of the steady-state window; of churn (10 changes a second
-/// cluster-wide) and of quiet after it; between two SIGKILLs.
+/// Simulated seconds of warm-up; of churn (10 changes a second cluster-wide) and of quiet
+/// after it; between two SIGKILLs. The steady-state window is `SIM_STEADY` (default 90 s):
+/// its bytes are mostly the two-hourly refreshes, a random number of which falls in any
+/// window, so a short one makes a noisy figure.
 const WARM: u64 = 10;
-const STEADY: u64 = 30;
 const CHURN: u64 = 30;
 const QUIET: u64 = 30;
 const KILL_EVERY: u64 = 12;
@@ -229,8 +230,9 @@ fn convergence_line(sim: &Sim, before: &Bytes, seconds: u64) -> (String, f64) {
     all.extend(std::iter::repeat_n(u64::MAX, sim.unconverged_changes()));
     let p99 = pct(&all, 99);
     let rate = sim.bytes.since(before).total() as f64 / sim.cfg.nodes as f64 / seconds as f64;
+    let missing = sim.convergence.missing(sim.live());
     let line = format!(
-        "p50={:.2}s p99={} max_converged={:.2}s within30s={within}/{total} never={} bytes_node_s={rate:.0}",
+        "p50={:.2}s p99={} max_converged={:.2}s within30s={within}/{total} never={} missing_nodes={missing:?} bytes_node_s={rate:.0}",
         pct(&all, 50),
         if p99 > 1e9 {
             "never".to_owned()
@@ -268,7 +270,7 @@ fn kill_times(sim: &mut Sim) -> Vec<f64> {
 
 /// The cluster figures, through the production path with keys, one result line
 /// per seed and part. `SIM_NODES` (1000), `SIM_SEEDS` (1-10), `SIM_LOSSES` (0,0.2),
-/// `SIM_LOG` (a file the lines are appended to):
+/// `SIM_STEADY` (90), `SIM_KILLS` (3), `SIM_LOG` (a file the lines are appended to):
 /// `cargo test --release --test sim -- --ignored --nocapture measure_cluster`.
 /// Per loss and seed: warm-up, steady-state bytes, churn then quiet (convergence and the
 /// share of changes everywhere within 30 s), and at 0 % loss SIGKILLs.
@@ -276,6 +278,7 @@ fn kill_times(sim: &mut Sim) -> Vec<f64> {
 #[ignore = "measurement: cargo test --release --test sim -- --ignored --nocapture measure_cluster"]
 fn measure_cluster() {
     let nodes = knob("SIM_NODES", 1000.0) as usize;
+    let steady_s = knob("SIM_STEADY", 90.0) as u64;
     let (mut p99s, mut steady, mut deaths) = (Vec::new(), Vec::new(), Vec::new());
     for loss in losses("0,0.2") {
         for seed in seeds() {
@@ -283,17 +286,22 @@ fn measure_cluster() {
             let mut sim = Sim::new(config(nodes, loss, seed));
             sim.run_for(WARM * SEC);
             let before = sim.bytes;
-            sim.run_for(STEADY * SEC);
-            let (line, total) = bytes_line(&sim, &before, STEADY);
+            sim.run_for(steady_s * SEC);
+            let (line, total) = bytes_line(&sim, &before, steady_s);
             record(&format!("steady {tag} {line}"));
             steady.push((loss, total));
             let before = sim.bytes;
             sim.churn(10, CHURN * SEC);
             sim.run_for(QUIET * SEC);
             let (line, p99) = convergence_line(&sim, &before, CHURN + QUIET);
+            let (lo, hi, seen) = sim.transmissions();
             let downs = format!(
-                "false_downs={} refuted={}",
-                sim.false_downs, sim.foca_false_downs
+                "false_downs={} refuted={} rejoins={} tx={lo}-{hi} loss_seen_max={seen:.2} late={} late_after_rejoin={}",
+                sim.false_downs,
+                sim.foca_false_downs,
+                sim.rejoins,
+                sim.late.len(),
+                sim.late.iter().filter(|l| l.1).count()
             );
             record(&format!("converge {tag} {line} {downs}"));
             p99s.push((loss, p99));
@@ -352,7 +360,8 @@ fn pct_f(v: &[f64], p: usize) -> f64 {
 /// the direct check refutes, rejoins, checks, bytes) for a given suspicion window. Knobs:
 /// `SIM_NODES` (1000), `SIM_LOSS` (0.2), `SIM_SECONDS` (60), `SIM_SUSPICION_MS` and
 /// `SIM_INDIRECT`, `SIM_FANOUT` and `SIM_EXTRA_TX` (the defaults of `suspicion_base`,
-/// `indirect_probes`, `gossip_fanout` and `extra_transmissions`), `SIM_CHURN` (changes a
+/// `indirect_probes`, `gossip_fanout` and `extra_transmissions`), `SIM_COMPENSATE` and
+/// `SIM_FAST_CHECK` (1: `compensate_loss` and `check_failed_probes` on), `SIM_CHURN` (changes a
 /// second cluster-wide, then how they converged):
 /// `cargo test --release --test sim -- --ignored --nocapture swim_under_loss`.
 #[test]
@@ -375,6 +384,8 @@ fn swim_under_loss() {
     cfg.membership.gossip_fanout = knob("SIM_FANOUT", fanout) as usize;
     let extra = f64::from(cfg.membership.extra_transmissions);
     cfg.membership.extra_transmissions = knob("SIM_EXTRA_TX", extra) as u8;
+    cfg.membership.compensate_loss = knob("SIM_COMPENSATE", 1.0) > 0.0;
+    cfg.membership.check_failed_probes = knob("SIM_FAST_CHECK", 1.0) > 0.0;
     let churn = knob("SIM_CHURN", 0.0) as u64;
     let mut sim = Sim::new(cfg);
     if churn > 0 {

@@ -196,8 +196,8 @@ impl Gossiper {
             ctx.run_later(delay, move |act, ctx| act.on_timer(token, ctx));
         }
         self.apply_received(effects.received);
-        for node in &effects.confirm_down {
-            self.confirm(node.clone(), ctx);
+        for node in &effects.check {
+            self.check(node.clone(), ctx);
         }
         for node in &effects.member_down {
             info!(self.log, "Member down"; "node" => %node);
@@ -307,14 +307,14 @@ impl Gossiper {
     }
 
     /// Checks `node` directly and answers the membership.
-    fn confirm(&mut self, node: NodeId, ctx: &mut Context<Self>) {
+    fn check(&mut self, node: NodeId, ctx: &mut Context<Self>) {
         let me = self.membership.identity().clone();
         let timeout = self.settings.membership.confirm_timeout / 2;
         let now = self.unix_secs();
         let check = net::probe(node.clone(), me, self.wire.clone(), timeout, now);
-        ctx.spawn(check.into_actor(self).map(move |alive, act, ctx| {
-            debug!(act.log, "Checked a member declared down"; "node" => %node, "alive" => alive);
-            let effects = act.membership.confirm_result(&node, alive);
+        ctx.spawn(check.into_actor(self).map(move |found, act, ctx| {
+            debug!(act.log, "Checked a member directly"; "node" => %node, "found" => ?found);
+            let effects = act.membership.checked(&node, found);
             act.apply(effects, ctx);
         }));
     }
@@ -403,6 +403,8 @@ impl Handler<GetGossipStats> for Gossiper {
         let mut stats = self.memory.stats();
         stats.tcp_sent_bytes = self.wire.tcp.sent.load(Ordering::Relaxed);
         stats.tcp_received_bytes = self.wire.tcp.received.load(Ordering::Relaxed);
+        stats.observed_loss_percent = (self.membership.observed_loss() * 100.0).round() as u32;
+        stats.transmissions = u32::from(self.membership.transmissions());
         MessageResult(stats)
     }
 }

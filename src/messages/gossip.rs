@@ -30,6 +30,11 @@ pub struct GossipStats {
     pub tcp_received_bytes: u64,
     /// The members seen up, this node excluded.
     pub members: Vec<String>,
+    /// The share of datagrams this node's links lose as its own probes see it, in percent
+    /// (rounded to 5, at most 50).
+    pub observed_loss_percent: u32,
+    /// How many times each membership update and record is sent now: more under loss.
+    pub transmissions: u32,
 }
 
 /// A count of packets and their bytes.

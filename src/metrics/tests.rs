@@ -77,6 +77,7 @@ fn gossip_figures_read_at_scrape_time_are_rendered_as_counters() {
         bytes: 300,
     };
     gossip.exchanges = 4;
+    gossip.observed_loss_percent = 20;
     let figures = ScrapeFigures {
         gossip: Some(gossip),
         watch_streams: 5,
@@ -98,6 +99,10 @@ fn gossip_figures_read_at_scrape_time_are_rendered_as_counters() {
         Some(4.0)
     );
     assert_eq!(value(&samples, "sidecar_watch_streams", &[]), Some(5.0));
+    assert_eq!(
+        value(&samples, "sidecar_gossip_observed_loss_percent", &[]),
+        Some(20.0)
+    );
 }
 
 #[test]

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use super::net::Net;
 use crate::common::try_get as get;
 
+/// `SIDECAR_ADMIN_TOKEN` of every node.
+const ADMIN_TOKEN: &str = "fault-suite";
+
 /// The HTTP port of every node (each has its own address).
 pub const HTTP_PORT: u16 = 7777;
 
@@ -51,6 +54,7 @@ impl Node {
             ("SIDECAR_LOGGING_FORMAT", "json".to_owned()),
             ("SIDECAR_LOGGING_LEVEL", "info".to_owned()),
             ("HAPROXY_DISABLE", "true".to_owned()),
+            ("SIDECAR_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
             ("PATH", std::env::var("PATH").unwrap_or_default()),
         ] {
             env.insert(k.to_owned(), v);
@@ -92,6 +96,14 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// `GET /api/admin/gossip` (with the admin token: the test is not on the node's loopback).
+    pub fn gossip_stats(&self) -> serde_json::Value {
+        let auth = format!("Authorization: Bearer {ADMIN_TOKEN}\r\n");
+        let (status, body) = crate::common::http_call(self.http, "GET", "/api/admin/gossip", &auth);
+        assert_eq!(status, 200, "node-{}: {body}", self.i);
+        serde_json::from_str(&body).unwrap_or_default()
     }
 
     /// Sends `signal` (`KILL`, `TERM`, `STOP`, `CONT`) to the daemon.

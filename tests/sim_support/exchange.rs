@@ -21,6 +21,7 @@ use sidecar::config::plan::GOSSIP_SESSION_TIMEOUT;
 use sidecar::gossip::admission::AfterHello;
 use sidecar::gossip::exchange::{ExchangeError, Outcome, PushPull};
 use sidecar::gossip::handshake::{self, CallerHello};
+use sidecar::gossip::membership::Checked;
 use sidecar::gossip::node_id::NodeId;
 use sidecar::gossip::wire::{Challenge, FrameContext, Message, decode, encode};
 
@@ -65,7 +66,7 @@ pub(super) enum Slot {
 #[derive(Debug)]
 pub(super) enum Ended {
     /// A check's verdict.
-    Checked(bool),
+    Checked(Checked),
     /// An exchange: the peer and what it brought, or `None` when it failed.
     Exchanged(Option<Box<(NodeId, Outcome)>>),
 }
@@ -88,7 +89,15 @@ impl Call {
     fn failed(&self) -> Ended {
         match self.purpose {
             Purpose::Exchange => Ended::Exchanged(None),
-            Purpose::Check(_) => Ended::Checked(false),
+            Purpose::Check(_) => Ended::Checked(Checked::NoAnswer),
+        }
+    }
+
+    /// How the call ended when the callee's host refused the connection.
+    fn refused(&self) -> Ended {
+        match self.purpose {
+            Purpose::Exchange => Ended::Exchanged(None),
+            Purpose::Check(_) => Ended::Checked(Checked::Refused),
         }
     }
 }
@@ -139,7 +148,10 @@ impl Sim {
         self.bytes.add(call.kind(), bytes + CLOSE);
         match connect {
             Connect::Up(after) => self.push(after, Ev::Accepted { call }),
-            Connect::Refused(after) => self.caller_done(call, after, None),
+            Connect::Refused(after) => {
+                let ended = call.refused();
+                self.caller_done(call, after, Some(ended));
+            }
             Connect::Silent => self.caller_done(call, budget, None),
         }
     }
@@ -247,12 +259,12 @@ impl Sim {
         };
         let greeting = handshake::greeting(&frame, &self.stream_ctx(from));
         let ended = match (&call.purpose, greeting) {
-            (Purpose::Check(target), Ok(g)) => Ended::Checked(handshake::check_says_alive(
-                &g,
-                &target.name,
-                &call.mine,
-                self.unix_secs(),
-            )),
+            (Purpose::Check(target), Ok(g))
+                if handshake::check_says_alive(&g, &target.name, &call.mine, self.unix_secs()) =>
+            {
+                Ended::Checked(Checked::Alive)
+            }
+            (Purpose::Check(_), Ok(_)) => Ended::Checked(Checked::NoAnswer),
             (Purpose::Exchange, _) | (Purpose::Check(_), Err(_)) => call.failed(),
         };
         let after = if transit > budget { budget } else { transit };
@@ -381,11 +393,11 @@ impl Sim {
     pub(super) fn caller_ended(&mut self, call: Call, ended: Ended) {
         let from = call.from;
         match ended {
-            Ended::Checked(alive) => {
+            Ended::Checked(found) => {
                 let Purpose::Check(target) = call.purpose else {
                     return;
                 };
-                let fx = self.nodes[from].m.confirm_result(&target, alive);
+                let fx = self.nodes[from].m.checked(&target, found);
                 self.effects(from, fx);
             }
             Ended::Exchanged(result) => {

@@ -178,9 +178,9 @@ impl Convergence {
         node: usize,
         live: usize,
         now_us: u64,
-    ) {
+    ) -> Vec<u64> {
         let Some(tracks) = self.pending.get_mut(host).and_then(|ids| ids.get_mut(id)) else {
-            return;
+            return Vec::new();
         };
         let (word, bit) = (node / 64, 1 << (node % 64));
         for track in tracks.iter_mut().filter(|t| t.version <= version) {
@@ -191,8 +191,8 @@ impl Convergence {
         }
         let (done, open): (Vec<Track>, Vec<Track>) =
             tracks.drain(..).partition(|t| t.count >= live);
-        self.times_us
-            .extend(done.iter().map(|t| now_us - t.start_us));
+        let took: Vec<u64> = done.iter().map(|t| now_us - t.start_us).collect();
+        self.times_us.extend(&took);
         *tracks = open;
         if tracks.is_empty() {
             let ids = self.pending.get_mut(host);
@@ -203,6 +203,17 @@ impl Convergence {
                 }
             }
         }
+        took
+    }
+
+    /// For each change that has not reached every live node yet, how many live nodes lack it.
+    pub fn missing(&self, live: usize) -> Vec<usize> {
+        self.pending
+            .values()
+            .flat_map(|ids| ids.values())
+            .flatten()
+            .map(|t| live.saturating_sub(t.count))
+            .collect()
     }
 
     /// Changes that have not reached every live node yet.

@@ -201,7 +201,8 @@ pub struct Sim {
     pub false_downs: u64,
     /// Reports of a member down that a freeze longer than the suspicion window excuses.
     pub frozen_downs: u64,
-    /// Direct checks of a live, unfrozen, active member (foca's downs the check refutes).
+    /// Direct checks of a live, unfrozen, active member: foca's downs, and this node's
+    /// failed probes, that the check refutes.
     pub foca_false_downs: u64,
     /// Datagrams that did not open (`udp.*` drops).
     pub refused: u64,
@@ -222,6 +223,9 @@ pub struct Sim {
     /// Members reported up to the Gossiper (after the initial join), and rejoins after a down.
     pub member_ups: u64,
     pub rejoins: u64,
+    /// Changes that took over 3 s to reach every node: how long, and whether the last node
+    /// to get one had just rejoined under a renewed identity.
+    pub late: Vec<(u64, bool)>,
     /// Direct checks of members foca declared down.
     pub checks: u64,
 }
@@ -275,6 +279,7 @@ impl Sim {
             oversize: 0,
             member_ups: 0,
             rejoins: 0,
+            late: Vec::new(),
             checks: 0,
             cfg,
         };

@@ -36,7 +36,7 @@ impl Sim {
             .filter_map(|wire| Service::try_from(wire).ok())
             .collect();
         self.merge(at, received);
-        for target in fx.confirm_down {
+        for target in fx.check {
             self.check(at, target);
         }
         for node in fx.member_down {
@@ -94,13 +94,25 @@ impl Sim {
             let (applied, mine) = self.nodes[at].catalog.apply_remote(svc, now);
             if let (Applied::Accepted { .. }, Some((host, id, version))) = (&applied, heard) {
                 let record = (host.as_str(), id.as_str(), version);
-                self.convergence.reached(record, at, self.live, self.now_us);
+                let done = self.convergence.reached(record, at, self.live, self.now_us);
+                self.note_late(at, &done);
             }
             reasserted.extend(mine);
         }
         self.reasserted += reasserted.len() as u64;
         for svc in reasserted {
             self.broadcast(at, &svc);
+        }
+    }
+
+    /// Changes that took more than 3 s to reach every node: whether the last node to get
+    /// them had rejoined under a renewed identity while they spread.
+    fn note_late(&mut self, last: usize, took: &[u64]) {
+        for &t in took.iter().filter(|&&t| t > 3 * super::SEC) {
+            let rejoined = self.nodes[last]
+                .rejoined_us
+                .is_some_and(|r| r + t + 2 * super::SEC >= self.now_us);
+            self.late.push((t, rejoined));
         }
     }
 
@@ -155,6 +167,7 @@ impl Sim {
         }
         if rejoined {
             self.rejoins += 1;
+            self.nodes[at].rejoined_us = Some(self.now_us);
             self.exchange_with_random_member(at, Why::Rejoin);
         }
     }

@@ -25,6 +25,8 @@ pub(super) struct Node {
     pub(super) frozen_until: Option<u64>,
     /// Bytes the kernel holds in the frozen process's UDP receive buffer.
     pub(super) buffered: usize,
+    /// When it last rejoined under a renewed identity, µs.
+    pub(super) rejoined_us: Option<u64>,
 }
 
 impl Node {
@@ -45,6 +47,7 @@ impl Node {
             group: 0,
             frozen_until: None,
             buffered: 0,
+            rejoined_us: None,
         }
     }
 }

@@ -69,13 +69,28 @@ impl Sim {
     pub(super) fn excused(&self, i: usize) -> bool {
         let m = &self.cfg.membership;
         let window = m
-            .foca_config(self.nodes.len())
+            .foca_config(self.nodes.len(), 0.0)
             .suspect_to_down_after
             .as_micros() as u64;
         let grace = (m.confirm_spread + m.confirm_timeout).as_micros() as u64;
         self.freezes.iter().any(|&(node, start, end)| {
             node == i && end - start >= window && (start..=end + grace).contains(&self.now_us)
         })
+    }
+
+    /// The fewest and most transmissions live nodes now use per item, and the highest
+    /// loss one of them observes.
+    pub fn transmissions(&self) -> (u8, u8, f64) {
+        let live = self.nodes.iter().filter(|n| n.alive);
+        live.fold((u8::MAX, 0, 0.0_f64), |(lo, hi, loss), n| {
+            let tx = n.m.transmissions();
+            (lo.min(tx), hi.max(tx), loss.max(n.m.observed_loss()))
+        })
+    }
+
+    /// Nodes not killed.
+    pub fn live(&self) -> usize {
+        self.live
     }
 
     pub fn random_live(&mut self) -> usize {

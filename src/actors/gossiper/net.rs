@@ -22,6 +22,7 @@ use crate::gossip::crypto::KeyRing;
 use crate::gossip::datagram::{DatagramCodec, DatagramRefused};
 use crate::gossip::exchange::{self, ExchangeError, Session};
 use crate::gossip::handshake;
+use crate::gossip::membership::Checked;
 use crate::gossip::node_id::NodeId;
 use crate::gossip::wire::{
     CHALLENGE_LEN, Challenge, ClusterId, FrameContext, MAX_DATAGRAM, Message, encode,
@@ -414,28 +415,39 @@ pub(super) async fn respond(
     }))
 }
 
-/// The direct liveness check of `node` at `now` (Unix seconds): alive when it answers this
-/// check's hello as itself within `timeout`, or says it is busy as itself
-/// ([`handshake::busy_says_alive`]); refused, silent, closed, someone else or a stale answer
-/// means dead.
+/// The direct liveness check of `node` at `now` (Unix seconds), within `timeout`: alive when
+/// it answers this check's hello as itself, or says it is busy as itself
+/// ([`handshake::check_says_alive`]); refused when its host refuses the connection (nothing
+/// listens: the process is gone); silent, closed, someone else or a stale answer is no answer.
 pub(super) async fn probe(
     node: NodeId,
     me: NodeId,
     wire: Wire,
     timeout: Duration,
     now: u64,
-) -> bool {
+) -> Checked {
     let check = async {
         let ring = wire.keys.current();
         let ctx = wire.stream_ctx(ring.as_deref());
-        let mut stream = wire.connect(node.addr).await.ok()?;
+        let mut stream = match wire.connect(node.addr).await {
+            Ok(stream) => stream,
+            Err(ExchangeError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Checked::Refused;
+            }
+            Err(_) => return Checked::NoAnswer,
+        };
         let mine = challenge();
         let hello = send_hello(&mut stream, &ctx, (&me, false), mine, None, timeout);
-        hello.await.ok()?;
-        let greeting = recv_greeting(&mut stream, &ctx, timeout).await.ok()?;
-        Some(handshake::check_says_alive(
-            &greeting, &node.name, &mine, now,
-        ))
+        let greeting = match hello.await {
+            Ok(()) => recv_greeting(&mut stream, &ctx, timeout).await,
+            Err(e) => Err(e),
+        };
+        match greeting {
+            Ok(g) if handshake::check_says_alive(&g, &node.name, &mine, now) => Checked::Alive,
+            _ => Checked::NoAnswer,
+        }
     };
-    matches!(tokio::time::timeout(timeout, check).await, Ok(Some(true)))
+    tokio::time::timeout(timeout, check)
+        .await
+        .unwrap_or(Checked::NoAnswer)
 }

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use foca::{Notification, OwnedNotification, Runtime, Timer};
+use foca::{Message, Notification, OwnedNotification, Runtime, Timer};
 
 use crate::gossip::broadcast::{BroadcastError, BroadcastItem};
 use crate::gossip::node_id::NodeId;
@@ -36,9 +36,9 @@ pub struct Effects {
     pub member_renewed: Vec<NodeId>,
     /// Members confirmed down: tombstone their records.
     pub member_down: Vec<NodeId>,
-    /// Members foca declared down: check each directly and answer with
-    /// [`super::Membership::confirm_result`].
-    pub confirm_down: Vec<NodeId>,
+    /// Members to check directly now: foca declared them down, or this node's own probe of
+    /// them just failed. Check each and answer with [`super::Membership::checked`].
+    pub check: Vec<NodeId>,
     /// Records new to this node, received from peers (foca relays them).
     pub received: Vec<BroadcastItem>,
     /// This node had been declared down and rejoined under a renewed identity: peers may
@@ -56,7 +56,7 @@ impl Effects {
         self.member_up.extend(other.member_up);
         self.member_renewed.extend(other.member_renewed);
         self.member_down.extend(other.member_down);
-        self.confirm_down.extend(other.confirm_down);
+        self.check.extend(other.check);
         self.received.extend(other.received);
         self.rejoined |= other.rejoined;
         self.error = self.error.take().or(other.error);
@@ -81,22 +81,39 @@ pub enum MembershipError {
     Item(#[from] BroadcastError),
 }
 
-/// foca's runtime: collects sends and timers, and the notifications for the caller.
+/// Direct probes sent and acks received during one foca call (for the loss estimate).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Probes {
+    pub(super) pings: u32,
+    pub(super) acks: u32,
+}
+
+/// foca's runtime: collects sends and timers, the notifications for the caller, and the
+/// direct probes' pings and acks (counted, not kept: foca reports every datagram).
 #[derive(Default)]
 pub(super) struct Collect {
     effects: Effects,
     notes: Vec<OwnedNotification<NodeId>>,
+    probes: Probes,
 }
 
 impl Collect {
-    pub(super) fn finish(self) -> (Effects, Vec<OwnedNotification<NodeId>>) {
-        (self.effects, self.notes)
+    pub(super) fn finish(self) -> (Effects, Vec<OwnedNotification<NodeId>>, Probes) {
+        (self.effects, self.notes, self.probes)
     }
 }
 
 impl Runtime<NodeId> for Collect {
     fn notify(&mut self, notification: Notification<'_, NodeId>) {
-        self.notes.push(notification.to_owned());
+        match notification {
+            Notification::DataSent(header) => {
+                self.probes.pings += u32::from(matches!(header.message, Message::Ping(_)));
+            }
+            Notification::DataReceived(header) => {
+                self.probes.acks += u32::from(matches!(header.message, Message::Ack(_)));
+            }
+            other => self.notes.push(other.to_owned()),
+        }
     }
 
     fn send_to(&mut self, to: NodeId, data: &[u8]) {

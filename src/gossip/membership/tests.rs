@@ -17,6 +17,8 @@ struct Net {
     downs: Vec<Vec<NodeId>>,
     received: Vec<Vec<BroadcastItem>>,
     alive: Vec<bool>,
+    /// Whether a killed node's host refuses connections (or drops them: no answer).
+    refuses: bool,
 }
 
 fn addr(i: usize) -> SocketAddr {
@@ -29,9 +31,13 @@ fn id(i: usize, inc: u64) -> NodeId {
 
 impl Net {
     fn new(n: usize) -> Net {
+        Net::with_config(n, &MembershipConfig::default())
+    }
+
+    fn with_config(n: usize, config: &MembershipConfig) -> Net {
         Net {
             nodes: (0..n)
-                .map(|i| Membership::new(id(i, 1), MembershipConfig::default(), i as u64))
+                .map(|i| Membership::new(id(i, 1), config.clone(), i as u64))
                 .collect(),
             timers: Vec::new(),
             now_ms: 0,
@@ -40,6 +46,7 @@ impl Net {
             downs: vec![Vec::new(); n],
             received: vec![Vec::new(); n],
             alive: vec![true; n],
+            refuses: true,
         }
     }
 
@@ -58,11 +65,9 @@ impl Net {
                 let due = self.now_ms + after.as_millis() as u64;
                 self.timers.push((due, at, token));
             }
-            for node in fx.confirm_down {
-                let alive = self
-                    .index(&node)
-                    .is_some_and(|i| self.alive[i] && self.nodes[i].is_active());
-                let fx = self.nodes[at].confirm_result(&node, alive);
+            for node in fx.check {
+                let found = self.check(&node);
+                let fx = self.nodes[at].checked(&node, found);
                 queue.push((at, fx));
             }
             for (to, data) in fx.send {
@@ -76,6 +81,17 @@ impl Net {
                 let fx = self.nodes[dst].handle_data(&data, now);
                 queue.push((dst, fx));
             }
+        }
+    }
+
+    /// A direct check of `node`: a killed node's host refuses, an inactive one does not
+    /// answer as itself.
+    fn check(&self, node: &NodeId) -> Checked {
+        match self.index(node) {
+            Some(i) if !self.alive[i] && self.refuses => Checked::Refused,
+            Some(i) if !self.alive[i] => Checked::NoAnswer,
+            Some(i) if self.nodes[i].is_active() => Checked::Alive,
+            _ => Checked::NoAnswer,
         }
     }
 
@@ -219,15 +235,7 @@ fn a_member_reported_down_that_comes_back_is_reported_up_again() {
 /// An announce from node 0 addressed to `dst`, as foca sends to members it holds as down
 /// (every `announce_down_every`).
 fn announce_to(dst: NodeId) -> Vec<u8> {
-    let header = foca::Header {
-        src: id(0, 1),
-        src_incarnation: 0,
-        dst,
-        message: foca::Message::Announce,
-    };
-    let mut data = Vec::new();
-    Codec::<NodeId>::encode_header(&mut PostcardCodec, &header, &mut data).unwrap();
-    data
+    datagram_to(dst, foca::Message::Announce)
 }
 
 #[test]
@@ -263,15 +271,12 @@ fn live_member_is_not_reported_down_when_confirmation_says_alive() {
     // As if foca had declared node-1 down: the direct check answers alive.
     let mut fx = Effects::default();
     net.nodes[0].ask_confirmation(node.clone(), &mut fx);
-    assert!(
-        fx.confirm_down.is_empty(),
-        "the check waits a random while first"
-    );
+    assert!(fx.check.is_empty(), "the check waits a random while first");
     let (token, _) = fx.timers.pop().unwrap();
     let now = net.now();
     let fx = net.nodes[0].handle_timer(token, now);
-    assert_eq!(fx.confirm_down, vec![node.clone()]);
-    let fx = net.nodes[0].confirm_result(&node, true);
+    assert_eq!(fx.check, vec![node.clone()]);
+    let fx = net.nodes[0].checked(&node, Checked::Alive);
     assert!(fx.member_down.is_empty());
     assert_eq!(net.nodes[0].members().count(), 1);
 }
@@ -317,7 +322,7 @@ fn the_checks_of_one_suspicion_are_spread_over_half_a_second_across_nodes() {
             node.up.insert(suspect.name.clone(), suspect.clone());
             let mut fx = Effects::default();
             node.ask_confirmation(suspect.clone(), &mut fx);
-            assert!(fx.confirm_down.is_empty());
+            assert!(fx.check.is_empty());
             fx.timers[0].1.as_millis()
         })
         .collect();
@@ -338,5 +343,138 @@ fn a_suspect_that_comes_back_before_its_check_starts_is_not_checked() {
     let (token, _) = fx.timers.pop().unwrap();
     let now = net.now();
     let fx = net.nodes[0].handle_timer(token, now);
-    assert!(fx.confirm_down.is_empty() && fx.timers.is_empty());
+    assert!(fx.check.is_empty() && fx.timers.is_empty());
+}
+
+/// A suspicion window of 30 s (at three nodes), far longer than a probe period.
+fn slow_suspicion() -> MembershipConfig {
+    MembershipConfig {
+        suspicion_base: Duration::from_secs(30),
+        ..MembershipConfig::default()
+    }
+}
+
+#[test]
+fn a_killed_member_whose_host_refuses_is_down_everywhere_long_before_the_suspicion_window() {
+    let mut net = Net::with_config(3, &slow_suspicion());
+    net.join_all();
+    net.alive[2] = false;
+    net.run_for(5_000);
+    assert_eq!(net.downs[0], vec![id(2, 1)]);
+    assert_eq!(net.downs[1], vec![id(2, 1)]);
+}
+
+#[test]
+fn a_member_that_does_not_answer_at_all_is_down_only_after_the_suspicion_window() {
+    let mut net = Net::with_config(3, &slow_suspicion());
+    net.refuses = false;
+    net.join_all();
+    net.alive[2] = false;
+    net.run_for(20_000);
+    assert!(net.downs[0].is_empty() && net.downs[1].is_empty());
+    net.run_for(20_000);
+    assert_eq!(net.downs[0], vec![id(2, 1)]);
+    assert_eq!(net.downs[1], vec![id(2, 1)]);
+}
+
+#[test]
+fn a_failed_probe_of_a_member_that_answers_its_check_changes_nothing() {
+    let mut net = Net::new(2);
+    net.join_all();
+    let node = id(1, 1);
+    let fx = net.nodes[0].checked(&node, Checked::Alive);
+    assert!(fx.member_down.is_empty() && fx.send.is_empty() && fx.timers.is_empty());
+    let fx = net.nodes[0].checked(&node, Checked::NoAnswer);
+    assert!(fx.member_down.is_empty() && fx.send.is_empty());
+    assert_eq!(net.nodes[0].members().count(), 1);
+}
+
+#[test]
+fn without_the_fast_check_a_failed_probe_asks_for_no_check() {
+    let config = MembershipConfig {
+        check_failed_probes: false,
+        ..slow_suspicion()
+    };
+    let mut net = Net::with_config(3, &config);
+    net.join_all();
+    net.alive[2] = false;
+    net.run_for(20_000);
+    assert!(net.downs[0].is_empty() && net.downs[1].is_empty());
+}
+
+#[test]
+fn transmissions_make_up_for_the_loss_the_node_observes() {
+    let config = MembershipConfig::default();
+    let lossless = config.foca_config(1000, 0.0).max_transmissions.get();
+    assert_eq!(lossless, 14);
+    assert_eq!(config.foca_config(1000, 0.2).max_transmissions.get(), 18);
+    let off = MembershipConfig {
+        compensate_loss: false,
+        ..config
+    };
+    assert_eq!(off.foca_config(1000, 0.2).max_transmissions.get(), 14);
+}
+
+#[test]
+fn a_lossless_cluster_keeps_its_transmissions_as_the_probes_go_on() {
+    let mut net = Net::new(3);
+    net.join_all();
+    net.run_for(60_000);
+    for node in &net.nodes {
+        assert_eq!(node.observed_loss(), 0.0);
+        assert_eq!(node.transmissions(), 5);
+    }
+}
+
+#[test]
+fn silence_from_a_failed_probes_check_does_not_settle_a_confirmation_not_yet_started() {
+    let mut net = Net::new(2);
+    net.join_all();
+    let node = id(1, 1);
+    let mut asked = Effects::default();
+    net.nodes[0].ask_confirmation(node.clone(), &mut asked);
+    let fx = net.nodes[0].checked(&node, Checked::NoAnswer);
+    assert!(fx.member_down.is_empty());
+    let (start, _) = asked.timers.pop().unwrap();
+    let now = net.now();
+    let fx = net.nodes[0].handle_timer(start, now);
+    assert_eq!(
+        fx.check,
+        vec![node.clone()],
+        "the confirmation runs its own check"
+    );
+    let fx = net.nodes[0].checked(&node, Checked::NoAnswer);
+    assert_eq!(fx.member_down, vec![node]);
+}
+
+/// A header-only datagram from node 0 to `dst` carrying `message`.
+fn datagram_to(dst: NodeId, message: foca::Message<NodeId>) -> Vec<u8> {
+    let header = foca::Header {
+        src: id(0, 1),
+        src_incarnation: 0,
+        dst,
+        message,
+    };
+    let mut data = Vec::new();
+    Codec::<NodeId>::encode_header(&mut PostcardCodec, &header, &mut data).unwrap();
+    data
+}
+
+#[test]
+fn no_member_foca_holds_as_active_is_told_it_was_declared_down() {
+    let mut net = Net::new(2);
+    net.join_all();
+    let alive = id(1, 1);
+    let gone = id(5, 1);
+    let mut fx = Effects::default();
+    for (to, message) in [
+        (alive.clone(), foca::Message::TurnUndead),
+        (gone.clone(), foca::Message::TurnUndead),
+        (alive.clone(), foca::Message::Gossip),
+    ] {
+        fx.send.push((to.addr, datagram_to(to, message)));
+    }
+    net.nodes[0].drop_stray_turn_undead(&mut fx);
+    let kept: Vec<SocketAddr> = fx.send.iter().map(|(to, _)| *to).collect();
+    assert_eq!(kept, vec![gone.addr, alive.addr]);
 }
