@@ -296,13 +296,20 @@ fn measure_cluster() {
             let (line, p99) = convergence_line(&sim, &before, CHURN + QUIET);
             let (lo, hi, seen) = sim.transmissions();
             let downs = format!(
-                "false_downs={} refuted={} rejoins={} tx={lo}-{hi} loss_seen_max={seen:.2} late={} late_after_rejoin={}",
+                "false_downs={} refuted={} rejoins={} tx={lo}-{hi} loss_seen_max={seen:.2} late={} late_after_rejoin={} late_by_exchange={}",
                 sim.false_downs,
                 sim.foca_false_downs,
                 sim.rejoins,
                 sim.late.len(),
-                sim.late.iter().filter(|l| l.1).count()
+                sim.late.iter().filter(|l| l.after_rejoin).count(),
+                sim.late.iter().filter(|l| l.by_exchange).count()
             );
+            let late: Vec<String> = sim
+                .late
+                .iter()
+                .map(|l| format!("{:.1}", l.took_us as f64 / 1e6))
+                .collect();
+            let downs = format!("{downs} late_s={}", late.join(","));
             record(&format!("converge {tag} {line} {downs}"));
             p99s.push((loss, p99));
             if loss == 0.0 {

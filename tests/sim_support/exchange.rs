@@ -443,7 +443,9 @@ impl Sim {
         for svc in &next.relay {
             self.broadcast(at, svc);
         }
+        self.by_exchange = true;
         self.merge(at, outcome.received);
+        self.by_exchange = false;
         if let Some(peer) = next.add_member {
             let fx = self.nodes[at].m.apply_members(std::iter::once(peer));
             self.effects(at, fx);

@@ -176,6 +176,16 @@ impl Ord for Queued {
     }
 }
 
+/// A change that took over 3 s to reach every node.
+#[derive(Clone, Copy, Debug)]
+pub struct Late {
+    pub took_us: u64,
+    /// The last node to get it had rejoined under a renewed identity while it spread.
+    pub after_rejoin: bool,
+    /// The last node got it by anti-entropy, not by gossip.
+    pub by_exchange: bool,
+}
+
 /// The simulated cluster.
 pub struct Sim {
     pub cfg: SimConfig,
@@ -223,9 +233,10 @@ pub struct Sim {
     /// Members reported up to the Gossiper (after the initial join), and rejoins after a down.
     pub member_ups: u64,
     pub rejoins: u64,
-    /// Changes that took over 3 s to reach every node: how long, and whether the last node
-    /// to get one had just rejoined under a renewed identity.
-    pub late: Vec<(u64, bool)>,
+    /// Changes that took over 3 s to reach every node.
+    pub late: Vec<Late>,
+    /// Whether the records being merged came by anti-entropy (else by gossip).
+    by_exchange: bool,
     /// Direct checks of members foca declared down.
     pub checks: u64,
 }
@@ -280,6 +291,7 @@ impl Sim {
             member_ups: 0,
             rejoins: 0,
             late: Vec::new(),
+            by_exchange: false,
             checks: 0,
             cfg,
         };

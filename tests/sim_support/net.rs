@@ -105,14 +105,17 @@ impl Sim {
         }
     }
 
-    /// Changes that took more than 3 s to reach every node: whether the last node to get
-    /// them had rejoined under a renewed identity while they spread.
+    /// Notes the changes that took more than 3 s to reach every node ([`super::Late`]).
     fn note_late(&mut self, last: usize, took: &[u64]) {
         for &t in took.iter().filter(|&&t| t > 3 * super::SEC) {
             let rejoined = self.nodes[last]
                 .rejoined_us
                 .is_some_and(|r| r + t + 2 * super::SEC >= self.now_us);
-            self.late.push((t, rejoined));
+            self.late.push(super::Late {
+                took_us: t,
+                after_rejoin: rejoined,
+                by_exchange: self.by_exchange,
+            });
         }
     }
 

@@ -88,31 +88,46 @@ pub(super) struct Probes {
     pub(super) acks: u32,
 }
 
-/// foca's runtime: collects sends and timers, the notifications for the caller, and the
-/// direct probes' pings and acks (counted, not kept: foca reports every datagram).
+/// What one foca call did besides its effects: its notifications, the direct probes' pings
+/// and acks (counted, not kept: foca reports every datagram), and which of the datagrams to
+/// send tell their member it was declared down (`TurnUndead`), by index in `send`.
+#[derive(Default)]
+pub(super) struct Collected {
+    pub(super) notes: Vec<OwnedNotification<NodeId>>,
+    pub(super) probes: Probes,
+    pub(super) turn_undead: Vec<(usize, NodeId)>,
+}
+
+/// foca's runtime: collects sends and timers, and what [`Collected`] lists.
 #[derive(Default)]
 pub(super) struct Collect {
     effects: Effects,
-    notes: Vec<OwnedNotification<NodeId>>,
-    probes: Probes,
+    collected: Collected,
 }
 
 impl Collect {
-    pub(super) fn finish(self) -> (Effects, Vec<OwnedNotification<NodeId>>, Probes) {
-        (self.effects, self.notes, self.probes)
+    pub(super) fn finish(self) -> (Effects, Collected) {
+        (self.effects, self.collected)
     }
 }
 
 impl Runtime<NodeId> for Collect {
     fn notify(&mut self, notification: Notification<'_, NodeId>) {
+        let collected = &mut self.collected;
         match notification {
-            Notification::DataSent(header) => {
-                self.probes.pings += u32::from(matches!(header.message, Message::Ping(_)));
-            }
+            // foca reports a datagram right after handing it to `send_to`.
+            Notification::DataSent(header) => match header.message {
+                Message::Ping(_) => collected.probes.pings += 1,
+                Message::TurnUndead => {
+                    let sent = self.effects.send.len().saturating_sub(1);
+                    collected.turn_undead.push((sent, header.dst.clone()));
+                }
+                _ => {}
+            },
             Notification::DataReceived(header) => {
-                self.probes.acks += u32::from(matches!(header.message, Message::Ack(_)));
+                collected.probes.acks += u32::from(matches!(header.message, Message::Ack(_)));
             }
-            other => self.notes.push(other.to_owned()),
+            other => collected.notes.push(other.to_owned()),
         }
     }
 

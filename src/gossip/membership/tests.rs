@@ -407,7 +407,7 @@ fn transmissions_make_up_for_the_loss_the_node_observes() {
     let config = MembershipConfig::default();
     let lossless = config.foca_config(1000, 0.0).max_transmissions.get();
     assert_eq!(lossless, 14);
-    assert_eq!(config.foca_config(1000, 0.2).max_transmissions.get(), 18);
+    assert_eq!(config.foca_config(1000, 0.2).max_transmissions.get(), 22);
     let off = MembershipConfig {
         compensate_loss: false,
         ..config
@@ -462,19 +462,30 @@ fn datagram_to(dst: NodeId, message: foca::Message<NodeId>) -> Vec<u8> {
 
 #[test]
 fn no_member_foca_holds_as_active_is_told_it_was_declared_down() {
+    use foca::Runtime as _;
+
     let mut net = Net::new(2);
     net.join_all();
     let alive = id(1, 1);
     let gone = id(5, 1);
-    let mut fx = Effects::default();
+    // What foca's runtime sees when it sends: each datagram, then its header.
+    let mut rt = effects::Collect::default();
     for (to, message) in [
         (alive.clone(), foca::Message::TurnUndead),
         (gone.clone(), foca::Message::TurnUndead),
         (alive.clone(), foca::Message::Gossip),
     ] {
-        fx.send.push((to.addr, datagram_to(to, message)));
+        let header = foca::Header {
+            src: id(0, 1),
+            src_incarnation: 0,
+            dst: to.clone(),
+            message,
+        };
+        rt.send_to(to, &[0]);
+        rt.notify(foca::Notification::DataSent(&header));
     }
-    net.nodes[0].drop_stray_turn_undead(&mut fx);
+    let (mut fx, collected) = rt.finish();
+    net.nodes[0].drop_stray_turn_undead(&mut fx, &collected.turn_undead);
     let kept: Vec<SocketAddr> = fx.send.iter().map(|(to, _)| *to).collect();
     assert_eq!(kept, vec![gone.addr, alive.addr]);
 }
