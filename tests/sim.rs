@@ -30,7 +30,7 @@ fn config(nodes: usize, loss: f64, seed: u64) -> SimConfig {
         services: 10,
         loss,
         seed,
-        push_pull: Some(Duration::from_secs(20)),
+        push_pull: Some(Duration::from_secs(knob("SIM_PUSH_PULL_S", 20.0) as u64)),
         membership: MembershipConfig::default(),
         lifespans: Lifespans::default(),
         keys: true,
@@ -270,7 +270,8 @@ fn kill_times(sim: &mut Sim) -> Vec<f64> {
 
 /// The cluster figures, through the production path with keys, one result line
 /// per seed and part. `SIM_NODES` (1000), `SIM_SEEDS` (1-10), `SIM_LOSSES` (0,0.2),
-/// `SIM_STEADY` (90), `SIM_KILLS` (3), `SIM_LOG` (a file the lines are appended to):
+/// `SIM_STEADY` (90), `SIM_KILLS` (3), `SIM_PUSH_PULL_S` (the push/pull base, 20), `SIM_LOG`
+/// (a file the lines are appended to):
 /// `cargo test --release --test sim -- --ignored --nocapture measure_cluster`.
 /// Per loss and seed: warm-up, steady-state bytes, churn then quiet (convergence and the
 /// share of changes everywhere within 30 s), and at 0 % loss SIGKILLs.

@@ -150,8 +150,9 @@ pub struct MembershipConfig {
     /// Added to foca's transmissions (12 at 1,000 members). Each member hears a change about
     /// that many times, so it misses it with a probability of about e^-tx: with 12, 600
     /// changes at 1,000 nodes leave about 3.7 members without one until push/pull repairs it
-    /// (up to 120 s there), enough to break a p99 one run in six. With 14, about 0.5. Costs
-    /// a sixth more record bytes.
+    /// (within its 20 s period), enough to break a p99 one run in six. With 14, about 0.5.
+    /// Costs a sixth more record bytes. Under loss, [`MembershipConfig::compensate_loss`]
+    /// raises the total further.
     pub extra_transmissions: u8,
 }
 
