@@ -286,9 +286,14 @@ fn measure_cluster() {
             let tag = format!("nodes={nodes} loss={loss:.2} seed={seed}");
             let mut sim = Sim::new(config(nodes, loss, seed));
             sim.run_for(WARM * SEC);
-            let before = sim.bytes;
+            let (before, announced, reasserted) = (sim.bytes, sim.announced, sim.reasserted);
             sim.run_for(steady_s * SEC);
             let (line, total) = bytes_line(&sim, &before, steady_s);
+            let line = format!(
+                "{line} versions={} reasserted={}",
+                sim.announced - announced,
+                sim.reasserted - reasserted
+            );
             record(&format!("steady {tag} {line}"));
             steady.push((loss, total));
             let before = sim.bytes;
