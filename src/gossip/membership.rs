@@ -42,9 +42,9 @@
 //! # Dissemination under loss
 //!
 //! Each item (a membership update, a record) is sent `max_transmissions` times by every
-//! node that holds it. Under loss that leaves some nodes without it; [`loss`] reads the loss
-//! off this node's own probes and raises the transmissions to make up for it
-//! ([`MembershipConfig::compensate_loss`]).
+//! node that holds it. Under loss that leaves some nodes without it, so this node reads the
+//! loss off its own probes (`membership/loss.rs`) and raises the transmissions to make up for
+//! it ([`MembershipConfig::compensate_loss`]).
 //!
 //! Partitions heal through foca's announce to down members, every
 //! [`MembershipConfig::announce_down_every`] (foca's LAN default is 65 s). foca's config is
@@ -234,7 +234,7 @@ pub struct Membership {
     /// Members foca declared down, awaiting the caller's confirmation.
     pending: BTreeMap<String, Pending>,
     tuned_for: (u8, Duration),
-    /// The loss this node's probes see ([`loss`]).
+    /// The loss this node's probes see (`membership/loss.rs`).
     loss: LossEstimate,
     active: bool,
     /// Draws the wait before each check ([`MembershipConfig::confirm_spread`]).
