@@ -52,6 +52,8 @@ fn some_stats() -> GossipStats {
         },
         tcp_sent_bytes: 4000,
         members: vec!["node-b".to_owned()],
+        observed_loss_percent: 20,
+        transmissions: 22,
         ..GossipStats::default()
     }
 }
@@ -151,6 +153,8 @@ async fn gossip_stats_are_the_gossipers_members_exchanges_and_drops_as_json() {
         "tcp_sent_bytes": 4000,
         "tcp_received_bytes": 0,
         "dropped": {"udp.bad_magic": 3, "tcp.timeout": 1},
+        "observed_loss_percent": 20,
+        "transmissions": 22,
     });
     assert_eq!(body, expected);
     node.stop().await;
