@@ -437,9 +437,13 @@ impl Sim {
         let node = &self.nodes[at];
         let known = node.m.members().any(|m| m.name == peer.name);
         let me = &node.m.identity().name;
-        let next = node
-            .lifecycle
-            .after_exchange(me, peer, &outcome.received, false, known);
+        let next = node.lifecycle.after_exchange(
+            (me, node.catalog.state()),
+            peer,
+            &outcome.received,
+            false,
+            known,
+        );
         for svc in &next.relay {
             self.broadcast(at, svc);
         }

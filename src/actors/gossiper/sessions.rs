@@ -127,7 +127,7 @@ impl Gossiper {
             s.exchange_records_received += received;
         });
         let known = self.membership.members().any(|m| m.name == done.peer.name);
-        let me = &self.settings.hostname;
+        let me = (self.settings.hostname.as_str(), self.local.state());
         let next = (self.lifecycle).after_exchange(me, &done.peer, &done.received, join, known);
         for svc in &next.relay {
             self.broadcast(svc, ctx);

@@ -11,6 +11,11 @@ fn node(name: &str) -> NodeId {
     NodeId::new(name, SocketAddr::from(([127, 0, 0, 1], 7946)), 1)
 }
 
+/// A catalogue that holds nothing.
+fn empty() -> ServicesState {
+    ServicesState::new("me", "test")
+}
+
 fn svc(host: &str, id: &str) -> Service {
     Service {
         id: id.into(),
@@ -88,7 +93,7 @@ fn after_a_join_the_seeds_own_records_are_relayed_and_the_seed_announced_to() {
     let life = Lifecycle::new(JoinPolicy::default(), true);
     let seed = node("seed");
     let received = [svc("seed", "a"), svc("other", "b"), svc("seed", "c")];
-    let next = life.after_exchange("me", &seed, &received, true, false);
+    let next = life.after_exchange(("me", &empty()), &seed, &received, true, false);
     let relayed: Vec<&str> = next.relay.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(relayed, ["a", "c"]);
     assert_eq!(next.add_member, Some(seed.clone()));
@@ -99,17 +104,23 @@ fn after_a_join_the_seeds_own_records_are_relayed_and_the_seed_announced_to() {
 fn an_anti_entropy_exchange_with_a_new_peer_adds_it_without_announcing() {
     let life = Lifecycle::new(JoinPolicy::default(), true);
     let peer = node("peer");
-    let next = life.after_exchange("me", &peer, &[], false, false);
+    let next = life.after_exchange(("me", &empty()), &peer, &[], false, false);
     assert_eq!(next.add_member, Some(peer));
     assert_eq!(next.announce_to, None);
-    let known = life.after_exchange("me", &node("peer"), &[], true, true);
+    let known = life.after_exchange(("me", &empty()), &node("peer"), &[], true, true);
     assert_eq!((known.add_member, known.announce_to), (None, None));
 }
 
 #[test]
 fn an_exchange_with_itself_adds_no_member() {
     let life = Lifecycle::new(JoinPolicy::default(), true);
-    let next = life.after_exchange("me", &node("me"), &[svc("me", "x")], true, false);
+    let next = life.after_exchange(
+        ("me", &empty()),
+        &node("me"),
+        &[svc("me", "x")],
+        true,
+        false,
+    );
     assert_eq!((next.add_member, next.announce_to), (None, None));
 }
 
@@ -117,6 +128,27 @@ fn an_exchange_with_itself_adds_no_member() {
 fn a_leaving_node_relays_nothing_and_adds_no_member_after_an_exchange() {
     let mut life = Lifecycle::new(JoinPolicy::default(), true);
     life.leave();
-    let next = life.after_exchange("me", &node("peer"), &[svc("peer", "a")], true, false);
+    let next = life.after_exchange(
+        ("me", &empty()),
+        &node("peer"),
+        &[svc("peer", "a")],
+        true,
+        false,
+    );
     assert_eq!(next, AfterExchange::default());
+}
+
+#[test]
+fn only_the_peers_records_that_are_news_here_are_relayed() {
+    let life = Lifecycle::new(JoinPolicy::default(), true);
+    let mut local = empty();
+    let held = svc("peer", "same");
+    local.insert(held.clone());
+    let mut newer = svc("peer", "changed");
+    local.insert(newer.clone());
+    newer.updated = newer.updated.plus(Duration::from_secs(1));
+    let received = [held, newer, svc("peer", "new")];
+    let next = life.after_exchange(("me", &local), &node("peer"), &received, false, true);
+    let relayed: Vec<&str> = next.relay.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(relayed, ["changed", "new"]);
 }
