@@ -8,12 +8,14 @@
 //!
 //! Gossip sends each item `tx` times from every node that holds it; a node then hears it
 //! about `tx · (1 − p)` times, and misses it with a probability of about `e^(−tx·(1−p))` if
-//! the copies came independently. They do not quite (a relay that heard the item late sends
-//! its copies late, into an epidemic that is over), and the simulation measures more misses
-//! than that: at 1,000 nodes and 20 % loss, foca's 14 transmissions leave one change in
-//! twenty short of some node until anti-entropy repairs it, `tx / (1 − p)` (18) still one in
-//! a hundred, and `tx / (1 − p)²` (22) none in 300 (BENCHMARKS.md). The latter is used, at
-//! most three times `tx`. On a lossless network nothing changes.
+//! the copies came independently. The simulation measured more misses than that: at 1,000
+//! nodes and 20 % loss, foca's 14 transmissions left one change in twenty short of some node
+//! until anti-entropy repaired it, `tx / (1 − p)` (18) still about one in a hundred, and
+//! `tx / (1 − p)²` (22) none in 3,000 (BENCHMARKS.md). Those first two figures were taken
+//! while exchanges still set off waves of relayed records (fixed since, see
+//! `Lifecycle::after_exchange`), which crowd the gossip; whether `tx / (1 − p)` would now be
+//! enough is not measured. The square is used, at most three times `tx`. On a lossless
+//! network nothing changes.
 
 /// Probes per estimate.
 pub(super) const EPOCH: u32 = 16;
