@@ -286,13 +286,19 @@ fn measure_cluster() {
             let tag = format!("nodes={nodes} loss={loss:.2} seed={seed}");
             let mut sim = Sim::new(config(nodes, loss, seed));
             sim.run_for(WARM * SEC);
-            let (before, announced, reasserted) = (sim.bytes, sim.announced, sim.reasserted);
+            let (before, announced, reasserted, unmatched) = (
+                sim.bytes,
+                sim.announced,
+                sim.reasserted,
+                sim.refresh_unmatched,
+            );
             sim.run_for(steady_s * SEC);
             let (line, total) = bytes_line(&sim, &before, steady_s);
             let line = format!(
-                "{line} versions={} reasserted={}",
+                "{line} versions={} reasserted={} refresh_unmatched={}",
                 sim.announced - announced,
-                sim.reasserted - reasserted
+                sim.reasserted - reasserted,
+                sim.refresh_unmatched - unmatched
             );
             record(&format!("steady {tag} {line}"));
             steady.push((loss, total));

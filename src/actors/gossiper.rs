@@ -31,7 +31,7 @@ pub use self::keys::GossipKeys;
 pub use self::memory::GossiperMemory;
 pub use self::net::GossipSockets;
 use self::net::{Accepted, Datagram, Wire};
-use crate::catalog::{RecordKey, Service, Snapshot};
+use crate::catalog::{Service, Snapshot};
 use crate::clock::SharedClock;
 use crate::gossip::admission::{Admission, AdmissionLimits};
 use crate::gossip::broadcast::BroadcastItem;
@@ -39,7 +39,7 @@ use crate::gossip::lifecycle::{JoinPolicy, Lifecycle};
 use crate::gossip::membership::{Effects, Membership, MembershipConfig, TimerToken};
 use crate::gossip::node_id::NodeId;
 use crate::gossip::schedule::heal_exchange;
-use crate::gossip::wire::{ClusterId, WireService};
+use crate::gossip::wire::ClusterId;
 use crate::messages::{
     ApplyRemoteServices, ExpireNode, GetGossipStats, LeaveCluster, RemoteSource, SetMembers,
     StateChanged, Subscribe,
@@ -248,15 +248,18 @@ impl Gossiper {
         self.apply(effects, ctx);
     }
 
-    fn apply_received(&mut self, items: Vec<crate::gossip::broadcast::BroadcastItem>) {
+    /// Records heard on broadcasts, to the StateKeeper. A refresh is resolved against the
+    /// last snapshot: a record held with the content it names moves to its version; one
+    /// that names other content is counted (`broadcast.refresh_unmatched`) and left to
+    /// anti-entropy.
+    fn apply_received(&mut self, items: Vec<BroadcastItem>) {
         let mut services = Vec::with_capacity(items.len());
         for item in items {
-            let record = postcard::from_bytes::<WireService>(&item.payload)
-                .ok()
-                .and_then(|wire| Service::try_from(wire).ok());
-            match record {
-                Some(svc) => services.push(svc),
-                None => self.count("broadcast.bad_record".to_owned()),
+            let held = self.local.state().get(&item.key.hostname, &item.key.id);
+            match item.resolve(held) {
+                Ok(Some(svc)) => services.push(svc),
+                Ok(None) => self.count("broadcast.refresh_unmatched".to_owned()),
+                Err(_) => self.count("broadcast.bad_record".to_owned()),
             }
         }
         let services = self.refuse_future(services, "broadcast.future_record");
@@ -319,17 +322,17 @@ impl Gossiper {
         }));
     }
 
-    /// Broadcasts one of this node's records.
+    /// Broadcasts one of this node's records whole.
     pub(super) fn broadcast(&mut self, svc: &Service, ctx: &mut Context<Self>) {
-        let Ok(payload) = postcard::to_stdvec(&WireService::from(svc)) else {
-            return;
-        };
-        let item = BroadcastItem {
-            key: RecordKey::of(svc),
-            version: svc.updated,
-            payload,
-        };
-        let effects = self.membership.broadcast(&item, self.clock.now());
+        match BroadcastItem::record(svc) {
+            Ok(item) => self.broadcast_item(&item, ctx),
+            Err(_) => self.count("send.encode".to_owned()),
+        }
+    }
+
+    /// Puts `item` on the membership's broadcasts.
+    fn broadcast_item(&mut self, item: &BroadcastItem, ctx: &mut Context<Self>) {
+        let effects = self.membership.broadcast(item, self.clock.now());
         self.memory.count(|s| s.broadcasts += 1);
         self.apply(effects, ctx);
     }
@@ -392,6 +395,9 @@ impl Handler<StateChanged> for Gossiper {
         }
         for svc in msg.announced.iter() {
             self.broadcast(svc, ctx);
+        }
+        for svc in msg.refreshed.iter() {
+            self.broadcast_item(&BroadcastItem::refresh(svc), ctx);
         }
     }
 }

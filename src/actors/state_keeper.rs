@@ -16,7 +16,9 @@ use actix::prelude::*;
 use slog::{Logger, debug, info, o, warn};
 
 use crate::catalog::hearsay::is_hearsay_tombstone;
-use crate::catalog::{Catalog, ChangeEvent, Lifespans, Service, ServicesState, Snapshot};
+use crate::catalog::{
+    Catalog, ChangeEvent, Lifespans, LocalSync, Service, ServicesState, Snapshot,
+};
 use crate::clock::SharedClock;
 use crate::messages::{
     ApplyLocalServices, ApplyRemoteServices, DrainService, ExpireNode, GetSnapshot, RemoteSource,
@@ -117,6 +119,20 @@ impl StateKeeper {
     /// Publishes a new snapshot; `changes` are the status changes that led to it and
     /// `announced` the records this node stamped with a new version.
     fn publish(&mut self, changes: Vec<ChangeEvent>, announced: Vec<Service>) {
+        self.publish_sync(LocalSync {
+            changes,
+            announced,
+            refreshed: Vec::new(),
+        });
+    }
+
+    /// [`StateKeeper::publish`] with refreshes ([`LocalSync::refreshed`]).
+    fn publish_sync(&mut self, sync: LocalSync) {
+        let LocalSync {
+            changes,
+            announced,
+            refreshed,
+        } = sync;
         self.log_changes(&changes);
         let previous = &self.current;
         let change_version = previous.change_version() + u64::from(!changes.is_empty());
@@ -132,7 +148,7 @@ impl StateKeeper {
         let mut dropped = 0;
         self.memory.subscribers().retain_mut(|subscriber| {
             let dropped_before = subscriber.owed.dropped;
-            subscriber.owed.add(&announced);
+            subscriber.owed.add(&announced, &refreshed);
             if subscriber.owed.dropped > dropped_before {
                 warn!(log, "Too many announcements owed to a slow subscriber; anti-entropy repairs the oldest";
                     "dropped_total" => subscriber.owed.dropped);
@@ -198,8 +214,8 @@ impl Handler<ApplyLocalServices> for StateKeeper {
     fn handle(&mut self, msg: ApplyLocalServices, _: &mut Context<Self>) {
         let now = self.clock.now();
         let sync = self.catalog.sync_local(msg.services, &msg.pending, now);
-        if !sync.announced.is_empty() {
-            self.publish(sync.changes, sync.announced);
+        if !sync.is_empty() {
+            self.publish_sync(sync);
         }
     }
 }
@@ -347,10 +363,12 @@ fn deliver(
     snapshot: &Arc<Snapshot>,
     changes: &Arc<[ChangeEvent]>,
 ) -> Option<bool> {
+    let (announced, refreshed) = subscriber.owed.all();
     let event = StateChanged {
         snapshot: Arc::clone(snapshot),
         changes: Arc::clone(changes),
-        announced: subscriber.owed.all(),
+        announced,
+        refreshed,
     };
     let delivered = match subscriber.recipient.try_send(event) {
         Ok(()) => {

@@ -128,6 +128,7 @@ impl Handler<RemoteState> for WatchFollower {
             snapshot,
             changes: Arc::from(Vec::new()),
             announced: Arc::from(Vec::new()),
+            refreshed: Arc::from(Vec::new()),
         };
         self.subscribers
             .retain(|s| !matches!(s.try_send(event.clone()), Err(SendError::Closed(_))));
@@ -143,6 +144,7 @@ impl Handler<Subscribe> for WatchFollower {
                 snapshot: Arc::clone(snapshot),
                 changes: Arc::from(Vec::new()),
                 announced: Arc::from(Vec::new()),
+                refreshed: Arc::from(Vec::new()),
             });
         }
         self.subscribers.push(msg.0);

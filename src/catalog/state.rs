@@ -25,8 +25,9 @@ pub struct Lifespans {
     /// (2 h), an hour inside the stale horizon (3 h 1 min), so that no peer ever drops it as
     /// stale. Between two refreshes nothing is sent: a live member's records never expire,
     /// because the membership vouches for them ([`Catalog::vouch`]). Each refresh is a
-    /// broadcast, so this period sets the steady-state record traffic: 10,000 records every
-    /// 2 h are 1.4 versions a second cluster-wide.
+    /// broadcast of the new version alone ([`LocalSync::refreshed`]), so this period sets
+    /// the steady-state record traffic: 10,000 records every 2 h are 1.4 versions a second
+    /// cluster-wide.
     pub refresh: Duration,
     /// How far ahead of `now` a version may be (`SIDECAR_MAX_CLOCK_SKEW`, 5 min): a record
     /// heard from elsewhere whose `Updated` is later than `now + max_skew` is refused
@@ -157,9 +158,33 @@ pub struct Catalog {
 pub struct LocalSync {
     /// The status changes, in order (for listeners and watchers).
     pub changes: Vec<ChangeEvent>,
-    /// Every record this node stamped with a new version, tombstones included: what it must
-    /// tell the cluster. Empty while nothing changed and no refresh was due.
+    /// Records this node stamped with a new version because something about them changed,
+    /// tombstones included: what it must tell the cluster whole. Empty while nothing
+    /// changed.
     pub announced: Vec<Service>,
+    /// Records of this node's own host that were stamped anew only because their refresh
+    /// was due: nothing but `Updated` moved, so a peer holding the record needs only the
+    /// new version (docs/PROTOCOL.md §4, §9). Records filed under another hostname are
+    /// refreshed whole, in `announced`: their peers' copies expire within 80 s.
+    pub refreshed: Vec<Service>,
+}
+
+impl LocalSync {
+    /// Whether no record got a new version.
+    pub fn is_empty(&self) -> bool {
+        self.announced.is_empty() && self.refreshed.is_empty()
+    }
+}
+
+/// Whether discovery's report of a record matches the record held.
+enum Held {
+    /// The same record (its `Updated` aside), not due for a refresh.
+    Current,
+    /// The same record, due for its refresh.
+    RefreshDue,
+    /// Something differs, nothing is held, or the held version was stamped by a clock that
+    /// has since stepped back: a new version, announced whole.
+    Changed,
 }
 
 impl Catalog {
@@ -317,14 +342,20 @@ impl Catalog {
                 svc.status = ServiceStatus::Draining;
             }
             seen.insert(key);
-            if self.is_current(&svc, now) {
+            let held = self.held(&svc, now);
+            if matches!(held, Held::Current) {
                 continue;
             }
             svc.updated = self.next_version(&svc.hostname, &svc.id, now);
             sync.changes
                 .extend(self.put(svc.clone(), now, true).into_change());
-            sync.announced
-                .extend(self.state.get(&svc.hostname, &svc.id).cloned());
+            let stamped = self.state.get(&svc.hostname, &svc.id).cloned();
+            match held {
+                Held::RefreshDue if svc.hostname == self.state.hostname => {
+                    sync.refreshed.extend(stamped);
+                }
+                _ => sync.announced.extend(stamped),
+            }
         }
         let gone: Vec<RecordKey> = self
             .announced
@@ -343,23 +374,30 @@ impl Catalog {
         sync
     }
 
-    /// Whether the record held for `observed` says the same (its `Updated` aside), is not
-    /// due for a refresh, and was not stamped by a clock that has since stepped back.
-    fn is_current(&self, observed: &Service, now: Timestamp) -> bool {
+    /// How the record held for `observed` compares with it: the same (its `Updated`
+    /// aside) and current, the same and due for a refresh, or changed. A held version
+    /// stamped by a clock that has since stepped back counts as changed: peers in step
+    /// refused it, so the new one must go out whole.
+    fn held(&self, observed: &Service, now: Timestamp) -> Held {
         let Some(held) = self.state.get(&observed.hostname, &observed.id) else {
-            return false;
+            return Held::Changed;
         };
-        let refresh = self
-            .lifespans
-            .refresh_for(&observed.hostname, &self.state.hostname);
-        if held.updated < now.minus(refresh) || !self.is_own_usable(held.updated, now) {
-            return false;
-        }
-        *held
+        let same = *held
             == Service {
                 updated: held.updated,
                 ..observed.clone()
-            }
+            };
+        if !same || !self.is_own_usable(held.updated, now) {
+            return Held::Changed;
+        }
+        let refresh = self
+            .lifespans
+            .refresh_for(&observed.hostname, &self.state.hostname);
+        if held.updated < now.minus(refresh) {
+            Held::RefreshDue
+        } else {
+            Held::Current
+        }
     }
 
     /// Records the membership's word: `hosts` are live members at `now`. A live member's

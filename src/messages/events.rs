@@ -16,9 +16,12 @@ pub struct StateChanged {
     pub snapshot: Arc<Snapshot>,
     /// Records that appeared or changed status, in the order they did.
     pub changes: Arc<[ChangeEvent]>,
-    /// Records this node stamped with a new version (a local change, a refresh, a drain,
-    /// a tombstone): what the Gossiper tells the cluster. Empty for remote changes.
+    /// Records this node stamped with a new version because they changed (a local change,
+    /// a drain, a tombstone, a re-assertion): what the Gossiper tells the cluster whole.
     pub announced: Arc<[Service]>,
+    /// Records of this host stamped anew only because their two-hourly refresh was due:
+    /// the Gossiper tells the cluster the new version alone (docs/PROTOCOL.md §9).
+    pub refreshed: Arc<[Service]>,
 }
 
 /// A discovery source reports everything it currently sees on this host (a full list, not a

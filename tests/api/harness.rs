@@ -87,6 +87,7 @@ impl FakeKeeper {
             snapshot: Arc::clone(&self.current),
             changes: changes.into(),
             announced: Vec::new().into(),
+            refreshed: Vec::new().into(),
         };
         for subscriber in &self.subscribers {
             subscriber.do_send(event.clone());
@@ -109,6 +110,7 @@ impl Handler<Subscribe> for FakeKeeper {
             snapshot: Arc::clone(&self.current),
             changes: Vec::new().into(),
             announced: Vec::new().into(),
+            refreshed: Vec::new().into(),
         });
         self.subscribers.push(msg.0);
     }

@@ -222,6 +222,9 @@ pub struct Sim {
     freezes: Vec<(usize, u64, u64)>,
     /// Record versions nodes stamped and broadcast: changes and refreshes.
     pub announced: u64,
+    /// Refreshes heard by a node that held other content for the record (the Gossiper's
+    /// `broadcast.refresh_unmatched`): left to anti-entropy.
+    pub refresh_unmatched: u64,
     /// Records a node re-announced because a peer held another word on them.
     pub reasserted: u64,
     /// name of a killed node → (kill µs, observers that tombstoned it).
@@ -283,6 +286,7 @@ impl Sim {
             buffer_drops: 0,
             freezes: Vec::new(),
             announced: 0,
+            refresh_unmatched: 0,
             reasserted: 0,
             killed: HashMap::new(),
             death_us: Vec::new(),
@@ -451,10 +455,8 @@ impl Sim {
             }
             Ev::Discover { node } => {
                 self.push(DISCOVERY_EVERY, Ev::Discover { node });
-                for svc in self.nodes[node].discover(now) {
-                    self.announced += 1;
-                    self.broadcast(node, &svc);
-                }
+                let sync = self.nodes[node].discover(now);
+                self.announce(node, sync);
             }
             Ev::Expire { node } => {
                 self.push(EXPIRE_EVERY, Ev::Expire { node });

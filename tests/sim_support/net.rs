@@ -3,13 +3,12 @@
 //! direct down-check ([`super::exchange`]), records merged with `apply_remote`, members down
 //! expired, and the exchanges of the heal and rejoin rules.
 
-use sidecar::catalog::{Applied, Service};
+use sidecar::catalog::{Applied, LocalSync, Service};
 use sidecar::gossip::broadcast::BroadcastItem;
 use sidecar::gossip::datagram::DatagramCodec;
 use sidecar::gossip::membership::Effects;
 use sidecar::gossip::node_id::NodeId;
 use sidecar::gossip::schedule::heal_exchange;
-use sidecar::gossip::wire::WireService;
 
 use rand::RngExt;
 
@@ -29,12 +28,16 @@ impl Sim {
         for (to, data) in fx.send {
             self.datagram(at, index(to), data);
         }
-        let received: Vec<Service> = fx
-            .received
-            .iter()
-            .filter_map(|item| postcard::from_bytes::<WireService>(&item.payload).ok())
-            .filter_map(|wire| Service::try_from(wire).ok())
-            .collect();
+        // The Gossiper's `apply_received`: refreshes resolved against what the node holds.
+        let mut received = Vec::with_capacity(fx.received.len());
+        for item in &fx.received {
+            let state = self.nodes[at].catalog.state();
+            match item.resolve(state.get(&item.key.hostname, &item.key.id)) {
+                Ok(Some(svc)) => received.push(svc),
+                Ok(None) => self.refresh_unmatched += 1,
+                Err(_) => self.errors += 1,
+            }
+        }
         self.merge(at, received);
         for target in fx.check {
             self.check(at, target);
@@ -119,15 +122,29 @@ impl Sim {
         }
     }
 
-    /// The Gossiper's `broadcast`: one record version on foca.
+    /// The Gossiper's `StateChanged` handler: what node `at`'s catalogue stamped goes on
+    /// foca, changes whole and refreshes as their new version alone.
+    pub(super) fn announce(&mut self, at: usize, sync: LocalSync) {
+        self.announced += (sync.announced.len() + sync.refreshed.len()) as u64;
+        for svc in &sync.announced {
+            self.broadcast(at, svc);
+        }
+        for svc in &sync.refreshed {
+            self.broadcast_item(at, &BroadcastItem::refresh(svc));
+        }
+    }
+
+    /// The Gossiper's `broadcast`: one record version on foca, whole.
     pub(super) fn broadcast(&mut self, at: usize, svc: &Service) {
-        let item = BroadcastItem {
-            key: sidecar::catalog::RecordKey::of(svc),
-            version: svc.updated,
-            payload: postcard::to_allocvec(&WireService::from(svc)).unwrap_or_default(),
-        };
+        match BroadcastItem::record(svc) {
+            Ok(item) => self.broadcast_item(at, &item),
+            Err(_) => self.errors += 1,
+        }
+    }
+
+    fn broadcast_item(&mut self, at: usize, item: &BroadcastItem) {
         let now = self.now();
-        let fx = self.nodes[at].m.broadcast(&item, now);
+        let fx = self.nodes[at].m.broadcast(item, now);
         self.effects(at, fx);
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use sidecar::catalog::{Catalog, Port, Service};
+use sidecar::catalog::{Catalog, LocalSync, Port, Service};
 use sidecar::clock::Timestamp;
 use sidecar::config::plan::GOSSIP_MAX_SESSIONS;
 use sidecar::gossip::admission::{Admission, AdmissionLimits};
@@ -55,11 +55,9 @@ impl Node {
 impl Node {
     /// The health checker's report (every second, and on a change): the records the
     /// catalogue stamped with a new version, which the Gossiper broadcasts.
-    pub(super) fn discover(&mut self, now: Timestamp) -> Vec<Service> {
+    pub(super) fn discover(&mut self, now: Timestamp) -> LocalSync {
         let observed = self.observed.clone();
-        self.catalog
-            .sync_local(observed, &BTreeSet::new(), now)
-            .announced
+        self.catalog.sync_local(observed, &BTreeSet::new(), now)
     }
 
     /// The StateKeeper's pass: vouch for the live members, then expire.

@@ -19,14 +19,12 @@ impl Sim {
         };
         let id = svc.id.clone();
         let now = self.now();
-        for svc in self.nodes[i].discover(now) {
-            self.announced += 1;
-            if svc.id == id {
-                let nodes = self.nodes.len();
-                self.convergence.start(&svc, i, nodes, self.now_us);
-            }
-            self.broadcast(i, &svc);
+        let sync = self.nodes[i].discover(now);
+        for svc in sync.announced.iter().filter(|svc| svc.id == id) {
+            let nodes = self.nodes.len();
+            self.convergence.start(svc, i, nodes, self.now_us);
         }
+        self.announce(i, sync);
     }
 
     /// Random changes at `per_sec` cluster-wide for `us` of virtual time.

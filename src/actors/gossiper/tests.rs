@@ -29,13 +29,24 @@ fn node_on(
     ip: [u8; 4],
     remote: Option<Recipient<ApplyRemoteServices>>,
 ) -> Node {
+    node_with(name, seeds, ip, remote, Lifespans::default())
+}
+
+/// [`node_on`] with the catalogue's `lifespans`.
+fn node_with(
+    name: &str,
+    seeds: Vec<String>,
+    ip: [u8; 4],
+    remote: Option<Recipient<ApplyRemoteServices>>,
+    lifespans: Lifespans,
+) -> Node {
     let log = Logger::root(slog::Discard, o!());
     let clock: SharedClock = Arc::new(SystemClock);
     let keeper = StateKeeper::new(
         StateKeeperSettings {
             hostname: name.into(),
             cluster_name: "unit".into(),
-            lifespans: Lifespans::default(),
+            lifespans,
             expire_interval: Duration::from_secs(2),
         },
         Arc::clone(&clock),
@@ -102,9 +113,8 @@ async fn garbage_datagrams_are_dropped_and_counted_by_reason() {
     .await;
 }
 
-#[actix::test]
-async fn a_joiner_learns_the_seeds_records_and_both_list_each_other() {
-    let a = node("a", Vec::new());
+/// Node `a`'s discovery report: one live service, `s1`.
+fn a_runs_s1() -> ApplyLocalServices {
     let svc = Service {
         id: "s1".into(),
         name: "web".into(),
@@ -112,11 +122,16 @@ async fn a_joiner_learns_the_seeds_records_and_both_list_each_other() {
         status: ServiceStatus::Alive,
         ..Service::default()
     };
-    let local = ApplyLocalServices {
+    ApplyLocalServices {
         services: vec![svc],
         pending: BTreeSet::new(),
-    };
-    a.keeper.send(local).await.unwrap();
+    }
+}
+
+#[actix::test]
+async fn a_joiner_learns_the_seeds_records_and_both_list_each_other() {
+    let a = node("a", Vec::new());
+    a.keeper.send(a_runs_s1()).await.unwrap();
     let b = node("b", vec![a.addr.to_string()]);
     let (ka, kb) = (a.keeper.clone(), b.keeper.clone());
     until("b holds a's record and both members", || {
@@ -135,6 +150,54 @@ async fn a_joiner_learns_the_seeds_records_and_both_list_each_other() {
     let stats = b.gossiper.send(GetGossipStats).await.unwrap();
     assert!(stats.exchanges >= 1, "{stats:?}");
     assert_eq!(stats.members, ["a"]);
+}
+
+#[actix::test]
+async fn a_refresh_reaches_a_peer_holding_the_record_as_the_record_at_its_new_version() {
+    let lifespans = Lifespans {
+        refresh: Duration::from_millis(300),
+        ..Lifespans::default()
+    };
+    let a = node_with("a", Vec::new(), [127, 0, 0, 62], None, lifespans);
+    a.keeper.send(a_runs_s1()).await.unwrap();
+    let b = node_with(
+        "b",
+        vec![a.addr.to_string()],
+        [127, 0, 0, 63],
+        None,
+        lifespans,
+    );
+    let kb = b.keeper.clone();
+    let held_by_b = || {
+        let kb = kb.clone();
+        async move {
+            let snapshot = kb.send(GetSnapshot).await.unwrap();
+            snapshot.state().get("a", "s1").map(|s| s.updated)
+        }
+    };
+    until("b holds a's record", || async {
+        held_by_b().await.is_some()
+    })
+    .await;
+    // The exchanges of the join are over within this; the next is 20 s away.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let exchanged = b.gossiper.send(GetGossipStats).await.unwrap();
+    a.keeper.send(a_runs_s1()).await.unwrap();
+    let refreshed = (a.keeper.send(GetSnapshot).await.unwrap())
+        .state()
+        .get("a", "s1")
+        .map(|s| s.updated);
+    until("b holds the refreshed version", || async {
+        held_by_b().await == refreshed
+    })
+    .await;
+    // By the broadcast, not by an exchange.
+    let stats = b.gossiper.send(GetGossipStats).await.unwrap();
+    assert_eq!(
+        stats.exchange_records_received, exchanged.exchange_records_received,
+        "{stats:?}"
+    );
+    assert_eq!(stats.dropped.get("broadcast.refresh_unmatched"), None);
 }
 
 #[actix::test]

@@ -16,6 +16,7 @@ fn changed(version: u64) -> StateChanged {
         snapshot: Arc::new(Snapshot::new(state, Vec::new(), version, version)),
         changes: Arc::from(Vec::new()),
         announced: Arc::from(Vec::new()),
+        refreshed: Arc::from(Vec::new()),
     }
 }
 

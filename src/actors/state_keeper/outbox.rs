@@ -22,27 +22,41 @@ pub(super) const MAX_OWED: usize = 65_536;
 /// Announcements owed to one subscriber, newest version per record.
 #[derive(Debug, Default)]
 pub(super) struct Owed {
-    records: BTreeMap<RecordKey, Service>,
+    records: BTreeMap<RecordKey, Owing>,
     /// Versions dropped because more than [`MAX_OWED`] records were owed.
     pub(super) dropped: u64,
 }
 
+/// One record owed: its newest version, and whether that is a refresh of the version handed
+/// over before it ([`StateChanged::refreshed`]).
+#[derive(Debug)]
+struct Owing {
+    record: Service,
+    refresh: bool,
+}
+
 impl Owed {
-    /// Adds `announced`, keeping the newest version of each record.
-    pub(super) fn add(&mut self, announced: &[Service]) {
-        for svc in announced {
+    /// Adds `announced` and `refreshed`, keeping the newest version of each record. A
+    /// refresh that supersedes a version still owed goes whole: the subscriber never had
+    /// the version it refreshes.
+    pub(super) fn add(&mut self, announced: &[Service], refreshed: &[Service]) {
+        let all = (announced.iter().map(|svc| (svc, false)))
+            .chain(refreshed.iter().map(|svc| (svc, true)));
+        for (svc, refresh) in all {
             let key = RecordKey::of(svc);
             match self.records.get(&key) {
-                Some(held) if held.updated > svc.updated => {}
-                _ => {
-                    self.records.insert(key, svc.clone());
+                Some(held) if held.record.updated > svc.updated => {}
+                held => {
+                    let refresh = refresh && held.is_none();
+                    let record = svc.clone();
+                    self.records.insert(key, Owing { record, refresh });
                 }
             }
         }
         let excess = self.records.len().saturating_sub(MAX_OWED);
         if excess > 0 {
             let mut by_age: Vec<(Timestamp, RecordKey)> = (self.records.iter())
-                .map(|(key, svc)| (svc.updated, key.clone()))
+                .map(|(key, owing)| (owing.record.updated, key.clone()))
                 .collect();
             by_age.sort_unstable();
             for (_, key) in by_age.into_iter().take(excess) {
@@ -52,9 +66,13 @@ impl Owed {
         }
     }
 
-    /// Everything owed, to hand over in one event.
-    pub(super) fn all(&self) -> Arc<[Service]> {
-        self.records.values().cloned().collect()
+    /// Everything owed, to hand over in one event: the records to announce whole, and the
+    /// refreshes.
+    pub(super) fn all(&self) -> (Arc<[Service]>, Arc<[Service]>) {
+        let (refreshed, announced): (Vec<&Owing>, Vec<&Owing>) =
+            self.records.values().partition(|owing| owing.refresh);
+        let records = |owed: Vec<&Owing>| owed.into_iter().map(|o| o.record.clone()).collect();
+        (records(announced), records(refreshed))
     }
 
     /// Forgets what was owed: it was handed over.
@@ -102,17 +120,31 @@ mod tests {
         }
     }
 
+    fn versions(records: &[Service]) -> Vec<(&str, i64)> {
+        records
+            .iter()
+            .map(|s| (s.id.as_str(), s.updated.unix_nanos() as i64 / 1_000_000_000))
+            .collect()
+    }
+
     #[test]
     fn only_the_newest_version_of_each_record_is_owed() {
         let mut owed = Owed::default();
-        owed.add(&[version("a", 2), version("b", 1)]);
-        owed.add(&[version("a", 1), version("a", 3)]);
-        let all = owed.all();
-        let versions: Vec<(&str, i64)> = all
-            .iter()
-            .map(|s| (s.id.as_str(), s.updated.unix_nanos() as i64 / 1_000_000_000))
-            .collect();
-        assert_eq!(versions, [("a", 3), ("b", 1)]);
+        owed.add(&[version("a", 2), version("b", 1)], &[]);
+        owed.add(&[version("a", 1), version("a", 3)], &[]);
+        let (announced, refreshed) = owed.all();
+        assert_eq!(versions(&announced), [("a", 3), ("b", 1)]);
+        assert!(refreshed.is_empty());
+    }
+
+    #[test]
+    fn a_refresh_of_a_version_still_owed_is_owed_whole() {
+        let mut owed = Owed::default();
+        owed.add(&[version("a", 1)], &[version("b", 1)]);
+        owed.add(&[], &[version("a", 2)]);
+        let (announced, refreshed) = owed.all();
+        assert_eq!(versions(&announced), [("a", 2)]);
+        assert_eq!(versions(&refreshed), [("b", 1)]);
     }
 
     #[test]
@@ -121,8 +153,8 @@ mod tests {
         let many: Vec<Service> = (0..MAX_OWED as i64 + 2)
             .map(|n| version(&format!("{n:06}"), n))
             .collect();
-        owed.add(&many);
+        owed.add(&many, &[]);
         assert_eq!((owed.len(), owed.dropped), (MAX_OWED, 2));
-        assert!(owed.all().iter().all(|s| s.id.as_str() >= "000002"));
+        assert!(owed.all().0.iter().all(|s| s.id.as_str() >= "000002"));
     }
 }

@@ -103,12 +103,19 @@ async fn a_steady_local_service_is_published_again_only_when_its_refresh_is_due(
     let snapshot = keeper.send(GetSnapshot).await.unwrap();
     assert_eq!((snapshot.version(), snapshot.change_version()), (2, 1));
     let seen = seen.lock().unwrap();
-    let announced: Vec<_> = (seen.iter())
-        .map(|e| e.announced.iter().map(|s| s.updated).collect::<Vec<_>>())
-        .collect();
+    let versions = |of: fn(&StateChanged) -> &[Service]| -> Vec<Vec<Timestamp>> {
+        (seen.iter())
+            .map(|e| of(e).iter().map(|s| s.updated).collect())
+            .collect()
+    };
     let t0 = start().now();
     let refreshed = t0.plus(refresh + Duration::from_secs(1));
-    assert_eq!(announced, [vec![], vec![t0], vec![refreshed]]);
+    // The refresh goes to the Gossiper as one, to be told as the new version alone.
+    assert_eq!(versions(|e| &e.announced), [vec![], vec![t0], vec![]]);
+    assert_eq!(
+        versions(|e| &e.refreshed),
+        [vec![], vec![], vec![refreshed]]
+    );
 }
 
 #[actix::test]

@@ -23,6 +23,7 @@ fn changed(state: ServicesState, version: u64) -> StateChanged {
         snapshot: Arc::new(Snapshot::new(state, Vec::new(), version, version)),
         changes: Arc::new([]),
         announced: Arc::new([]),
+        refreshed: Arc::new([]),
     }
 }
 

@@ -48,9 +48,23 @@ fn a_steady_record_gets_a_new_version_when_its_two_hourly_refresh_is_due() {
     let due = now().plus(secs(7201));
     let refreshed = sync(&mut c, vec![observed("a", Alive)], due);
     assert!(refreshed.changes.is_empty(), "{refreshed:#?}");
-    assert_eq!(announced(&refreshed), [("a", due)]);
+    assert!(refreshed.announced.is_empty(), "{refreshed:#?}");
+    let versions: Vec<_> = (refreshed.refreshed.iter())
+        .map(|s| (s.id.as_str(), s.updated))
+        .collect();
+    assert_eq!(versions, [("a", due)]);
     assert_eq!(c.state().servers[NODE].last_updated, due);
     assert_eq!(c.state().servers[NODE].last_changed, now());
+}
+
+#[test]
+fn a_record_that_changed_when_its_refresh_was_due_is_announced_whole() {
+    let mut c = catalog();
+    let _ = sync(&mut c, vec![observed("a", Alive)], now());
+    let due = now().plus(secs(7201));
+    let changed = sync(&mut c, vec![observed("a", Unhealthy)], due);
+    assert_eq!(announced(&changed), [("a", due)]);
+    assert!(changed.refreshed.is_empty(), "{changed:#?}");
 }
 
 #[test]
@@ -65,7 +79,10 @@ fn a_record_filed_under_another_hostname_is_refreshed_every_20_seconds() {
             .is_empty()
     );
     let due = now().plus(secs(21));
-    assert_eq!(announced(&sync(&mut c, vec![entry()], due)), [("s", due)]);
+    // Whole: a peer that missed a version would expire the entry before any other came.
+    let refreshed = sync(&mut c, vec![entry()], due);
+    assert_eq!(announced(&refreshed), [("s", due)]);
+    assert!(refreshed.refreshed.is_empty());
 }
 
 #[test]
