@@ -308,10 +308,11 @@ fn measure_cluster() {
             let (line, p99) = convergence_line(&sim, &before, CHURN + QUIET);
             let (lo, hi, seen) = sim.transmissions();
             let downs = format!(
-                "false_downs={} refuted={} rejoins={} tx={lo}-{hi} loss_seen_max={seen:.2} late={} late_after_rejoin={} late_by_exchange={}",
+                "false_downs={} refuted={} rejoins={} tx={lo}-{hi} loss_seen_max={seen:.2} refresh_unmatched={} late={} late_after_rejoin={} late_by_exchange={}",
                 sim.false_downs,
                 sim.foca_false_downs,
                 sim.rejoins,
+                sim.refresh_unmatched,
                 sim.late.len(),
                 sim.late.iter().filter(|l| l.after_rejoin).count(),
                 sim.late.iter().filter(|l| l.by_exchange).count()
