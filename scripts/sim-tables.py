@@ -61,20 +61,23 @@ def cluster_table(key, runs):
 
 def kills_line(key, runs):
     nodes, loss = key
-    times, parts = [], []
+    times, parts, never = [], [], 0
     for seed in sorted(runs, key=int):
         k = runs[seed].get("kills")
         if not k:
             continue
         these = [float(t) for t in k["tombstoned_everywhere_s"].split(",") if t]
         times += these
-        parts.append(f"seed {seed}: " + ", ".join(f"{t:.2f}" for t in these) + " s")
+        missed = int(k.get("never", 0))
+        never += missed
+        shown = ", ".join(f"{t:.2f}" for t in these) + " s"
+        parts.append(f"seed {seed}: {shown}" + (f" (+{missed} never)" if missed else ""))
     if not times:
         return
     print(f"SIGKILL → TOMBSTONE on every live node, {nodes} nodes, {float(loss) * 100:.0f} % "
           f"loss: {'; '.join(parts)}")
     print(f"**median {statistics.median(times):.2f} s**, worst {max(times):.2f} s over "
-          f"{len(times)} kills\n")
+          f"{len(times)} kills" + (f"; {never} never within the run" if never else "") + "\n")
 
 
 def false_downs_table(key, runs):

@@ -257,15 +257,23 @@ fn bytes_line(sim: &Sim, before: &Bytes, seconds: u64) -> (String, f64) {
     (line, total)
 }
 
-/// SIGKILLs `KILL_EVERY` s apart (`SIM_KILLS`, default 3): how long until every live node
-/// holds the victim's services as TOMBSTONE, each.
-fn kill_times(sim: &mut Sim) -> Vec<f64> {
+/// SIGKILLs `KILL_EVERY` s apart (`SIM_KILLS`, default 3), then up to `QUIET` s more while
+/// some live node still holds a victim up: how long until every live node held each victim's
+/// services as TOMBSTONE, and how many never did within the run.
+fn kill_times(sim: &mut Sim) -> (Vec<f64>, usize) {
     for _ in 0..knob("SIM_KILLS", 3.0) as usize {
         let victim = sim.random_live();
         sim.kill(victim);
         sim.run_for(KILL_EVERY * SEC);
     }
-    sim.death_us.iter().map(|&us| us as f64 / 1e6).collect()
+    for _ in 0..QUIET {
+        if sim.deaths_spreading() == 0 {
+            break;
+        }
+        sim.run_for(SEC);
+    }
+    let times = sim.death_us.iter().map(|&us| us as f64 / 1e6).collect();
+    (times, sim.deaths_spreading())
 }
 
 /// The cluster figures, through the production path with keys, one result line
@@ -326,10 +334,10 @@ fn measure_cluster() {
             record(&format!("converge {tag} {line} {downs}"));
             p99s.push((loss, p99));
             if loss == 0.0 {
-                let times = kill_times(&mut sim);
+                let (times, never) = kill_times(&mut sim);
                 let shown: Vec<String> = times.iter().map(|t| format!("{t:.2}")).collect();
                 record(&format!(
-                    "kills {tag} tombstoned_everywhere_s={} of={}",
+                    "kills {tag} tombstoned_everywhere_s={} of={} never={never}",
                     shown.join(","),
                     knob("SIM_KILLS", 3.0)
                 ));

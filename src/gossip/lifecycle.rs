@@ -14,10 +14,16 @@
 //! heal that partition, not the seeds.
 //! ```
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::node_id::NodeId;
-use crate::catalog::{Service, ServicesState};
+use crate::catalog::{Service, ServiceStatus, ServicesState};
+
+/// The most hosts one exchange asks to check ([`AfterExchange::check`]): a missed death is
+/// one host or a few; a partition that heals brings the other side's derived tombstones of
+/// every host there, all alive, which the membership heals by itself.
+pub const MAX_CHECKS_PER_EXCHANGE: usize = 4;
 
 /// How often the seeds are tried while no member is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +82,14 @@ pub struct AfterExchange {
     pub add_member: Option<NodeId>,
     /// The exchange was a join through this seed: announce to it (SWIM join).
     pub announce_to: Option<NodeId>,
+    /// Hosts (not the peer, not this node) whose records the peer holds as tombstones newer
+    /// than the live ones held here: the peer saw the host die, and this node may have
+    /// missed the membership's word of it, which nothing repeats (its own probes reach the
+    /// host only once a round, up to a minute at 100 nodes and a quarter of an hour at 1,000).
+    /// The tombstones themselves are hearsay and are not applied (docs/PROTOCOL.md §12); the
+    /// caller checks each host that is a live member here directly, where only a refused
+    /// connection takes it down. At most [`MAX_CHECKS_PER_EXCHANGE`], in name order.
+    pub check: Vec<String>,
 }
 
 /// The decisions of one node (see the module docs).
@@ -173,10 +187,26 @@ impl Lifecycle {
             .cloned()
             .collect();
         let new_peer = !known && peer.name != me;
+        let died_elsewhere = |s: &&Service| {
+            s.status == ServiceStatus::Tombstone
+                && s.hostname != peer.name
+                && s.hostname != me
+                && local.get(&s.hostname, &s.id).is_some_and(|held| {
+                    held.status != ServiceStatus::Tombstone && held.updated < s.updated
+                })
+        };
+        let check: BTreeSet<&str> = (received.iter())
+            .filter(died_elsewhere)
+            .map(|s| s.hostname.as_str())
+            .collect();
         AfterExchange {
             relay,
             add_member: new_peer.then(|| peer.clone()),
             announce_to: (new_peer && join).then(|| peer.clone()),
+            check: (check.into_iter())
+                .take(MAX_CHECKS_PER_EXCHANGE)
+                .map(str::to_owned)
+                .collect(),
         }
     }
 }

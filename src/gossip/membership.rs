@@ -404,6 +404,21 @@ impl Membership {
         })
     }
 
+    /// A peer holds member `name` dead (an exchange brought its tombstones; see
+    /// `Lifecycle::after_exchange`) while it is up here: this node may have missed the word,
+    /// so it checks the member directly, as after a failed probe of its own. Only a refused
+    /// connection takes the member down ([`Membership::checked`]); an answer or silence
+    /// leaves it to SWIM. Nothing while a check of it is pending, or without
+    /// [`MembershipConfig::check_failed_probes`].
+    pub fn heard_dead(&mut self, name: &str) -> Effects {
+        let mut effects = Effects::default();
+        if !self.config.check_failed_probes || self.pending.contains_key(name) {
+            return effects;
+        }
+        effects.check.extend(self.up.get(name).cloned());
+        effects
+    }
+
     /// The caller's answer to [`Effects::check`]: what the direct check of `node` found.
     ///
     /// A refused connection is the member's death: it is down here at once and foca tells

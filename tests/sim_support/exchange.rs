@@ -454,6 +454,10 @@ impl Sim {
             let fx = self.nodes[at].m.apply_members(std::iter::once(peer));
             self.effects(at, fx);
         }
+        for host in &next.check {
+            let fx = self.nodes[at].m.heard_dead(host);
+            self.effects(at, fx);
+        }
     }
 
     fn busy(&self, node: usize, answer: Option<Challenge>) -> Message {

@@ -186,6 +186,13 @@ pub struct Late {
     pub by_exchange: bool,
 }
 
+/// A SIGKILL spreading: which nodes have tombstoned the victim, and when the last did.
+struct Death {
+    start_us: u64,
+    observers: Vec<bool>,
+    last_us: u64,
+}
+
 /// The simulated cluster.
 pub struct Sim {
     pub cfg: SimConfig,
@@ -227,8 +234,9 @@ pub struct Sim {
     pub refresh_unmatched: u64,
     /// Records a node re-announced because a peer held another word on them.
     pub reasserted: u64,
-    /// name of a killed node → (kill µs, observers that tombstoned it).
-    killed: HashMap<String, (u64, usize)>,
+    /// name of a killed node → how its death is spreading, until every live node saw it.
+    killed: HashMap<String, Death>,
+    /// For each death seen by every live node: how long after the kill the last one saw it.
     pub death_us: Vec<u64>,
     pub errors: u64,
     /// Datagrams too big for a gossip frame, dropped unsent.

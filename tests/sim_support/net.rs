@@ -159,12 +159,22 @@ impl Sim {
         }
         let now = self.now();
         let _ = self.nodes[at].catalog.expire_server(&node.name, now);
-        if let Some((start, seen)) = self.killed.get_mut(&node.name) {
-            *seen += 1;
-            if *seen == self.live {
-                self.death_us.push(self.now_us - *start);
-            }
+        if let Some(death) = self.killed.get_mut(&node.name) {
+            death.observers[at] = true;
+            death.last_us = self.now_us;
         }
+        self.note_deaths();
+    }
+
+    /// Records the deaths every live node has now seen, each with the time its last live
+    /// node saw it (a node killed meanwhile no longer counts).
+    pub(super) fn note_deaths(&mut self) {
+        let alive: Vec<bool> = self.nodes.iter().map(|n| n.alive).collect();
+        let everywhere = |d: &super::Death| (d.observers.iter().zip(&alive)).all(|(s, a)| *s || !a);
+        let (seen, spreading): (Vec<_>, Vec<_>) =
+            self.killed.drain().partition(|(_, d)| everywhere(d));
+        self.killed = spreading.into_iter().collect();
+        (self.death_us).extend(seen.iter().map(|(_, d)| d.last_us - d.start_us));
     }
 
     /// The Gossiper's rules for members that come up (a heal exchange with probability

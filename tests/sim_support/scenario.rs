@@ -48,7 +48,18 @@ impl Sim {
         self.nodes[i].alive = false;
         self.live -= 1;
         let name = self.nodes[i].m.identity().name.clone();
-        self.killed.insert(name, (self.now_us, 0));
+        self.note_deaths();
+        let death = super::Death {
+            start_us: self.now_us,
+            observers: vec![false; self.nodes.len()],
+            last_us: self.now_us,
+        };
+        self.killed.insert(name, death);
+    }
+
+    /// Kills whose victim some live node still holds up.
+    pub fn deaths_spreading(&self) -> usize {
+        self.killed.len()
     }
 
     /// SIGSTOP for `us`, then SIGCONT: node `i` handles no timer, datagram or connection

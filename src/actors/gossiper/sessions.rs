@@ -144,6 +144,9 @@ impl Gossiper {
             info!(self.log, "Joined the cluster through a seed"; "seed" => %seed);
             effects.extend(self.membership.announce(seed));
         }
+        for host in &next.check {
+            effects.extend(self.membership.heard_dead(host));
+        }
         self.apply(effects, ctx);
     }
 

@@ -489,3 +489,22 @@ fn no_member_foca_holds_as_active_is_told_it_was_declared_down() {
     let kept: Vec<SocketAddr> = fx.send.iter().map(|(to, _)| *to).collect();
     assert_eq!(kept, vec![gone.addr, alive.addr]);
 }
+
+#[test]
+fn a_member_heard_dead_elsewhere_is_checked_and_only_a_refusal_takes_it_down() {
+    let mut net = Net::new(3);
+    net.join_all();
+    let member = id(1, 1);
+    let fx = net.nodes[0].heard_dead("node-1");
+    assert_eq!(fx.check, std::slice::from_ref(&member));
+    for found in [Checked::Alive, Checked::NoAnswer] {
+        let fx = net.nodes[0].checked(&member, found);
+        assert!(fx.member_down.is_empty(), "{found:?}");
+    }
+    assert_eq!(net.nodes[0].members().count(), 2);
+    let fx = net.nodes[0].checked(&member, Checked::Refused);
+    assert_eq!(fx.member_down, [member]);
+    // Neither a member not up here nor this node's own name asks for a check.
+    assert!(net.nodes[0].heard_dead("node-1").check.is_empty());
+    assert!(net.nodes[0].heard_dead("node-0").check.is_empty());
+}

@@ -152,3 +152,55 @@ fn only_the_peers_records_that_are_news_here_are_relayed() {
     let relayed: Vec<&str> = next.relay.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(relayed, ["changed", "new"]);
 }
+
+#[test]
+fn a_third_hosts_tombstones_newer_than_its_live_records_here_ask_for_a_check_of_it() {
+    let life = Lifecycle::new(JoinPolicy::default(), true);
+    let mut local = empty();
+    for host in ["dead", "peer", "me", "gone-here-too"] {
+        local.insert(svc(host, "a"));
+    }
+    let mut gone_here_too = svc("gone-here-too", "a");
+    gone_here_too.status = ServiceStatus::Tombstone;
+    local.insert(gone_here_too);
+    let later = |host: &str| Service {
+        status: ServiceStatus::Tombstone,
+        updated: svc(host, "a").updated.plus(Duration::from_secs(1)),
+        ..svc(host, "a")
+    };
+    let older = Service {
+        status: ServiceStatus::Tombstone,
+        ..svc("older", "a")
+    };
+    local.insert(svc("older", "a"));
+    let received = [
+        later("dead"),
+        later("peer"),
+        later("me"),
+        later("gone-here-too"),
+        later("unknown"),
+        older,
+    ];
+    let next = life.after_exchange(("me", &local), &node("peer"), &received, false, true);
+    // Not the peer (its own word), not this node, not what is dead here already, not a
+    // record not held, not an older tombstone.
+    assert_eq!(next.check, ["dead"]);
+}
+
+#[test]
+fn one_exchange_asks_for_a_few_checks_at_most() {
+    let life = Lifecycle::new(JoinPolicy::default(), true);
+    let mut local = empty();
+    let mut received = Vec::new();
+    for n in 0..10 {
+        let host = format!("host-{n}");
+        local.insert(svc(&host, "a"));
+        received.push(Service {
+            status: ServiceStatus::Tombstone,
+            updated: svc(&host, "a").updated.plus(Duration::from_secs(1)),
+            ..svc(&host, "a")
+        });
+    }
+    let next = life.after_exchange(("me", &local), &node("peer"), &received, false, true);
+    assert_eq!(next.check.len(), MAX_CHECKS_PER_EXCHANGE);
+}
