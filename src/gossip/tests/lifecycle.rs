@@ -153,6 +153,15 @@ fn only_the_peers_records_that_are_news_here_are_relayed() {
     assert_eq!(relayed, ["changed", "new"]);
 }
 
+/// `held` tombstoned a second later.
+fn tombstone_after(held: &Service) -> Service {
+    Service {
+        status: ServiceStatus::Tombstone,
+        updated: held.updated.plus(Duration::from_secs(1)),
+        ..held.clone()
+    }
+}
+
 #[test]
 fn a_third_hosts_tombstones_newer_than_its_live_records_here_ask_for_a_check_of_it() {
     let life = Lifecycle::new(JoinPolicy::default(), true);
@@ -163,22 +172,17 @@ fn a_third_hosts_tombstones_newer_than_its_live_records_here_ask_for_a_check_of_
     let mut gone_here_too = svc("gone-here-too", "a");
     gone_here_too.status = ServiceStatus::Tombstone;
     local.insert(gone_here_too);
-    let later = |host: &str| Service {
-        status: ServiceStatus::Tombstone,
-        updated: svc(host, "a").updated.plus(Duration::from_secs(1)),
-        ..svc(host, "a")
-    };
     let older = Service {
         status: ServiceStatus::Tombstone,
         ..svc("older", "a")
     };
     local.insert(svc("older", "a"));
     let received = [
-        later("dead"),
-        later("peer"),
-        later("me"),
-        later("gone-here-too"),
-        later("unknown"),
+        tombstone_after(&svc("dead", "a")),
+        tombstone_after(&svc("peer", "a")),
+        tombstone_after(&svc("me", "a")),
+        tombstone_after(&svc("gone-here-too", "a")),
+        tombstone_after(&svc("unknown", "a")),
         older,
     ];
     let next = life.after_exchange(("me", &local), &node("peer"), &received, false, true);
@@ -193,13 +197,9 @@ fn one_exchange_asks_for_a_few_checks_at_most() {
     let mut local = empty();
     let mut received = Vec::new();
     for n in 0..10 {
-        let host = format!("host-{n}");
-        local.insert(svc(&host, "a"));
-        received.push(Service {
-            status: ServiceStatus::Tombstone,
-            updated: svc(&host, "a").updated.plus(Duration::from_secs(1)),
-            ..svc(&host, "a")
-        });
+        let held = svc(&format!("host-{n}"), "a");
+        received.push(tombstone_after(&held));
+        local.insert(held);
     }
     let next = life.after_exchange(("me", &local), &node("peer"), &received, false, true);
     assert_eq!(next.check.len(), MAX_CHECKS_PER_EXCHANGE);
