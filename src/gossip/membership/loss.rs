@@ -10,12 +10,10 @@
 //! about `tx · (1 − p)` times, and misses it with a probability of about `e^(−tx·(1−p))` if
 //! the copies came independently. The simulation measured more misses than that: at 1,000
 //! nodes and 20 % loss, foca's 14 transmissions left one change in twenty short of some node
-//! until anti-entropy repaired it, `tx / (1 − p)` (18) still about one in a hundred, and
-//! `tx / (1 − p)²` (22) none in 3,000 (BENCHMARKS.md). Those first two figures were taken
-//! while exchanges still set off waves of relayed records (fixed since, see
-//! `Lifecycle::after_exchange`), which crowd the gossip; whether `tx / (1 − p)` would now be
-//! enough is not measured. The square is used, at most three times `tx`. On a lossless
-//! network nothing changes.
+//! until anti-entropy repaired it, `tx / (1 − p)` (18) still 8 in 3,000 (one seed's p99 at
+//! 9.1 s), and `tx / (1 − p)²` (22) none in 3,000, for 15 % more bytes under churn
+//! (BENCHMARKS.md, "Session 7"). The square is used, at most three times `tx`. On a
+//! lossless network nothing changes.
 
 /// Probes per estimate.
 pub(super) const EPOCH: u32 = 16;
