@@ -2,11 +2,13 @@
 //!
 //! Does: own the [`Membership`] (SWIM over foca) and carry out its [`Effects`] on the gossip
 //! UDP socket and the actor's timers; broadcast every new version of this node's records at
-//! once (a change, a drain, a tombstone, the two-hourly refresh; a steady node sends none:
-//! peers keep a live member's records because the membership vouches for them); join through
-//! the seeds and run push/pull anti-entropy over TCP (`net`), on a period that grows with the
-//! cluster, plus a few exchanges with a member that comes back; tell the StateKeeper the live
-//! members, the records heard and the members confirmed down; leave gracefully on shutdown.
+//! once (a change, a drain, a tombstone; the two-hourly refresh as its version alone; a
+//! steady node sends none: peers keep a live member's records because the membership vouches
+//! for them); resolve the refreshes peers send against the last snapshot; join through the
+//! seeds and run push/pull anti-entropy over TCP (`net`), on a period that grows with the
+//! cluster, plus a few exchanges with a member that comes back, after which it checks a member
+//! the peer holds dead; tell the StateKeeper the live members, the records heard and the
+//! members confirmed down; leave gracefully on shutdown.
 //! Does not: merge records (the StateKeeper does) or decide SWIM (the membership core does).
 //!
 //! Bad input on the gossip ports is dropped and counted by reason ([`GetGossipStats`]).

@@ -158,9 +158,9 @@ pub struct Catalog {
 pub struct LocalSync {
     /// The status changes, in order (for listeners and watchers).
     pub changes: Vec<ChangeEvent>,
-    /// Records this node stamped with a new version because something about them changed,
-    /// tombstones included: what it must tell the cluster whole. Empty while nothing
-    /// changed.
+    /// Records this node stamped with a new version that it must tell the cluster whole:
+    /// those where something changed, tombstones included, and the refreshes of records
+    /// filed under another hostname. Empty while nothing changed and no such refresh was due.
     pub announced: Vec<Service>,
     /// Records of this node's own host that were stamped anew only because their refresh
     /// was due: nothing but `Updated` moved, so a peer holding the record needs only the

@@ -16,8 +16,9 @@ pub struct StateChanged {
     pub snapshot: Arc<Snapshot>,
     /// Records that appeared or changed status, in the order they did.
     pub changes: Arc<[ChangeEvent]>,
-    /// Records this node stamped with a new version because they changed (a local change,
-    /// a drain, a tombstone, a re-assertion): what the Gossiper tells the cluster whole.
+    /// Records this node stamped with a new version that the Gossiper tells the cluster
+    /// whole: a local change, a drain, a tombstone, a re-assertion, the refresh of a record
+    /// filed under another hostname.
     pub announced: Arc<[Service]>,
     /// Records of this host stamped anew only because their two-hourly refresh was due:
     /// the Gossiper tells the cluster the new version alone (docs/PROTOCOL.md §9).
